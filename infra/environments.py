@@ -1,0 +1,175 @@
+"""The environment model: one declaration per environment, read without the Pulumi engine.
+
+Remote environments (dev, staging, production) are declared in `Pulumi.<env>.yaml` under the
+`hyphae:` config namespace; the local embedded default is declared in `hyphae.local.yaml` with
+the same keys. Settings every environment shares (Vectorize shape, compatibility date, protocol
+version) are declared once in `hyphae.defaults.yaml` and deep-merged under each environment. The Pulumi
+program, the local wrangler config renderer and the tasks all read this one model.
+
+Read-only. A wrong or missing setting raises ConfigError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from infra.errors import ConfigError, UsageError
+from infra.paths import REPO_ROOT
+
+REMOTE_ENVIRONMENTS = ("dev", "staging", "production")
+ENVIRONMENTS = ("local",) + REMOTE_ENVIRONMENTS
+CONFIG_NAMESPACE = "hyphae"
+DEFAULTS_FILE = "hyphae.defaults.yaml"
+
+# Binding names the Worker reads; declared once here and rendered everywhere else.
+BINDING_D1 = "MYCO_TEAM_DB"
+BINDING_VECTORIZE = "MYCO_TEAM_VECTORS"
+BINDING_KV = "MYCO_SECRETS"
+BINDING_API_KEY = "MYCO_TEAM_API_KEY"
+VAR_PROTOCOL_VERSION = "SYNC_PROTOCOL_VERSION"
+VAR_SCHEMA_VERSION = "MYCO_SCHEMA_VERSION"
+
+_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class D1Settings(_Strict):
+    name: str = Field(pattern=_NAME)
+    location_hint: Literal["wnam", "enam", "weur", "eeur", "apac", "oc"] | None = Field(None, alias="locationHint")
+    database_id: str | None = Field(None, alias="databaseId", pattern=r"^[0-9a-f-]{36}$|^[a-z0-9-]+$")
+
+
+class MetadataIndex(_Strict):
+    property_name: str = Field(alias="propertyName", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    index_type: Literal["string", "number", "boolean"] = Field(alias="indexType")
+
+
+class VectorizeSettings(_Strict):
+    name: str = Field(pattern=_NAME)
+    dimensions: int = Field(ge=1, le=1536)
+    metric: Literal["cosine", "euclidean", "dot-product"]
+    metadata_indexes: tuple[MetadataIndex, ...] = Field((), alias="metadataIndexes")
+    allow_replace: bool = Field(False, alias="allowReplace")
+
+
+class KvSettings(_Strict):
+    title: str = Field(min_length=1, max_length=512)
+    namespace_id: str | None = Field(None, alias="namespaceId", pattern=r"^[0-9a-f]{32}$")
+
+
+class WorkerSettings(_Strict):
+    name: str = Field(pattern=_NAME)
+    compatibility_date: str = Field(alias="compatibilityDate", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    compatibility_flags: tuple[str, ...] = Field((), alias="compatibilityFlags")
+    sync_protocol_version: int = Field(alias="syncProtocolVersion", ge=1)
+    workers_dev: bool = Field(True, alias="workersDev")
+
+
+class Environment(_Strict):
+    """Everything hyphae knows about one environment, from its one declaration."""
+
+    name: str
+    source: str  # the file it was declared in, for error messages
+    account_id: str | None = Field(None, alias="accountId", pattern=r"^[0-9a-f]{32}$")
+    protect: bool = False
+    d1: D1Settings
+    vectorize: VectorizeSettings
+    kv: KvSettings
+    worker: WorkerSettings
+
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str) -> str:
+        if value not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment {value!r}")
+        return value
+
+    @property
+    def is_local(self) -> bool:
+        return self.name == "local"
+
+    @property
+    def local_database_id(self) -> str:
+        """The id the local runtime keys the D1 file by (the database name: no cloud id locally)."""
+        return self.d1.database_id or self.d1.name
+
+
+def config_file(name: str, root: Path = REPO_ROOT) -> Path:
+    return root / ("hyphae.local.yaml" if name == "local" else f"Pulumi.{name}.yaml")
+
+
+def load_environment(name: str, root: Path = REPO_ROOT) -> Environment:
+    """Read and validate one environment. Raises UsageError (unknown name) or ConfigError."""
+    if name not in ENVIRONMENTS:
+        close = difflib.get_close_matches(name, ENVIRONMENTS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"unknown environment {name!r} (known: {', '.join(ENVIRONMENTS)}){hint}")
+    path = config_file(name, root)
+    settings = _deep_merge(_project_defaults(root), _read_namespace(path))
+    try:
+        return Environment.model_validate({"name": name, "source": path.name, **settings})
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(path.name, f"{CONFIG_NAMESPACE}:{key}", first["msg"]) from None
+
+
+def load_all(root: Path = REPO_ROOT) -> dict[str, Environment]:
+    return {name: load_environment(name, root) for name in ENVIRONMENTS}
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise ConfigError(path.name, "(file)", "missing; every environment is declared in its own file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(path.name, where, f"not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path.name, "(file)", "must be a mapping with a `config:` key")
+    return data
+
+
+def _read_namespace(path: Path) -> dict:
+    """The `hyphae:*` keys of a stack file's `config:` block, without the namespace prefix."""
+    config = _read_yaml(path).get("config") or {}
+    prefix = f"{CONFIG_NAMESPACE}:"
+    settings = {}
+    for key, value in config.items():
+        if key.startswith(prefix):
+            settings[key[len(prefix) :]] = value
+    return settings
+
+
+def _project_defaults(root: Path) -> dict:
+    """The shared settings of `hyphae.defaults.yaml` (same `config:` layout as a stack file)."""
+    return _read_namespace(root / DEFAULTS_FILE)
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def schema_version(migrations_dir: Path | None = None) -> int:
+    """The schema version a Worker is built for: the latest migration's number."""
+    from infra.history.files import latest_version, read_migrations
+    from infra.paths import DEFAULT_MIGRATIONS_DIR
+
+    return latest_version(read_migrations(migrations_dir or DEFAULT_MIGRATIONS_DIR))
+

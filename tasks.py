@@ -1,0 +1,7 @@
+"""hyphae's one command surface. Every task lives in infra/commands/ and is imported here.
+
+`invoke --list` shows them; `invoke TASK --help` explains each. Keep this file to imports: the
+tasks are thin skins over the `infra` package, and nothing here may import Pulumi.
+"""
+
+from infra.commands.testing import test  # noqa: F401
