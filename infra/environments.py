@@ -71,6 +71,8 @@ class WorkerSettings(_Strict):
     compatibility_flags: tuple[str, ...] = Field((), alias="compatibilityFlags")
     sync_protocol_version: int = Field(alias="syncProtocolVersion", ge=1)
     workers_dev: bool = Field(True, alias="workersDev")
+    # A script made earlier with wrangler: the next `pulumi up` imports it instead of creating it.
+    adopt_existing: bool = Field(False, alias="adoptExisting")
 
 
 class Environment(_Strict):
@@ -79,6 +81,8 @@ class Environment(_Strict):
     name: str
     source: str  # the file it was declared in, for error messages
     account_id: str | None = Field(None, alias="accountId", pattern=r"^[0-9a-f]{32}$")
+    # The account's workers.dev subdomain (`<this>.workers.dev`); not a secret, shown in the dashboard.
+    workers_dev_subdomain: str | None = Field(None, alias="workersDevSubdomain", pattern=_NAME)
     protect: bool = False
     d1: D1Settings
     vectorize: VectorizeSettings
@@ -95,6 +99,13 @@ class Environment(_Strict):
     @property
     def is_local(self) -> bool:
         return self.name == "local"
+
+    @property
+    def workers_dev_url(self) -> str | None:
+        """The Worker's workers.dev address, when it is served there and the subdomain is declared."""
+        if not (self.worker.workers_dev and self.workers_dev_subdomain):
+            return None
+        return f"https://{self.worker.name}.{self.workers_dev_subdomain}.workers.dev"
 
     @property
     def local_database_id(self) -> str:
