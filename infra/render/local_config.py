@@ -1,0 +1,53 @@
+"""The local wrangler config, rendered with jinja2 from `load_environment("local")`.
+
+Bindings: D1 `MYCO_TEAM_DB` (database_id = the environment's `local_database_id`, the key of the
+local SQLite file), KV `MYCO_SECRETS`, vars `SYNC_PROTOCOL_VERSION` and `MYCO_SCHEMA_VERSION`.
+No Vectorize: it has no local emulation, so the Worker reports it unbound. The team API key is a
+secret passed to the runtime at start, never part of this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from infra import environments
+from infra.environments import BINDING_D1, BINDING_KV, VAR_PROTOCOL_VERSION, VAR_SCHEMA_VERSION, Environment
+from infra.paths import REPO_ROOT
+
+LOCAL_CONFIG_PATH = REPO_ROOT / "worker" / "wrangler.local.jsonc"
+TEMPLATE = "wrangler.local.jsonc.j2"
+# Relative to the config file, as wrangler resolves `main`: the module `invoke build` writes.
+MAIN_MODULE = "../dist/worker.js"
+
+
+def plan_local_config(env: Environment | None = None, schema_version: int | None = None) -> dict:
+    """The local Worker's name, compatibility settings, bindings and vars. Read-only."""
+    env = env or environments.load_environment("local")
+    version = environments.schema_version() if schema_version is None else schema_version
+    return {
+        "name": env.worker.name,
+        "main": MAIN_MODULE,
+        "compatibility_date": env.worker.compatibility_date,
+        "compatibility_flags": list(env.worker.compatibility_flags),
+        "d1_databases": [{"binding": BINDING_D1, "database_name": env.d1.name, "database_id": env.local_database_id}],
+        "kv_namespaces": [{"binding": BINDING_KV, "id": env.kv.namespace_id or env.kv.title}],
+        "vars": {VAR_PROTOCOL_VERSION: str(env.worker.sync_protocol_version), VAR_SCHEMA_VERSION: str(version)},
+    }
+
+
+def render_local_config(config: dict | None = None) -> str:
+    """The text of worker/wrangler.local.jsonc. Read-only."""
+    loader = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+    template = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True).get_template(TEMPLATE)
+    return template.render(config=config or plan_local_config())
+
+
+def apply_local_config(path: Path = LOCAL_CONFIG_PATH) -> bool:
+    """Write the fresh render to `path`; returns whether it changed."""
+    fresh = render_local_config()
+    if path.exists() and path.read_text() == fresh:
+        return False
+    path.write_text(fresh)
+    return True

@@ -1,0 +1,72 @@
+// Runs the built Worker on the real workerd through miniflare's API, for `invoke local` and tests.
+//
+// Options arrive as JSON on stdin (never argv: the team API key must not show in `ps`; it comes
+// from the MYCO_TEAM_API_KEY environment variable). Storage persists under `persistRoot`, laid out
+// like `wrangler dev --persist-to <dir>` (`<dir>/v3/d1`, `<dir>/v3/kv`), so infra/paths.py can
+// predict the D1 file. When workerd is listening, `{"url": ...}` is written to `readyFile`.
+// SIGTERM or SIGINT disposes miniflare (which stops workerd) and exits 0.
+
+import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { Log, LogLevel, Miniflare } from "miniflare";
+
+const options = JSON.parse(readFileSync(0, "utf8"));
+
+function workerOptions() {
+  const bindings = { ...options.vars };
+  if (process.env.MYCO_TEAM_API_KEY) bindings.MYCO_TEAM_API_KEY = process.env.MYCO_TEAM_API_KEY;
+  const worker = {
+    name: options.name,
+    modules: true,
+    scriptPath: options.scriptPath,
+    modulesRoot: options.modulesRoot,
+    compatibilityDate: options.compatibilityDate,
+    compatibilityFlags: options.compatibilityFlags,
+    d1Databases: options.d1Databases,
+    kvNamespaces: options.kvNamespaces,
+    bindings,
+  };
+  // Tests only: an extra worker standing in for a binding workerd cannot emulate (Vectorize),
+  // reached through a JS RPC service binding with the same call shape as the real binding.
+  const extraWorkers = (options.serviceWorkers || []).map((service) => ({
+    name: service.name,
+    modules: true,
+    scriptPath: service.scriptPath,
+    modulesRoot: service.modulesRoot,
+    compatibilityDate: options.compatibilityDate,
+    bindings: service.bindings || {},
+  }));
+  if (extraWorkers.length) {
+    worker.serviceBindings = Object.fromEntries(
+      options.serviceWorkers.map((service) => [service.binding, { name: service.name, entrypoint: service.entrypoint }]),
+    );
+  }
+  return [worker, ...extraWorkers];
+}
+
+const mf = new Miniflare({
+  workers: workerOptions(),
+  host: options.host,
+  port: options.port,
+  defaultPersistRoot: `${options.persistRoot}/v3`,
+  // Never fetch the Request.cf placeholder from workers.cloudflare.com: local means no network.
+  cf: false,
+  log: new Log(LogLevel.WARN),
+});
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await mf.dispose();
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+
+const url = await mf.ready;
+for (const [namespace, entries] of Object.entries(options.kvSeed || {})) {
+  const kv = await mf.getKVNamespace(namespace);
+  for (const [key, value] of Object.entries(entries)) await kv.put(key, value);
+}
+writeFileSync(`${options.readyFile}.tmp`, JSON.stringify({ url: url.href }));
+renameSync(`${options.readyFile}.tmp`, options.readyFile);
