@@ -25,3 +25,7 @@ def repo_root() -> Path:
 
 def node_toolchain_available() -> bool:
     return (REPO_ROOT / "node_modules" / "miniflare").is_dir() and os.path.exists("/usr/bin/env")
+
+
+# The loopback Cloudflare API (tests/loopback/): `loopback_api` and `cloudflare_env` for every test.
+from loopback import cloudflare_env, loopback_api  # noqa: E402,F401
