@@ -1,0 +1,40 @@
+"""Bearer auth on /sync and /connect, over HTTP against workerd."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.worker.conftest import TEAM_KEY
+
+pytestmark = pytest.mark.workerd
+
+BODY = {"sync_protocol_version": 2, "machine_id": "m-auth", "records": []}
+
+
+@pytest.mark.parametrize("path", ["/sync", "/connect"])
+def test_a_request_without_a_bearer_token_is_refused(running_worker, path):
+    response = httpx.post(f"{running_worker.url}{path}", json=BODY)
+    assert response.status_code == 401
+    assert "bearer" in response.json()["error"].lower()
+
+
+@pytest.mark.parametrize("given", ["wrong", TEAM_KEY[:-1], TEAM_KEY + "x", "Basic"])
+def test_a_wrong_key_is_refused(running_worker, given):
+    response = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {given}"})
+    assert response.status_code == 401
+
+
+def test_the_team_key_is_accepted(running_worker):
+    response = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["synced"] == 0
+
+
+def test_the_key_never_appears_in_responses_or_the_runtime_log(running_worker):
+    bad = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": "Bearer wrong"})
+    good = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
+    health = httpx.get(f"{running_worker.url}/health")
+    for response in (bad, good, health):
+        assert TEAM_KEY not in response.text
+    assert TEAM_KEY not in running_worker.log_path.read_text()

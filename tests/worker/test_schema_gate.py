@@ -1,0 +1,59 @@
+"""The schema gate: a database behind the Worker's schema gets 503 naming both versions."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from infra.environments import schema_version
+from tests.worker.conftest import TEAM_KEY
+
+pytestmark = pytest.mark.workerd
+
+AUTH = {"authorization": f"Bearer {TEAM_KEY}"}
+SYNC = {"sync_protocol_version": 2, "machine_id": "m-gate", "records": []}
+
+
+def test_writes_get_503_naming_both_versions_while_the_database_is_behind(start_worker):
+    built = schema_version()
+    worker = start_worker(upto=built - 1)
+    for path in ("/sync", "/connect"):
+        response = httpx.post(f"{worker.url}{path}", json=SYNC, headers=AUTH)
+        body = response.json()
+        assert response.status_code == 503, body
+        assert body["schema_version_required"] == built
+        assert body["schema_version_applied"] == built - 1
+        assert f"version {built - 1}" in body["error"] and f"version {built}" in body["error"]
+
+
+def test_health_says_the_schema_is_behind_and_never_migrates(start_worker, tmp_path):
+    built = schema_version()
+    worker = start_worker(upto=built - 1)
+    for _ in range(2):
+        body = httpx.get(f"{worker.url}/health").json()
+        assert body["status"] == "schema_behind"
+        assert (body["schema_version"], body["schema_version_applied"]) == (built, built - 1)
+
+
+def test_an_empty_database_reports_version_zero(start_worker):
+    worker = start_worker(upto=0)
+    response = httpx.post(f"{worker.url}/sync", json=SYNC, headers=AUTH)
+    assert response.status_code == 503
+    assert response.json()["schema_version_applied"] == 0
+
+
+def test_the_gate_opens_once_the_database_is_migrated(start_worker, tmp_path):
+    state = tmp_path / "gate-state"
+    behind = start_worker(upto=schema_version() - 1, state=state)
+    assert httpx.post(f"{behind.url}/sync", json=SYNC, headers=AUTH).status_code == 503
+    behind.stop()
+    current = start_worker(upto=schema_version(), state=state)
+    assert httpx.post(f"{current.url}/sync", json=SYNC, headers=AUTH).status_code == 200
+    assert httpx.get(f"{current.url}/health").json()["status"] == "ok"
+
+
+def test_a_protocol_mismatch_is_409_before_the_gate(running_worker):
+    response = httpx.post(f"{running_worker.url}/sync", json={**SYNC, "sync_protocol_version": 1}, headers=AUTH)
+    body = response.json()
+    assert response.status_code == 409
+    assert (body["expected"], body["received"]) == (2, 1)
