@@ -1,0 +1,76 @@
+"""`build_artifact`: a reproducible bundle and a manifest that says what it is."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.artifact import build_artifact
+from infra.artifact.manifest import BUILD_INPUTS
+from infra.errors import ArtifactRejected
+
+
+def read_tree(directory: Path) -> dict[str, bytes]:
+    return {path.relative_to(directory).as_posix(): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def test_two_builds_of_the_same_commit_are_byte_identical(source_checkout, tmp_path, on_a_laptop):
+    build_artifact(tmp_path / "one", source=source_checkout)
+    build_artifact(tmp_path / "two", source=source_checkout)
+    first, second = read_tree(tmp_path / "one"), read_tree(tmp_path / "two")
+    assert sorted(first) == ["manifest.json", "worker.js"]
+    assert first == second
+
+
+def test_the_manifest_hashes_every_file_and_names_commit_toolchain_and_builder(source_checkout, tmp_path, on_a_laptop):
+    manifest = build_artifact(tmp_path / "dist", source=source_checkout)
+    bundle = (tmp_path / "dist" / "worker.js").read_bytes()
+    assert manifest["files"]["worker.js"] == {"sha256": hashlib.sha256(bundle).hexdigest(), "bytes": len(bundle)}
+    assert manifest["git"]["dirty"] is False and len(manifest["git"]["commit"]) == 40
+    assert manifest["toolchain"]["esbuild"] == json.loads((source_checkout / "package.json").read_text())["devDependencies"]["esbuild"]
+    assert manifest["builder"] == {"kind": "local"}
+    assert json.loads((tmp_path / "dist" / "manifest.json").read_text()) == manifest
+
+
+def test_a_ci_build_records_its_run_id(source_checkout, tmp_path, in_ci):
+    manifest = build_artifact(tmp_path / "dist", source=source_checkout)
+    assert manifest["builder"]["kind"] == "ci" and manifest["builder"]["run_id"] == "4242"
+
+
+def test_an_uncommitted_change_to_a_build_input_marks_the_build_dirty(source_checkout, tmp_path):
+    (source_checkout / "worker" / "src" / "extra.js").write_text("export const x = 1;\n")
+    assert build_artifact(tmp_path / "dist", source=source_checkout)["git"]["dirty"] is True
+
+
+def test_a_change_outside_the_build_inputs_does_not_dirty_the_build(source_checkout, tmp_path):
+    (source_checkout / "notes.txt").write_text("unrelated\n")
+    assert "notes.txt" not in BUILD_INPUTS
+    assert build_artifact(tmp_path / "dist", source=source_checkout)["git"]["dirty"] is False
+
+
+def test_the_bundle_carries_the_allowlist_generated_from_the_migrations(source_checkout, tmp_path):
+    migration = source_checkout / "migrations" / "0099_color.sql"
+    migration.write_text("ALTER TABLE sessions ADD COLUMN color TEXT;\n")
+    manifest = build_artifact(tmp_path / "dist", source=source_checkout)
+    assert manifest["schema_version"] == 99
+    assert '"color"' in (tmp_path / "dist" / "worker.js").read_text()
+
+
+def test_a_failed_build_leaves_the_previous_artifact_as_it_was(source_checkout, tmp_path):
+    build_artifact(tmp_path / "dist", source=source_checkout)
+    before = read_tree(tmp_path / "dist")
+    (source_checkout / "worker" / "src" / "index.js").write_text("export default {{{\n")
+    with pytest.raises(ArtifactRejected, match="esbuild failed"):
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    assert read_tree(tmp_path / "dist") == before
+
+
+def test_building_over_a_folder_that_is_not_an_artifact_is_refused(source_checkout, tmp_path):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "keep.txt").write_text("mine")
+    with pytest.raises(Exception, match="not a build output"):
+        build_artifact(tmp_path / "precious", source=source_checkout)
+    assert (tmp_path / "precious" / "keep.txt").read_text() == "mine"
