@@ -5,3 +5,4 @@ tasks are thin skins over the `infra` package, and nothing here may import Pulum
 """
 
 from infra.commands.testing import test  # noqa: F401
+from infra.commands.lint import lint, new  # noqa: F401

@@ -13,6 +13,7 @@ only hyphae's runner may write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -66,11 +67,22 @@ def is_reserved_name(name: str | None) -> bool:
 _INTERNAL_ALTER_FUNCTIONS = ("sqlite_rename_", "sqlite_drop_column")
 
 
+@dataclasses.dataclass(frozen=True)
+class Denial:
+    """What the authorizer refused last: the sqlite3 action code and its two arguments."""
+
+    action: int
+    arg1: str | None
+    arg2: str | None
+
+
 class _AuthorizerState:
     """Whether the runner itself is issuing BEGIN/COMMIT/ROLLBACK (see `d1_transaction`)."""
 
     def __init__(self) -> None:
         self.allow_transaction_control = False
+        self.last_denial: Denial | None = None
+        self.bypass = False  # hyphae's own bookkeeping statements (see `runner_privileges`)
 
 
 def d1_authorizer(protect_ledger: bool, state: _AuthorizerState | None = None):
@@ -78,6 +90,14 @@ def d1_authorizer(protect_ledger: bool, state: _AuthorizerState | None = None):
     state = state or _AuthorizerState()
 
     def authorize(action, arg1, arg2, database, trigger_or_view):
+        if state.bypass:
+            return sqlite3.SQLITE_OK
+        verdict = _verdict(action, arg1, arg2, database)
+        if verdict == sqlite3.SQLITE_DENY:
+            state.last_denial = Denial(action, arg1, arg2)
+        return verdict
+
+    def _verdict(action, arg1, arg2, database):
         if action in _TRANSACTION_ACTIONS:
             return sqlite3.SQLITE_OK if state.allow_transaction_control else sqlite3.SQLITE_DENY
         if action in _ATTACH_ACTIONS or action in _TEMP_ACTIONS:
@@ -131,6 +151,31 @@ def install_d1_rules(connection: sqlite3.Connection, *, protect_ledger: bool = F
     connection.set_authorizer(d1_authorizer(protect_ledger, state))
     _STATES[id(connection)] = (connection, state)
     return connection
+
+
+def last_denial(connection: sqlite3.Connection) -> Denial | None:
+    """The authorizer's most recent refusal on `connection` (None if none); read-only."""
+    entry = _STATES.get(id(connection))
+    return entry[1].last_denial if entry else None
+
+
+def clear_last_denial(connection: sqlite3.Connection) -> None:
+    """Forget the recorded refusal, before running the next statement."""
+    entry = _STATES.get(id(connection))
+    if entry:
+        entry[1].last_denial = None
+
+
+@contextlib.contextmanager
+def runner_privileges(connection: sqlite3.Connection):
+    """Let hyphae's own bookkeeping through the authorizer (the linter seeding representative rows,
+    reading the schema); migration SQL never runs inside this."""
+    _, state = _STATES[id(connection)]
+    state.bypass = True
+    try:
+        yield connection
+    finally:
+        state.bypass = False
 
 
 # Per-connection authorizer state, so `d1_transaction` can let the runner's own BEGIN through.

@@ -1,0 +1,112 @@
+"""What a rule sees of one statement: its text and position, its sqlglot tree, and the scratch
+schema just before it runs (read lazily from the replay's SQLite connection, read-only)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sqlglot
+from sqlglot import exp
+
+from infra.d1.rules import runner_privileges
+from infra.lint.splitter import Statement
+
+# sqlglot logs a warning for every statement it reads as an opaque Command (triggers, WITHOUT
+# ROWID); the engine judges those, so the warning is noise.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_FIRST_WORDS = re.compile(r"[A-Za-z_]+")
+DDL_KEYWORDS = frozenset({"CREATE", "DROP", "ALTER"})
+
+
+def read_tree(sql: str) -> exp.Expression | None:
+    """sqlglot's reading of one statement, or None when sqlglot cannot read it (never raises)."""
+    try:
+        return sqlglot.parse_one(sql, dialect="sqlite")
+    except Exception:  # noqa: BLE001 - any sqlglot failure means "unreadable": the engine decides
+        return None
+
+
+def first_words(sql: str, count: int = 4) -> list[str]:
+    """The statement's first keywords, upper-case: ["CREATE", "TEMP", "TABLE", ...]."""
+    return [word.upper() for word in _FIRST_WORDS.findall(sql[:200])[:count]]
+
+
+class SchemaView:
+    """The scratch database's schema, read on demand and cached until the next DDL statement."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+        self._objects: dict[str, tuple[str, str]] | None = None
+
+    def invalidate(self) -> None:
+        self._objects = None
+
+    @property
+    def objects(self) -> dict[str, tuple[str, str]]:
+        """lower-case name -> (type, lower-case table name) for every table, index, view, trigger."""
+        if self._objects is None:
+            with runner_privileges(self.connection):
+                rows = self.connection.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
+            self._objects = {name.lower(): (kind, table.lower()) for kind, name, table in rows}
+        return self._objects
+
+    def tables(self) -> frozenset[str]:
+        return frozenset(name for name, (kind, _) in self.objects.items() if kind == "table")
+
+    def exists(self, name: str, kinds: tuple[str, ...] = ("table", "view", "index", "trigger")) -> bool:
+        entry = self.objects.get(name.lower())
+        return entry is not None and entry[0] in kinds
+
+    def cascading_children(self, parent: str) -> list[tuple[str, str]]:
+        """(child table, action) for each foreign key on `parent` with ON DELETE CASCADE/SET NULL/SET DEFAULT."""
+        children = []
+        with runner_privileges(self.connection):
+            for table in sorted(self.tables()):
+                rows = self.connection.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
+                for row in rows:
+                    referenced, on_delete = row[2], row[6]
+                    if referenced.lower() == parent.lower() and on_delete.upper() in ("CASCADE", "SET NULL", "SET DEFAULT"):
+                        children.append((table, on_delete.upper()))
+        return children
+
+
+@dataclass
+class StatementContext:
+    """One statement as the rules see it. `tables_before_migration`: tables that existed before this
+    file began (changes to those touch live data; changes to tables the file creates do not)."""
+
+    statement: Statement
+    schema: SchemaView
+    tables_before_migration: frozenset[str] = field(default_factory=frozenset)
+
+    @cached_property
+    def tree(self) -> exp.Expression | None:
+        return read_tree(self.statement.sql)
+
+    @cached_property
+    def words(self) -> list[str]:
+        return first_words(self.statement.sql)
+
+    @property
+    def keyword(self) -> str:
+        return self.words[0] if self.words else ""
+
+    def existed_before_migration(self, table: str) -> bool:
+        return table.lower() in self.tables_before_migration
+
+    def alter(self) -> exp.Alter | None:
+        return self.tree if isinstance(self.tree, exp.Alter) else None
+
+
+def table_name(node: exp.Expression | None) -> str:
+    """The bare (unqualified) name of a sqlglot Table node, or ''."""
+    if isinstance(node, exp.Table):
+        return node.name
+    if isinstance(node, exp.Schema) and isinstance(node.this, exp.Table):
+        return node.this.name
+    return ""

@@ -1,0 +1,90 @@
+"""SAFE: statements that run fine and still hurt production data or the Worker during a deploy.
+
+Each is an error unless a `-- hyphae: allow CODE reason` comment directly above the statement
+allows it. Changes to tables the same migration creates are not flagged: they hold no data yet.
+SAFE005 also receives the replay's data-dependent failures (a statement that succeeds on empty
+tables and fails once every table holds one representative row).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from infra.lint.context import StatementContext, table_name
+
+
+def dropped_table(tree: exp.Expression | None) -> str | None:
+    """The table a DROP TABLE statement drops, else None."""
+    if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
+        tables = tree.args.get("tables") or [tree.this]
+        return table_name(tables[0]) or None
+    return None
+
+
+def safe001_destructive(context: StatementContext):
+    tree = context.tree
+    if (name := dropped_table(tree)) is not None:
+        if context.existed_before_migration(name):
+            yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
+    elif isinstance(tree, exp.Delete) and tree.args.get("where") is None:
+        name = table_name(tree.this)
+        if context.existed_before_migration(name):
+            yield "SAFE001", f"DELETE FROM {name} without WHERE deletes every row"
+    elif (alter := context.alter()) is not None:
+        name = table_name(alter.this)
+        for action in alter.args.get("actions") or []:
+            if isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
+                if context.existed_before_migration(name):
+                    columns = ", ".join(column.name for column in action.args.get("tables") or [])
+                    yield "SAFE001", f"DROP COLUMN {columns} on {name} deletes that column's data"
+
+
+def safe002_rename(context: StatementContext):
+    alter = context.alter()
+    if alter is None:
+        return
+    name = table_name(alter.this)
+    if not context.existed_before_migration(name):
+        return
+    for action in alter.args.get("actions") or []:
+        if isinstance(action, exp.AlterRename):
+            yield "SAFE002", f"renaming table {name} to {table_name(action.this)} breaks the Worker still using {name}"
+        elif isinstance(action, exp.RenameColumn):
+            old, new = action.this.name, action.args["to"].name
+            yield "SAFE002", f"renaming {name}.{old} to {new} breaks the Worker still using {old}"
+
+
+def safe003_unbounded_update(context: StatementContext):
+    tree = context.tree
+    if isinstance(tree, exp.Update) and tree.args.get("where") is None:
+        name = table_name(tree.this)
+        if context.existed_before_migration(name):
+            yield "SAFE003", f"UPDATE {name} without WHERE rewrites every row in one batch (D1 stops a query at 30 s)"
+
+
+def safe004_rebuild_with_cascade(context: StatementContext):
+    name = dropped_table(context.tree)
+    if name is None or not context.schema.exists(name, ("table",)):
+        return
+    for child, action in context.schema.cascading_children(name):
+        if child != name.lower():
+            yield "SAFE004", (f"dropping {name} runs ON DELETE {action} on {child}: D1 enforces foreign keys "
+                              f"even with PRAGMA foreign_keys=OFF, so {child}'s rows are lost")
+
+
+def safe005_unique_index_on_existing_table(context: StatementContext):
+    tree = context.tree
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX" and tree.args.get("unique"):
+        index = tree.this
+        table = table_name(index.args.get("table")) if isinstance(index, exp.Index) else ""
+        if table and context.existed_before_migration(table):
+            yield "SAFE005", f"UNIQUE index on existing table {table} fails if current rows hold duplicates"
+
+
+def safe005_data_dependent(context: StatementContext, message: str) -> str:
+    """A failure seen only in the replay with one row per table."""
+    return f"fails on tables that hold rows (passes on empty ones): {message}"
+
+
+STATIC = [safe001_destructive, safe002_rename, safe003_unbounded_update, safe004_rebuild_with_cascade,
+          safe005_unique_index_on_existing_table]
