@@ -6,3 +6,5 @@ tasks are thin skins over the `infra` package, and nothing here may import Pulum
 
 from infra.commands.testing import test  # noqa: F401
 from infra.commands.lint import lint, new  # noqa: F401
+from infra.commands.build import build, render, verify  # noqa: F401
+from infra.commands.local import local, smoke  # noqa: F401
