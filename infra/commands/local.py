@@ -1,0 +1,69 @@
+"""`invoke local` (the README's main command) and `invoke smoke` (also run by CI after a deploy)."""
+
+from __future__ import annotations
+
+import os
+
+from invoke import task
+
+from infra.commands import choose, reports_errors
+
+
+@task(help={"keep_running": "leave the Worker up after the checks (Ctrl-C stops it)"})
+@reports_errors
+def local(c, keep_running=False):
+    """The whole pipeline here: build, lint, migrate local, Worker on workerd, smoke test, drift."""
+    from infra.local.pipeline import run_local
+
+    run_local(keep_running=keep_running)
+
+
+@task(help={"env": "environment (local, dev, staging, production)", "url": "the Worker's URL (default: local starts dist/ on workerd; remote reads the stack outputs)"})
+@reports_errors
+def smoke(c, env="local", url=None):
+    """Smoke-test a running Worker: health and schema, a request without the key refused, a sync round trip."""
+    from infra.environments import ENVIRONMENTS, load_environment, schema_version
+    from infra.local.smoke import run_smoke
+
+    environment = load_environment(choose(env, ENVIRONMENTS, "--env"))
+    expected = {"expected_schema": schema_version(), "protocol": environment.worker.sync_protocol_version}
+    if environment.is_local and url is None:
+        result = _smoke_local_artifact(expected)
+    else:
+        result = run_smoke(url or _deployed_url(environment), _remote_api_key(environment), **expected)
+    print(f"smoke {env} {result.url}: {', '.join(result.checks)}: ok")
+
+
+def _smoke_local_artifact(expected: dict):
+    from infra.local.api_key import read_or_create_local_api_key
+    from infra.local.runtime import start_local_worker
+    from infra.local.smoke import run_smoke
+    from infra.local.pipeline import DEFAULT_ARTIFACT
+
+    api_key = read_or_create_local_api_key()
+    with start_local_worker(DEFAULT_ARTIFACT, api_key) as worker:
+        return run_smoke(worker.url, api_key, **expected)
+
+
+def _remote_api_key(environment) -> str:
+    from infra.environments import BINDING_API_KEY
+    from infra.errors import MissingCredentials
+
+    if environment.is_local:
+        from infra.local.api_key import read_or_create_local_api_key
+
+        return read_or_create_local_api_key()
+    key = os.environ.get(BINDING_API_KEY)
+    if not key:
+        raise MissingCredentials(f"{BINDING_API_KEY} is not set; the smoke test for {environment.name} needs the team API key (a CI secret)")
+    return key
+
+
+def _deployed_url(environment) -> str:
+    from infra.errors import ConfigError
+    from infra.outputs import read_outputs
+
+    url = read_outputs(environment).worker_url
+    if not url:
+        raise ConfigError(environment.source, "workerUrl", f"no Worker URL known for {environment.name}; pass --url or run `invoke outputs --env {environment.name}`")
+    return url
