@@ -2,10 +2,10 @@
 // (body replaced, a comment added) by every later failing run, so drift is tracked in one place.
 // A clean run comments on the open issue that the environments are clean again, and closes it.
 // Called from actions/github-script:
-//   await require('./.github/scripts/drift-issue.js')({github, context, core, failed, sections})
+//   await require('./.github/scripts/drift-issue.cjs')({github, context, core, failed, sections})
 'use strict';
 
-const { renderBody } = require('./sticky-comment.js');
+const { renderBody } = require('./sticky-comment.cjs');
 
 const MARKER = 'hyphae:scheduled-drift';
 const TITLE = 'Drift: an environment differs from the repository';

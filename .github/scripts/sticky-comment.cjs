@@ -1,7 +1,8 @@
 // One pull-request comment per report, created once and updated by every later run.
+// (.cjs: the repository's package.json says "type": "module", and github-script `require`s this.)
 // The comment is found by a hidden HTML marker on its first line, so reruns, new pushes and other
 // bots' comments never produce a second copy. Called from actions/github-script:
-//   await require('./.github/scripts/sticky-comment.js')({github, context, core, marker, title, sections, failed})
+//   await require('./.github/scripts/sticky-comment.cjs')({github, context, core, marker, title, sections, failed})
 // `sections` is a list of {heading, path, fenced}: each file's text goes under its heading, in a
 // code fence when `fenced` (pulumi and plan output), as is otherwise (markdown reports).
 'use strict';
