@@ -103,7 +103,6 @@ def _wait_until_ready(process: subprocess.Popen, ready_file: Path, log_path: Pat
         if process.poll() is not None:
             raise RuntimeFailed(f"workerd exited with {process.returncode} before listening; log {log_path}: {_log_tail(log_path)}")
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeFailed(f"workerd did not listen within {timeout:.0f}s; log {log_path}: {_log_tail(log_path)}")
 
 
@@ -137,8 +136,13 @@ def start_local_worker(
         )
     process.stdin.write(json.dumps(options).encode())
     process.stdin.close()
+    worker = LocalWorker(url="", process=process, log_path=log_path)
     try:
-        url = _wait_until_ready(process, ready_file, log_path, timeout)
+        worker.url = _wait_until_ready(process, ready_file, log_path, timeout)
+    except BaseException:
+        # Ctrl-C or a failed start: never leave workerd running behind us.
+        worker.stop()
+        raise
     finally:
         ready_file.unlink(missing_ok=True)
-    return LocalWorker(url=url, process=process, log_path=log_path)
+    return worker
