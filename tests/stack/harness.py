@@ -44,6 +44,8 @@ class Registration:
     inputs: dict
     id: str
     urn: str
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    state: dict = field(default_factory=dict)  # the outputs the (mock) provider returned
 
 
 @dataclass
@@ -100,6 +102,8 @@ class RecordingMonitor(MockMonitor):
                 type=request.type, name=request.name, parent=request.parent, protect=bool(request.protect),
                 import_id=request.importId, inputs=rpc.deserialize_properties(request.object),
                 id=response.id, urn=response.urn,
+                property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()},
+                state=dict(self.resources[response.urn].state),
             ))
         return response
 
@@ -137,6 +141,17 @@ def run_program_under_mocks(stack: str, artifact: Path, monkeypatch) -> ProgramR
 
 def is_secret_value(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIGNATURE) == rpc._special_secret_sig  # noqa: SLF001
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """The values as a policy sees them: the engine hands policies secrets in the clear."""
+    if is_secret_value(value):
+        return unwrap_secrets(value["value"])
+    if isinstance(value, dict):
+        return {key: unwrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(item) for item in value]
+    return value
 
 
 def write_artifact(directory: Path, schema_version: int, main_module: str = "worker.js") -> Path:
