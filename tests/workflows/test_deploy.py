@@ -126,7 +126,8 @@ def test_the_attestation_must_come_from_the_deploy_workflow_at_this_commit():
     steps = deploy_environment_job()["steps"]
     verify = next(step["run"] for step in steps if "gh attestation verify" in step.get("run", ""))
     assert '--signer-workflow "$GITHUB_REPOSITORY/.github/workflows/deploy.yml"' in verify
-    assert '--source-digest "$GITHUB_SHA"' in verify
+    assert '--source-digest "$GITHUB_SHA"' in verify and '--source-ref "$GITHUB_REF"' in verify
+    assert "--deny-self-hosted-runners" in verify
     assert (WORKFLOWS_DIR / "deploy.yml").exists()
 
 
