@@ -1,0 +1,182 @@
+"""`invoke migrate`, `invoke status`, `invoke restore`: thin skins over infra.runner and infra.ledger.
+
+Exit codes: 0 done, 1 refused (lint errors, ledger mismatch, lock held, a migration failed),
+2 could not run (usage, configuration, credentials, the API).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from invoke import Exit, task
+
+from infra.commands import choose, reports_errors
+from infra.errors import UsageError
+from infra.paths import DEFAULT_MIGRATIONS_DIR
+
+FORMATS = ("human", "json")
+
+
+@task(help={
+    "env": "environment: local (default), dev, staging or production",
+    "path": "migrations folder (default: migrations/)",
+    "plan": "show pending migrations, their statements and lint findings; write nothing",
+    "to": "stop after this migration number, e.g. 0007",
+    "format": "output: human (default) or json",
+    "adopt": "adopt a database wrangler migrated: verify its schema against the files, record checksums",
+    "break-lock": "break another run's migration lock (asks first; --yes to confirm in CI)",
+    "yes": "answer yes to questions (for CI)",
+})
+@reports_errors
+def migrate(c, env="local", path=None, plan=False, to=None, format="human", adopt=False, break_lock=False, yes=False):
+    """Apply pending migrations: lint, lock, verify checksums, restore point, atomic batches."""
+    from infra.runner.apply import MigrateOptions, run_migrate
+    from infra.runner.plan import parse_target_version
+
+    output_format = choose(format, FORMATS, "--format")
+    human = output_format == "human"
+    options = MigrateOptions(plan_only=plan, to_version=parse_target_version(to), adopt=adopt, break_lock=break_lock,
+                             confirm=lambda question: _confirm(question, yes),
+                             progress=(lambda line: print(f"  {line}", flush=True)) if human else (lambda line: None))
+    if human:
+        print(f"migrate {env}{' (plan: nothing is written)' if plan else ''}", flush=True)
+    report = run_migrate(env, _folder(path), options)
+    print(_render_human(report) if human else json.dumps(_report_json(report), indent=2))
+    if plan and (report.ledger_findings or any(finding.blocks for finding in report.lint_findings)):
+        raise Exit(code=1)
+
+
+@task(help={"env": "environment: local (default), dev, staging or production",
+            "path": "migrations folder (default: migrations/)",
+            "format": "output: human (default) or json"})
+@reports_errors
+def status(c, env="local", path=None, format="human"):
+    """Applied and pending migrations, checksums verified, lock holder, last restore point (read-only)."""
+    from infra.environments import load_environment
+    from infra.history.files import read_migrations
+    from infra.ledger.read import read_ledger
+    from infra.ledger.verify import verify_ledger
+    from infra.runner.plan import plan_pending
+    from infra.targets import open_target
+
+    output_format = choose(format, FORMATS, "--format")
+    directory = _folder(path)
+    environment = load_environment(env)
+    files = read_migrations(directory)
+    target = open_target(environment)
+    try:
+        state = read_ledger(target)
+    finally:
+        target.close()
+    findings = verify_ledger(files, state, env, directory)
+    pending = [migration.name for migration in plan_pending(files, state)]
+    data = {
+        "environment": env, "target": target.description,
+        "applied": [{"name": entry.name, "applied_at": entry.applied_at, "sha256": entry.sha256,
+                     "adopted": entry.adopted} for entry in state.applied],
+        "pending": pending, "findings": [finding.to_json() for finding in findings],
+        "lock": state.lock.describe() if state.lock else None,
+        "last_restore_point": state.last_restore_point,
+    }
+    print(_render_status(data, state) if output_format == "human" else json.dumps(data, indent=2))
+    if findings:
+        raise Exit(code=1)
+
+
+@task(help={"env": "environment to restore (required)", "bookmark": "restore point: a D1 bookmark, or a local one",
+            "yes": "do not ask (for CI)"})
+@reports_errors
+def restore(c, env=None, bookmark=None, yes=False):
+    """Restore a database to a restore point taken by migrate (D1 Time Travel; a file copy locally)."""
+    from infra.environments import load_environment
+    from infra.targets import open_target
+
+    if not env or not bookmark:
+        raise UsageError("restore needs --env ENV and --bookmark B (migrate prints both before it applies anything)")
+    environment = load_environment(env)
+    target = open_target(environment)
+    try:
+        if not _confirm(f"Restore {target.description} ({env}) to {bookmark}? Everything written since is undone.", yes):
+            raise UsageError("restore not confirmed; nothing was changed")
+        print(target.restore(bookmark))
+    finally:
+        target.close()
+
+
+def _folder(path: str | None) -> Path:
+    directory = Path(path) if path else DEFAULT_MIGRATIONS_DIR
+    if not directory.is_dir():
+        raise UsageError(f"--path {directory}: no such migrations folder")
+    return directory
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} — this asks for confirmation; pass --yes to confirm without a terminal")
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _render_human(report) -> str:
+    lines = []
+    for finding in report.lint_findings:
+        lines.append(f"    {finding.file}:{finding.line}: {finding.severity} {finding.code} {finding.message}")
+    for finding in report.ledger_findings:
+        lines.append(f"    {finding.file}: error {finding.code} {finding.message} ({finding.hint})")
+    lines += [f"  note: {note}" for note in report.notes]
+    if report.plan_only:
+        lines.append(f"  pending: {len(report.pending)} migration(s)" + (f"; lock held by {report.lock_holder}"
+                                                                         if report.lock_holder else ""))
+        for migration in report.pending:
+            lines.append(f"    {migration.name} ({len(migration.statements)} statements)")
+            lines += [f"      {statement.line:>4}: {_one_line(statement.sql)}" for statement in migration.statements]
+        return "\n".join(lines)
+    if report.restore_point:
+        lines.append(f"  restore point: {report.restore_point.reference}  (undo: {report.restore_point.restore_command})")
+    if report.applied:
+        lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} request(s), {report.seconds:.2f} s")
+    else:
+        lines.append("  nothing to apply: the database is up to date")
+    return "\n".join(lines)
+
+
+def _one_line(sql: str, width: int = 100) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _report_json(report) -> dict:
+    return {
+        "environment": report.environment, "target": report.target, "plan": report.plan_only,
+        "lint": report.lint_summary, "lint_findings": [finding.to_json() for finding in report.lint_findings],
+        "ledger_findings": [finding.to_json() for finding in report.ledger_findings],
+        "pending": [{"name": migration.name, "sha256": migration.file.sha256,
+                     "statements": [{"line": statement.line, "sql": statement.sql} for statement in migration.statements]}
+                    for migration in report.pending],
+        "applied": report.applied, "adopted": report.adopted,
+        "restore_point": None if report.restore_point is None else {
+            "kind": report.restore_point.kind, "bookmark": report.restore_point.reference,
+            "restore_command": report.restore_point.restore_command},
+        "lock_holder": report.lock_holder, "notes": report.notes,
+        "requests": report.requests, "seconds": round(report.seconds, 3),
+    }
+
+
+def _render_status(data: dict, state) -> str:
+    lines = [f"status {data['environment']}: {data['target']}"]
+    for entry in state.applied:
+        checksum = "adopted" if entry.adopted else ("checksum recorded" if entry.sha256 else "NOT ADOPTED (wrangler)")
+        lines.append(f"  applied  {entry.name}  {entry.applied_at}  {checksum}")
+    lines += [f"  pending  {name}" for name in data["pending"]]
+    lines += [f"  {finding['code']} {finding['message']} ({finding['hint']})" for finding in data["findings"]]
+    if not data["findings"]:
+        lines.append("  checksums: every applied migration matches its file")
+    lines.append(f"  lock: {data['lock'] or 'free'}")
+    point = data["last_restore_point"]
+    lines.append(f"  last restore point: {point['reference']} ({point['kind']}, {point['created_at']})" if point
+                 else "  last restore point: none")
+    return "\n".join(lines)

@@ -1,0 +1,306 @@
+"""One migrate run: lint, lock, verify the ledger, restore point, apply in packed batches, release.
+
+The guarantees, and where they come from:
+- Nothing is written before lint and the ledger check pass (lint runs before connecting; the
+  first batch only creates the ledger tables if absent and takes the lease).
+- A migration's statements and its ledger rows are one batch: D1 commits them together or not
+  at all, so the schema and the ledger never disagree, whatever fails and when (kill -9 included).
+- Exactly once: the lease keeps runs apart; every batch aborts unless this run still holds it
+  (lock.py's guard); and wrangler's `UNIQUE(name)` refuses a second ledger row for a name.
+- A response lost after sending (timeout, dropped connection, 5xx) is never resent blindly: the
+  ledger says whether that batch committed (its rows carry this run's id).
+- When a batch fails, the failing statement is found (locally SQLite says which; remotely by
+  probe batches that end in a statement that always fails, so they never commit), the
+  migrations before it in the same batch are applied again on their own, and the run stops
+  naming the migration, statement, line and D1's message.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from infra.environments import load_environment
+from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed, RemoteApiError
+from infra.history.files import read_migrations
+from infra.ledger import adopt as adoption
+from infra.ledger import lock
+from infra.ledger.read import LedgerState, parse_state, read_ledger
+from infra.ledger.schema import create_tables_statements, read_state_statements, record_migration_statements, \
+    record_restore_point_statement
+from infra.ledger.verify import verify_ledger
+from infra.lint.findings import Finding
+from infra.runner.batches import pack_requests
+from infra.runner.plan import PendingMigration, plan_pending
+from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint, Target, open_target
+
+_RESEND_ATTEMPTS = 4
+
+
+@dataclass
+class MigrateOptions:
+    plan_only: bool = False
+    to_version: int | None = None
+    adopt: bool = False
+    break_lock: bool = False
+    confirm: Callable[[str], bool] = lambda question: False
+    progress: Callable[[str], None] = lambda line: None
+
+
+@dataclass
+class MigrateReport:
+    environment: str
+    target: str
+    plan_only: bool
+    lint_summary: dict = field(default_factory=dict)
+    lint_findings: list[Finding] = field(default_factory=list)
+    ledger_findings: list[Finding] = field(default_factory=list)
+    pending: list[PendingMigration] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    restore_point: RestorePoint | None = None
+    lock_holder: str | None = None
+    notes: list[str] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+
+
+def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None = None) -> MigrateReport:
+    """Plan (`plan_only`: read-only) or apply the pending migrations of `directory` to `env_name`.
+
+    Raises LintFailed, LedgerMismatch, LockHeld, MigrationFailed, RemoteApiError, ConfigError,
+    MissingCredentials, UsageError; in each case nothing of an unfinished migration remains.
+    """
+    options = options or MigrateOptions()
+    started = time.perf_counter()
+    env = load_environment(env_name)
+    files = read_migrations(directory)
+    lint_report = _lint(directory)
+    if lint_report.errors and not options.plan_only:
+        first = lint_report.errors[0]
+        raise LintFailed(f"{len(lint_report.errors)} lint error(s), nothing was written; first: {first.file}:{first.line}: "
+                         f"{first.code} {first.message} (run `invoke lint --path {directory}`)")
+    target = open_target(env)
+    options.progress(f"target: {target.description}")
+    options.progress(f"lint: {len(files)} files, {len(lint_report.errors)} errors, {len(lint_report.warnings)} warnings")
+    report = MigrateReport(env.name, target.description, options.plan_only, lint_report.summary(), lint_report.findings)
+    try:
+        if options.plan_only:
+            _plan(target, files, directory, options, report)
+        else:
+            _Run(target, files, directory, options, report).execute()
+    finally:
+        report.requests = target.requests_made
+        report.seconds = time.perf_counter() - started
+        target.close()
+    return report
+
+
+def _lint(directory: Path):
+    from infra.lint import lint_migrations  # lazily: sqlglot is only needed once there is something to read
+
+    return lint_migrations(directory)
+
+
+def _plan(target: Target, files, directory: Path, options: MigrateOptions, report: MigrateReport) -> None:
+    """Read-only: the pending migrations and every ledger finding."""
+    state = read_ledger(target)
+    report.ledger_findings = verify_ledger(files, state, report.environment, directory)
+    if state.unadopted:
+        report.notes.append(f"{len(state.unadopted)} migration(s) applied by wrangler are not adopted yet: "
+                            f"`invoke migrate --env {report.environment} --adopt` verifies and adopts them")
+    report.pending = plan_pending(files, state, options.to_version)
+    report.lock_holder = state.lock.describe() if state.lock else None
+
+
+class _Run:
+    """The apply path: one instance per run, holding the lease from `_take_lock` to the last batch."""
+
+    def __init__(self, target: Target, files, directory: Path, options: MigrateOptions, report: MigrateReport):
+        self.target, self.files, self.directory, self.options, self.report = target, files, directory, options, report
+        self.run = lock.current_run()
+        self.holding = False
+
+    def execute(self) -> None:
+        state = self._take_lock()
+        try:
+            state = self._adopt_if_asked(state)
+            self.report.ledger_findings = verify_ledger(self.files, state, self.report.environment, self.directory)
+            self._refuse_mismatch(state)
+            self.report.pending = plan_pending(self.files, state, self.options.to_version)
+            if self.report.pending:
+                self._apply(self.report.pending)
+        finally:
+            if self.holding:
+                self._release()
+
+    # -- the lease ------------------------------------------------------------------------------
+    def _take_lock(self) -> LedgerState:
+        state = self._first_batch()
+        holder = state.lock
+        if holder is None or holder.run_id == self.run.run_id:
+            self.holding = True
+            return state
+        if lock.is_stale_local_holder(holder):
+            self.report.notes.append(f"took over the lock of {holder.holder}: that process is no longer running")
+        elif self.options.break_lock:
+            if not self.options.confirm(f"Break the migration lock on {self.report.environment} held by {holder.describe()}?"):
+                raise LockHeld(f"the migration lock on {self.report.environment} is held by {holder.describe()}; "
+                               "not broken (you declined)")
+            self.report.notes.append(f"broke the lock held by {holder.holder}")
+        else:
+            raise LockHeld(f"the migration lock on {self.report.environment} is held by {holder.describe()}; wait for "
+                           "that run, or pass --break-lock if it is gone")
+        self._send([lock.break_statement(holder)])
+        return self._take_lock()
+
+    def _first_batch(self) -> LedgerState:
+        """Create the ledger tables if absent, take the lease, and read the ledger: one request."""
+        statements = create_tables_statements() + lock.acquire_statements(self.run) + read_state_statements()
+        results = self._send(statements)
+        applied, lock_rows, restore_rows = results[-3], results[-2], results[-1]
+        return parse_state(applied, lock_rows, restore_rows)
+
+    def _release(self) -> None:
+        try:
+            self._send([lock.release_statement(self.run)])
+        except Exception:  # noqa: BLE001 - the lease expires on its own; the run's own error matters more
+            self.report.notes.append(f"could not release the lock; it expires in {lock.LEASE_SECONDS} s")
+        self.holding = False
+
+    # -- checks ---------------------------------------------------------------------------------
+    def _adopt_if_asked(self, state: LedgerState) -> LedgerState:
+        if not state.unadopted:
+            if self.options.adopt:
+                self.report.notes.append("nothing to adopt: every applied migration already has a checksum")
+            return state
+        if not self.options.adopt:
+            raise LedgerMismatch(f"{len(state.unadopted)} migration(s) in {self.report.environment} were applied by "
+                                 f"wrangler without checksums (first: {state.unadopted[0].name}); run `invoke migrate "
+                                 f"--env {self.report.environment} --adopt` to verify the schema and adopt them")
+        to_adopt = adoption.files_to_adopt(self.files, state, self.report.environment)
+        by_name = {migration.name: migration for migration in self.files}
+        adoption.verify_live_schema(self.target, [by_name[entry.name] for entry in state.applied])
+        statements = lock.guard_statements(self.run) + adoption.adoption_statements(to_adopt, self.run.run_id, self.run.holder)
+        self._send_checked(statements, [migration.name for migration in to_adopt])
+        self.report.adopted = [migration.name for migration in to_adopt]
+        self.options.progress(f"adopted {len(to_adopt)} migration(s) applied by wrangler (schema verified)")
+        return read_ledger(self.target)
+
+    def _refuse_mismatch(self, state: LedgerState) -> None:
+        findings = self.report.ledger_findings
+        if findings:
+            first = findings[0]
+            more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+            raise LedgerMismatch(f"{first.code} {first.message}; {first.hint}{more}; nothing was applied")
+
+    # -- applying -------------------------------------------------------------------------------
+    def _apply(self, pending: list[PendingMigration]) -> None:
+        point = self.target.create_restore_point()
+        self.report.restore_point = point
+        self.options.progress(f"restore point {point.reference} ({point.kind}); undo with: {point.restore_command}")
+        requests = pack_requests(pending)
+        for number, group in enumerate(requests):
+            extra_first = [record_restore_point_statement(point, self.run.run_id)] if number == 0 else []
+            self._apply_group(group, extra_first, last=number == len(requests) - 1)
+
+    def _apply_group(self, group: list[PendingMigration], extra_first: list[BatchStatement], last: bool) -> None:
+        statements, owners = self._group_statements(group, extra_first, last)
+        try:
+            self._send_checked(statements, [migration.name for migration in group])
+        except BatchFailed as failure:
+            self._report_failure(group, statements, owners, failure, extra_first)
+        if last:
+            self.holding = False  # the release travelled in this batch
+        self.report.applied += [migration.name for migration in group]
+        for migration in group:
+            self.options.progress(f"applied {migration.name} ({len(migration.statements)} statements)")
+
+    def _group_statements(self, group, extra_first, last):
+        """The batch for `group`, and for each statement the (migration, statement) it came from."""
+        statements = lock.guard_statements(self.run) + list(extra_first)
+        owners: list[tuple[PendingMigration | None, object]] = [(None, None)] * len(statements)
+        for migration in group:
+            for statement in migration.statements:
+                statements.append(BatchStatement(statement.sql))
+                owners.append((migration, statement))
+            rows = record_migration_statements(migration.file, self.run.run_id, self.run.holder)
+            statements += rows
+            owners += [(migration, None)] * len(rows)
+        if last:
+            statements.append(lock.release_statement(self.run))
+            owners.append((None, None))
+        return statements, owners
+
+    def _report_failure(self, group, statements, owners, failure: BatchFailed, extra_first) -> None:
+        if lock.GUARD_FAILURE in failure.message:
+            raise LockHeld(f"this run lost the migration lock on {self.report.environment} (broken or expired); "
+                           f"nothing of {group[0].name} and later was applied; run migrate again")
+        index = failure.index if failure.index is not None else self._locate_failure(statements)
+        migration, statement = owners[index] if index is not None and index < len(owners) else (None, None)
+        if migration is None:
+            raise MigrationFailed(f"{self.report.target} refused a ledger statement: {failure.message}; nothing of "
+                                  f"{group[0].name} and later was applied")
+        if statement is None:
+            raise LedgerMismatch(f"{migration.name} is already recorded in the ledger of {self.report.environment} "
+                                 f"(another run applied it?): {failure.message}; nothing was applied twice")
+        before = group[: group.index(migration)]
+        if before:
+            self._apply_group(before, extra_first, last=False)
+        raise MigrationFailed(f"{migration.file.path}:{statement.line}: statement {statement.index + 1} of "
+                              f"{migration.name} failed in {self.report.environment}: {failure.message}; nothing of "
+                              f"{migration.name} was applied ({len(self.report.applied)} migration(s) before it were)")
+
+    def _locate_failure(self, statements: list[BatchStatement]) -> int | None:
+        """Find the failing statement remotely with probe batches that always roll back."""
+        sentinel = BatchStatement(f"SELECT * FROM hyphae_probe_{self.run.run_id}")
+        low, high = 0, len(statements) - 1
+        while low < high:
+            middle = (low + high) // 2
+            try:
+                self._send(statements[: middle + 1] + [sentinel])
+                return None  # the probe committed?! impossible: the sentinel table never exists
+            except BatchFailed as probe:
+                if f"hyphae_probe_{self.run.run_id}" in probe.message:
+                    low = middle + 1
+                else:
+                    high = middle
+        return low
+
+    # -- sending --------------------------------------------------------------------------------
+    def _send(self, statements: list[BatchStatement]) -> list[list[dict]]:
+        """One batch; a lost response is retried (only for batches that are safe to resend)."""
+        for attempt in range(_RESEND_ATTEMPTS):
+            try:
+                return self.target.batch(statements)
+            except ResponseLost as lost:
+                last = lost
+                time.sleep(0.2 * 2 ** attempt)
+        raise RemoteApiError(f"{self.report.target}: no answer after {_RESEND_ATTEMPTS} attempts ({last}); "
+                             "`invoke status` shows what was applied")
+
+    def _send_checked(self, statements: list[BatchStatement], names: list[str]) -> None:
+        """Send a batch that writes ledger rows for `names`; after a lost response, ask the ledger."""
+        for attempt in range(_RESEND_ATTEMPTS):
+            try:
+                self.target.batch(statements)
+                return
+            except ResponseLost as lost:
+                last = lost
+                if self._committed(names):
+                    self.report.notes.append(f"a response was lost ({lost}); the ledger shows the batch committed")
+                    return
+                time.sleep(0.2 * 2 ** attempt)
+        raise RemoteApiError(f"{self.report.target}: no answer after {_RESEND_ATTEMPTS} attempts ({last}); "
+                             "`invoke status` shows what was applied")
+
+    def _committed(self, names: list[str]) -> bool:
+        # One bound parameter only: D1 allows 100 per statement and a batch may hold more migrations.
+        rows = self.target.query("SELECT name FROM hyphae_migrations WHERE run_id = ?", [self.run.run_id])
+        recorded = {row["name"] for row in rows} & set(names)
+        if recorded and len(recorded) != len(names):
+            raise LedgerMismatch(f"{self.report.target}: {len(recorded)} of {len(names)} migrations of one batch are "
+                                 "recorded; a batch is atomic, so the ledger was edited by hand")
+        return len(recorded) == len(names)

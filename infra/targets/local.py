@@ -1,0 +1,109 @@
+"""The local target: the SQLite file the locally running Worker (workerd) uses, with D1's rules.
+
+A batch is one SQLite transaction (`BEGIN IMMEDIATE`, so two local runs queue instead of
+interleaving). A restore point is a consistent copy of the file (SQLite's backup API, safe while
+workerd holds it open) under `$HYPHAE_STATE_DIR/restore-points/<env>/`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any, Sequence
+
+from infra.d1.rules import d1_transaction, open_d1_database
+from infra.environments import Environment
+from infra.errors import UsageError
+from infra.paths import local_d1_file, state_dir
+from infra.targets import BatchFailed, BatchStatement, RestorePoint
+
+
+def restore_points_dir(environment: str) -> Path:
+    return state_dir() / "restore-points" / environment
+
+
+class LocalTarget:
+    def __init__(self, path: Path, environment: str = "local"):
+        self.path = Path(path)
+        self.environment = environment
+        self.description = f"local D1 file {self.path}"
+        self.requests_made = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = open_d1_database(self.path)
+
+    @classmethod
+    def for_environment(cls, env: Environment) -> "LocalTarget":
+        return cls(local_d1_file(env.local_database_id), env.name)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        """Run one statement outside any batch (reads). Raises BatchFailed(index=0) on refusal."""
+        self.requests_made += 1
+        try:
+            cursor = self._connection.execute(sql, tuple(params))
+            return _rows(cursor)
+        except sqlite3.Error as error:
+            raise BatchFailed(_message(error), 0) from None
+
+    def batch(self, statements: Sequence[BatchStatement]) -> list[list[dict]]:
+        """Run `statements` in one transaction; on refusal roll back and raise BatchFailed(index)."""
+        self.requests_made += 1
+        results: list[list[dict]] = []
+        try:
+            with d1_transaction(self._connection):
+                for statement in statements:
+                    results.append(_rows(self._connection.execute(statement.sql, tuple(statement.params))))
+        except (sqlite3.Error, OverflowError) as error:
+            raise BatchFailed(_message(error), len(results)) from None
+        return results
+
+    def create_restore_point(self) -> RestorePoint:
+        """Copy the database file; the copy's name is the bookmark `invoke restore` takes."""
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        reference = f"{stamp}-{secrets.token_hex(3)}"
+        folder = restore_points_dir(self.environment)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{reference}.partial"
+        _copy_database(self._connection, partial)
+        os.replace(partial, folder / f"{reference}.sqlite")  # a killed run never leaves a half copy
+        return RestorePoint("file", reference, self.environment)
+
+    def restore(self, reference: str) -> str:
+        """Put a restore point's copy back in place of the database. Raises UsageError if unknown."""
+        copy = restore_points_dir(self.environment) / f"{reference}.sqlite"
+        if "/" in reference or not copy.is_file():
+            known = sorted(path.stem for path in restore_points_dir(self.environment).glob("*.sqlite"))
+            hint = f" (known: {', '.join(known[-5:])})" if known else ""
+            raise UsageError(f"no restore point {reference!r} for environment {self.environment!r}{hint}")
+        source = sqlite3.connect(copy)
+        try:
+            source.backup(self._connection)
+        finally:
+            source.close()
+        return f"restored {self.path} from {copy}"
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict]:
+    columns = [column[0] for column in cursor.description or []]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def _message(error: Exception) -> str:
+    """SQLite's message with its result code name, as D1 words its errors."""
+    name = getattr(error, "sqlite_errorname", None)
+    if not name:
+        name = "SQLITE_TOOBIG" if "too large" in str(error) else "SQLITE_ERROR"
+    return f"{error}: {name}"
+
+
+def _copy_database(connection: sqlite3.Connection, target: Path) -> None:
+    destination = sqlite3.connect(target)
+    try:
+        connection.backup(destination)
+    finally:
+        destination.close()
