@@ -61,6 +61,11 @@ def test_setup_action_matches_githubs_action_schema():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_dependabot_config_matches_its_schema():
+    result = check_schema("vendor.dependabot", GITHUB_DIR / "dependabot.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_schema_check_rejects_a_misspelled_job_key(tmp_path: Path):
     text = (WORKFLOWS_DIR / "pull-request.yml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yml"
