@@ -20,7 +20,6 @@ from infra.lint.splitter import Statement
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _FIRST_WORDS = re.compile(r"[A-Za-z_]+")
-DDL_KEYWORDS = frozenset({"CREATE", "DROP", "ALTER"})
 
 
 def read_tree(sql: str) -> exp.Expression | None:
@@ -37,41 +36,39 @@ def first_words(sql: str, count: int = 4) -> list[str]:
 
 
 class SchemaView:
-    """The scratch database's schema, read on demand and cached until the next DDL statement."""
+    """The scratch database's schema, read on demand with small queries (read-only)."""
 
     def __init__(self, connection: sqlite3.Connection):
         self.connection = connection
-        self._objects: dict[str, tuple[str, str]] | None = None
 
-    def invalidate(self) -> None:
-        self._objects = None
+    def _query(self, sql: str, parameters=()) -> list[tuple]:
+        with runner_privileges(self.connection):
+            return self.connection.execute(sql, parameters).fetchall()
 
-    @property
     def objects(self) -> dict[str, tuple[str, str]]:
         """lower-case name -> (type, lower-case table name) for every table, index, view, trigger."""
-        if self._objects is None:
-            with runner_privileges(self.connection):
-                rows = self.connection.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
-            self._objects = {name.lower(): (kind, table.lower()) for kind, name, table in rows}
-        return self._objects
+        rows = self._query("SELECT type, name, tbl_name FROM sqlite_master")
+        return {name.lower(): (kind, table.lower()) for kind, name, table in rows}
 
     def tables(self) -> frozenset[str]:
-        return frozenset(name for name, (kind, _) in self.objects.items() if kind == "table")
+        return frozenset(name.lower() for (name,) in self._query("SELECT name FROM sqlite_master WHERE type = 'table'"))
+
+    def kind_of(self, name: str) -> str | None:
+        """'table', 'index', 'view' or 'trigger' for an existing object (any case), else None."""
+        rows = self._query("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", (name,))
+        return rows[0][0] if rows else None
 
     def exists(self, name: str, kinds: tuple[str, ...] = ("table", "view", "index", "trigger")) -> bool:
-        entry = self.objects.get(name.lower())
-        return entry is not None and entry[0] in kinds
+        return self.kind_of(name) in kinds
 
     def cascading_children(self, parent: str) -> list[tuple[str, str]]:
         """(child table, action) for each foreign key on `parent` with ON DELETE CASCADE/SET NULL/SET DEFAULT."""
         children = []
-        with runner_privileges(self.connection):
-            for table in sorted(self.tables()):
-                rows = self.connection.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
-                for row in rows:
-                    referenced, on_delete = row[2], row[6]
-                    if referenced.lower() == parent.lower() and on_delete.upper() in ("CASCADE", "SET NULL", "SET DEFAULT"):
-                        children.append((table, on_delete.upper()))
+        for table in sorted(self.tables()):
+            for row in self._query(f'PRAGMA foreign_key_list("{table}")'):
+                referenced, on_delete = row[2], row[6]
+                if referenced.lower() == parent.lower() and on_delete.upper() in ("CASCADE", "SET NULL", "SET DEFAULT"):
+                    children.append((table, on_delete.upper()))
         return children
 
 
@@ -99,8 +96,14 @@ class StatementContext:
     def existed_before_migration(self, table: str) -> bool:
         return table.lower() in self.tables_before_migration
 
+    def tree_if(self, *keywords: str) -> exp.Expression | None:
+        """The sqlglot tree, read only when the statement starts with one of `keywords` (reading
+        every statement with sqlglot would cost more than replaying it)."""
+        return self.tree if self.keyword in keywords else None
+
     def alter(self) -> exp.Alter | None:
-        return self.tree if isinstance(self.tree, exp.Alter) else None
+        tree = self.tree_if("ALTER")
+        return tree if isinstance(tree, exp.Alter) else None
 
 
 def table_name(node: exp.Expression | None) -> str:

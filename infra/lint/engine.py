@@ -1,13 +1,15 @@
 """The scratch replay: the whole history, in order, in SQLite with D1's rules; the engine decides.
 
-Two in-memory databases replay every statement in lockstep, both under D1's authorizer and limits
-with the ledger protected: one keeps its tables empty (a fresh local database), the other gets one
-representative row in every existing table before each migration (production), so failures that
-depend on data (NOT NULL without default, non-constant defaults, a NOT NULL column rebuilt from a
-nullable one) surface too. A statement that fails becomes a finding at that statement, with the
-most specific code (rules/*.ENGINE, SQL004 as the fallback); a failure seen only with rows is
-data-dependent (SQL002 for ADD COLUMN forms, else SAFE005). The failed statement is skipped and
-the replay goes on, so one run reports every problem.
+The replay runs under D1's authorizer and limits with the ledger protected, with one
+representative row in every existing table before each migration (production has data), so
+failures that depend on data (NOT NULL without default, non-constant defaults, a NOT NULL column
+rebuilt from a nullable one) surface. The replay on empty tables (a fresh local database) is
+taken where it can differ: a statement that fails is run again on a copy of the database at that
+point with every table emptied. Fails there too: an ordinary finding with the most specific code
+(rules/*.ENGINE, SQL004 as the fallback). Passes there: data-dependent (SQL002 for ADD COLUMN
+forms, else SAFE005). The two replays keep one schema, so there is one database to replay, not
+two: the cold lint stays within reach of a bare replay (see `invoke bench`). A failed statement
+is skipped and the replay goes on, so one run reports every problem.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from infra.d1.rules import clear_last_denial, is_ledger_table, is_reserved_name, last_denial, open_d1_database, runner_privileges
 from infra.history.files import MigrationFile
-from infra.lint.context import DDL_KEYWORDS, SchemaView, StatementContext
+from infra.lint.context import SchemaView, StatementContext
 from infra.lint.directives import apply_directives
 from infra.lint.findings import Finding
 from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
@@ -30,6 +32,10 @@ ENGINE_RULES = [*d1.ENGINE, *syntax.ENGINE, *ordering.ENGINE]
 _EXPLAINS_ENGINE_FAILURE = {"SQL001", "SQL002", "D1001", "D1002", "D1003", "D1004", "D1005"}
 _SEED_VALUES = {"INTEGER": 1, "REAL": 1.0, "TEXT": "hyphae", "BLOB": b"\x00", "NUMERIC": 1}
 _SEED_COLLISION = re.compile(r"UNIQUE constraint failed|FOREIGN KEY constraint failed", re.IGNORECASE)
+# Failures no row can cause: no need to re-run these on empty tables.
+_SCHEMA_FAILURE = re.compile(r"syntax error|incomplete input|no such|already exists|duplicate column|"
+                             r"not authorized|too many|cannot drop|unrecognized token|has no column named|"
+                             r"cannot add a (PRIMARY KEY|UNIQUE|STORED)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,50 +59,47 @@ def finding_for(code: str, statement: Statement, message: str, display: str) -> 
 
 
 class Replay:
-    """The two scratch databases; `lint_file` advances both by one migration file."""
+    """The scratch database; `lint_file` advances it by one migration file."""
 
-    def __init__(self, snapshot: tuple[bytes, bytes] | None = None):
-        self.empty = open_d1_database(":memory:", protect_ledger=True)
-        self.seeded = open_d1_database(":memory:", protect_ledger=True)
+    def __init__(self, snapshot: bytes | None = None):
+        self.connection = open_d1_database(":memory:", protect_ledger=True)
         if snapshot is not None:
-            for connection, data in ((self.empty, snapshot[0]), (self.seeded, snapshot[1])):
-                with runner_privileges(connection):
-                    connection.deserialize(data)
-        self.empty_schema = SchemaView(self.empty)
-        self.seeded_schema = SchemaView(self.seeded)
+            with runner_privileges(self.connection):
+                self.connection.deserialize(snapshot)
+        self.schema = SchemaView(self.connection)
 
-    def snapshot(self) -> tuple[bytes, bytes]:
+    def snapshot(self) -> bytes:
         # serialize reads the pages through SQL (sqlite_dbpage), which the authorizer would refuse
-        with runner_privileges(self.empty), runner_privileges(self.seeded):
-            return self.empty.serialize(), self.seeded.serialize()
+        with runner_privileges(self.connection):
+            return self.connection.serialize()
 
     def close(self) -> None:
-        self.empty.close()
-        self.seeded.close()
+        self.connection.close()
 
     def lint_file(self, file: MigrationFile, display: str) -> FileResult:
-        """Replay one file's statements and return their findings; advances both databases."""
+        """Replay one file's statements and return their findings; advances the database."""
         statements = split_statements(file.text, display)
-        tables_before = self.empty_schema.tables()
-        seed_representative_rows(self.seeded)
+        tables_before = self.schema.tables()
+        seed_representative_rows(self.connection)
         findings: list[Finding] = []
         for statement in statements:
-            context = StatementContext(statement, self.empty_schema, tables_before)
+            context = StatementContext(statement, self.schema, tables_before)
             findings.extend(self.lint_statement(context, display))
         return FileResult(file.name, findings, len(statements))
 
     def lint_statement(self, context: StatementContext, display: str) -> list[Finding]:
         statement = context.statement
         static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
-        names_before = set(self.empty_schema.objects) if _creates_view_or_trigger(context) else None
-        on_empty = execute(self.empty, statement.sql)
-        on_seeded = execute(self.seeded, statement.sql)
-        if context.keyword in DDL_KEYWORDS:
-            self.empty_schema.invalidate()
-            self.seeded_schema.invalidate()
-        if on_empty is None and names_before is not None:
-            on_empty = self.check_created_object(names_before)
-        engine = self.engine_finding(context, on_empty, on_seeded, display)
+        names_before = set(self.schema.objects()) if _creates_view_or_trigger(context) else None
+        failure = execute(self.connection, statement.sql)
+        engine = None
+        if failure is not None:
+            engine = self.engine_finding(context, failure, display)
+        elif names_before is not None:
+            broken = self.check_created_object(names_before)
+            if broken is not None:
+                code, message = classify(context, broken)
+                engine = finding_for(code, statement, message, display)
         static_codes = {finding.code for finding in static}
         if engine is not None and engine.code not in static_codes and not (
             engine.code in ("SQL004", "SAFE005") and static_codes & _EXPLAINS_ENGINE_FAILURE
@@ -104,33 +107,35 @@ class Replay:
             static.append(engine)
         return apply_directives(static, statement)
 
-    def engine_finding(self, context, on_empty, on_seeded, display) -> Finding | None:
+    def engine_finding(self, context: StatementContext, failure: EngineFailure, display: str) -> Finding | None:
+        """The finding for a statement that failed with rows: re-run on empty tables to tell
+        an ordinary failure from a data-dependent one."""
         statement = context.statement
+        if failure.code is not None or _SCHEMA_FAILURE.search(failure.message):
+            on_empty = failure
+        else:
+            on_empty = execute_on_empty_tables(self.connection, statement.sql)
         if on_empty is not None:
             code, message = classify(context, on_empty)
             return finding_for(code, statement, message, display)
-        if on_seeded is None:
-            return None
-        if context.keyword in ("INSERT", "REPLACE") and _SEED_COLLISION.search(on_seeded.message):
+        if context.keyword in ("INSERT", "REPLACE") and _SEED_COLLISION.search(failure.message):
             return None  # the representative row itself collided: an artifact of the replay
-        code, message = classify(context, on_seeded)
+        code, message = classify(context, failure)
         if code != "SQL002":
-            code, message = "SAFE005", safety.safe005_data_dependent(context, on_seeded.message)
+            code, message = "SAFE005", safety.safe005_data_dependent(context, failure.message)
         return finding_for(code, statement, message, display)
 
     def check_created_object(self, names_before: set[str]) -> EngineFailure | None:
         """SQLite accepts views and triggers that name missing tables or columns (it resolves them
-        on use). Resolve them now; drop a broken one from both databases so later ALTERs don't
-        all fail with "error in view ..."."""
-        for name in sorted(set(self.empty_schema.objects) - names_before):
-            kind = self.empty_schema.objects[name][0].upper()
-            failure = probe_view(self.empty, name) if kind == "VIEW" else probe_trigger(self.empty, name)
+        on use). Resolve them now; drop a broken one so later ALTERs don't all fail with
+        "error in view ..."."""
+        objects = self.schema.objects()
+        for name in sorted(set(objects) - names_before):
+            kind = objects[name][0].upper()
+            failure = probe_view(self.connection, name) if kind == "VIEW" else probe_trigger(self.connection, name)
             if failure is not None:
-                for connection in (self.empty, self.seeded):
-                    with runner_privileges(connection):
-                        connection.execute(f'DROP {kind} IF EXISTS "{name}"')
-                self.empty_schema.invalidate()
-                self.seeded_schema.invalidate()
+                with runner_privileges(self.connection):
+                    self.connection.execute(f'DROP {kind} IF EXISTS "{name}"')
                 return failure
         return None
 
@@ -172,6 +177,24 @@ def execute(connection: sqlite3.Connection, sql: str) -> EngineFailure | None:
             return EngineFailure(d1.describe_denial(denial, message), d1.code_for_denial(denial))
         return EngineFailure(message)
     return None
+
+
+def execute_on_empty_tables(connection: sqlite3.Connection, sql: str) -> EngineFailure | None:
+    """Run `sql` on a throw-away copy of the database with every table emptied (the replay on
+    empty tables at this point of history); the original is not changed."""
+    copy = open_d1_database(":memory:", protect_ledger=True)
+    try:
+        with runner_privileges(connection):
+            data = connection.serialize()
+        with runner_privileges(copy):
+            copy.deserialize(data)
+            copy.execute("PRAGMA foreign_keys = OFF")
+            for table in _user_tables(copy):
+                copy.execute(f'DELETE FROM "{table}"')
+            copy.execute("PRAGMA foreign_keys = ON")
+        return execute(copy, sql)
+    finally:
+        copy.close()
 
 
 def probe_view(connection: sqlite3.Connection, name: str) -> EngineFailure | None:

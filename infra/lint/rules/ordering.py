@@ -45,8 +45,8 @@ def ord003_created_twice_if_not_exists(context: StatementContext):
     if not match:
         return
     kind, name = match[1].lower(), match[2].strip('"`[]')
-    if context.schema.exists(name):
-        existing = context.schema.objects[name.lower()][0]
+    existing = context.schema.kind_of(name)
+    if existing is not None:
         yield "ORD003", f"{kind} {name} already exists ({existing} made earlier); IF NOT EXISTS skips this definition"
 
 

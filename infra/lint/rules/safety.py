@@ -22,7 +22,7 @@ def dropped_table(tree: exp.Expression | None) -> str | None:
 
 
 def safe001_destructive(context: StatementContext):
-    tree = context.tree
+    tree = context.tree_if("DROP", "DELETE", "ALTER")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
             yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
@@ -55,7 +55,7 @@ def safe002_rename(context: StatementContext):
 
 
 def safe003_unbounded_update(context: StatementContext):
-    tree = context.tree
+    tree = context.tree_if("UPDATE")
     if isinstance(tree, exp.Update) and tree.args.get("where") is None:
         name = table_name(tree.this)
         if context.existed_before_migration(name):
@@ -63,7 +63,7 @@ def safe003_unbounded_update(context: StatementContext):
 
 
 def safe004_rebuild_with_cascade(context: StatementContext):
-    name = dropped_table(context.tree)
+    name = dropped_table(context.tree_if("DROP"))
     if name is None or not context.schema.exists(name, ("table",)):
         return
     for child, action in context.schema.cascading_children(name):
@@ -73,6 +73,8 @@ def safe004_rebuild_with_cascade(context: StatementContext):
 
 
 def safe005_unique_index_on_existing_table(context: StatementContext):
+    if context.words[:2] != ["CREATE", "UNIQUE"]:
+        return
     tree = context.tree
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX" and tree.args.get("unique"):
         index = tree.this

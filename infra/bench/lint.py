@@ -1,0 +1,137 @@
+"""Benchmark of `invoke lint` on a generated history of 1,000 migrations (about 18,000 statements
+over 40 tables), against the floor (the same files replayed bare into SQLite) and a peer
+(`sqlfluff lint --dialect sqlite`), plus one new migration on top with a warm replay cache.
+
+Targets (issue 2): cold lint within 2.5x of the bare replay; one new migration linted in under a
+tenth of the cold time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from infra.bench import BenchResult, Measurement, Target, timed
+from infra.history.files import read_migrations
+from infra.history.sumfile import write_sum
+
+MIGRATIONS = 1000
+TABLES = 40
+SQLFLUFF_FILES = 10  # sqlfluff is slow: measured on this many files and extrapolated
+# Each migration after the first: 2 ADD COLUMN, 3 CREATE INDEX, 2 DROP INDEX, 6 INSERT, 4 UPDATE, 1 DELETE.
+
+
+def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 7) -> int:
+    """Write `migrations` files (and hyphae.sum) into `directory`; returns the statement count."""
+    rng = random.Random(seed)
+    columns = {table: ["name", "value", "created_at"] for table in range(TABLES)}
+    indexes: list[str] = []
+    statements = 0
+    first = [f"CREATE TABLE IF NOT EXISTS t{table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
+             f"value REAL, created_at INTEGER NOT NULL DEFAULT 0);" for table in range(TABLES)]
+    _write(directory, 1, first)
+    statements += len(first)
+    for number in range(2, migrations + 1):
+        body = []
+        for _ in range(2):
+            table = rng.randrange(TABLES)
+            column = f"c{number}_{len(columns[table])}"
+            columns[table].append(column)
+            body.append(f"ALTER TABLE t{table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0;")
+        for _ in range(3):
+            table = rng.randrange(TABLES)
+            name = f"idx_{number}_{len(indexes)}"
+            indexes.append(name)
+            body.append(f"CREATE INDEX IF NOT EXISTS {name} ON t{table} ({rng.choice(columns[table])});")
+        for _ in range(2):
+            body.append(f"DROP INDEX IF EXISTS {indexes.pop(rng.randrange(len(indexes)))};")
+        for _ in range(6):
+            table = rng.randrange(TABLES)
+            body.append(f"INSERT INTO t{table} (name, value, created_at) VALUES ('row {number}', {rng.random():.4f}, {number});")
+        for _ in range(4):
+            table = rng.randrange(TABLES)
+            body.append(f"UPDATE t{table} SET value = value + 1 WHERE created_at = {rng.randrange(number)};")
+        table = rng.randrange(TABLES)
+        body.append(f"DELETE FROM t{table} WHERE created_at < {number - 500};")
+        _write(directory, number, body)
+        statements += len(body)
+    write_sum(directory, read_migrations(directory))
+    return statements
+
+
+def _write(directory: Path, number: int, statements: list[str]) -> None:
+    text = f"-- {number:04d} generated\n\n" + "\n".join(statements) + "\n"
+    (directory / f"{number:04d}_generated_{number}.sql").write_text(text)
+
+
+def replay_bare(directory: Path) -> None:
+    """The floor: every file executed in order into plain SQLite, nothing else."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    for file in read_migrations(directory):
+        connection.executescript(file.text)
+    connection.close()
+
+
+def lint_with_hyphae(directory: Path):
+    from infra.lint import lint_migrations
+
+    return lint_migrations(directory)
+
+
+def lint_with_sqlfluff(directory: Path, count: int) -> Path:
+    subset = directory.parent / "sqlfluff-subset"
+    subset.mkdir()
+    for file in sorted(directory.glob("*.sql"))[:count]:
+        shutil.copy(file, subset / file.name)
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    subprocess.run([str(sqlfluff), "lint", "--dialect", "sqlite", "--processes", "1", str(subset)],
+                   capture_output=True, check=False)
+    return subset
+
+
+def run() -> BenchResult:
+    result = BenchResult(f"lint: {MIGRATIONS} generated migrations over {TABLES} tables")
+    with tempfile.TemporaryDirectory(prefix="hyphae-bench-") as scratch:
+        scratch_path = Path(scratch)
+        history = scratch_path / "migrations"
+        history.mkdir()
+        previous_state = os.environ.get("HYPHAE_STATE_DIR")
+        os.environ["HYPHAE_STATE_DIR"] = str(scratch_path / "state")  # a cold cache, thrown away after
+        try:
+            statements = generate_history(history)
+            bare, _ = timed(lambda: replay_bare(history))
+            cold, report = timed(lambda: lint_with_hyphae(history))
+            _write(history, MIGRATIONS + 1, ["ALTER TABLE t0 ADD COLUMN added_on_top TEXT;",
+                                             "CREATE INDEX IF NOT EXISTS idx_on_top ON t0 (added_on_top);"])
+            write_sum(history, read_migrations(history))
+            warm, warm_report = timed(lambda: lint_with_hyphae(history))
+            fluff, _ = timed(lambda: lint_with_sqlfluff(history, SQLFLUFF_FILES))
+        finally:
+            if previous_state is None:
+                os.environ.pop("HYPHAE_STATE_DIR", None)
+            else:
+                os.environ["HYPHAE_STATE_DIR"] = previous_state
+    fluff_extrapolated = fluff * MIGRATIONS / SQLFLUFF_FILES
+    result.rows = [
+        Measurement("bare replay into SQLite (floor)", bare, f"{statements:,} statements"),
+        Measurement("hyphae lint, cold cache", cold,
+                    f"{report.statements_checked:,} statements, {len(report.errors)} errors, {bare and cold / bare:.2f}x floor"),
+        Measurement("hyphae lint, one new migration (warm cache)", warm,
+                    f"{warm_report.files_checked} files, {len(warm_report.errors)} errors, {warm / cold:.3f} of cold"),
+        Measurement(f"sqlfluff lint --dialect sqlite ({SQLFLUFF_FILES} files, measured)", fluff, ""),
+        Measurement(f"sqlfluff lint --dialect sqlite ({MIGRATIONS} files, extrapolated)", fluff_extrapolated,
+                    f"x{MIGRATIONS // SQLFLUFF_FILES} of the measured subset"),
+    ]
+    result.targets = [
+        Target("cold lint within 2.5x of the bare replay", cold <= 2.5 * bare, f"{cold / bare:.2f}x"),
+        Target("one new migration in under a tenth of the cold time", warm < cold / 10, f"{warm / cold:.3f}"),
+    ]
+    result.notes.append(f"sqlfluff was run on the first {SQLFLUFF_FILES} files only (it takes minutes for all "
+                        f"{MIGRATIONS}); its full-history time is that measurement scaled by file count")
+    return result
