@@ -1,0 +1,101 @@
+"""Rendering a DriftReport: `human` for a terminal, `json` for tools, `markdown` for one PR comment.
+
+The markdown starts with a hidden marker (`MARKER`) so CI can find and update the same comment,
+then one summary line per environment, one table of findings, and the fixes in a collapsed
+`<details>`. It holds no timestamps or durations: the same drift renders the same text, so an
+unchanged report does not churn the comment. Pure.
+"""
+
+from __future__ import annotations
+
+import json
+
+from infra.drift.findings import DRIFT, NOTICE, DriftFinding, DriftReport, EnvironmentReport
+
+MARKER = "<!-- hyphae-drift -->"
+FORMATS = ("human", "json", "markdown")
+
+
+def render(report: DriftReport, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(report.to_json(), indent=2) + "\n"
+    if output_format == "markdown":
+        return render_markdown(report)
+    return render_human(report)
+
+
+def summary_line(report: EnvironmentReport) -> str:
+    """`clean`, or the number of findings per area; pending migrations and what was compared."""
+    if report.clean:
+        status = "clean"
+    else:
+        areas: dict[str, int] = {}
+        for finding in report.drift:
+            areas[finding.area] = areas.get(finding.area, 0) + 1
+        counts = ", ".join(f"{area} {count}" for area, count in areas.items())
+        status = f"{len(report.drift)} finding{'s' if len(report.drift) != 1 else ''} ({counts})"
+    facts = []
+    if report.applied_version is not None:
+        facts.append(f"schema at {report.applied_version:04d} of {report.latest_version:04d}")
+        facts.append(f"{report.objects_compared} objects compared")
+    pending = len(report.notices)
+    if pending:
+        facts.append(f"{pending} notice{'s' if pending != 1 else ''}")
+    if report.checked:
+        facts.append("checked: " + ", ".join(report.checked))
+    return status + (f" ({'; '.join(facts)})" if facts else "")
+
+
+def render_human(report: DriftReport) -> str:
+    lines = []
+    for environment in report.environments:
+        lines.append(f"{environment.environment}: {summary_line(environment)}")
+        for finding in environment.findings:
+            lines += _human_finding(finding)
+    if report.parity:
+        lines.append(f"across environments: {len(report.parity)} finding{'s' if len(report.parity) != 1 else ''}")
+        for finding in report.parity:
+            lines += _human_finding(finding)
+    drift_count = sum(1 for finding in report.findings if finding.severity == DRIFT)
+    lines.append("drift: none" if report.clean else f"drift: {drift_count} finding(s); see docs/drift.md for each code")
+    return "\n".join(lines) + "\n"
+
+
+def _human_finding(finding: DriftFinding) -> list[str]:
+    label = f"{finding.code} (notice)" if finding.severity == NOTICE else finding.code
+    lines = [f"  {label} {finding.change} {finding.object}: {finding.detail}"]
+    if finding.cause:
+        lines.append(f"      likely cause: {finding.cause}")
+    if finding.fix:
+        lines.append(f"      fix: {finding.fix}")
+    return lines
+
+
+def render_markdown(report: DriftReport) -> str:
+    drifted = [environment for environment in report.environments if not environment.clean]
+    headline = ("no drift" if report.clean else
+                f"{len(drifted)} of {len(report.environments)} environment{'s' if len(report.environments) != 1 else ''} "
+                "drifted" + (f", {len(report.parity)} finding(s) across environments" if report.parity else ""))
+    lines = [MARKER, f"**hyphae drift**: {headline}", ""]
+    for environment in report.environments:
+        icon = "✅" if environment.clean else "❌"
+        lines.append(f"- {icon} `{environment.environment}`: {summary_line(environment)}")
+    if report.parity:
+        lines.append(f"- ❌ across environments: {len(report.parity)} finding(s)")
+    findings = report.findings
+    if findings:
+        lines += ["", "| environment | code | change | object | what differs | likely cause |",
+                  "|---|---|---|---|---|---|"]
+        for finding in findings:
+            cells = [finding.environment, finding.code, finding.change, finding.object, finding.detail, finding.cause]
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        lines += ["", "<details><summary>How to fix each finding</summary>", ""]
+        for finding in findings:
+            lines.append(f"- `{finding.environment}` **{finding.code}** {_cell(finding.object)}: {_cell(finding.fix)}")
+        lines += ["", "See docs/drift.md for what each code means.", "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Table-safe: a `|` would end the cell, a newline the row."""
+    return (text or "").replace("|", "\\|").replace("\n", " ")
