@@ -10,3 +10,4 @@ from infra.commands.build import build, render, verify  # noqa: F401
 from infra.commands.local import local, smoke  # noqa: F401
 from infra.commands.drift import drift  # noqa: F401
 from infra.commands.migrate import migrate, restore, status  # noqa: F401
+from infra.commands.bench import bench  # noqa: F401
