@@ -84,7 +84,7 @@ def test_deploy_jobs_download_the_artifact_by_id_and_never_build_or_install_the_
     steps = job["steps"]
     assert job["env"]["HYPHAE_SKIP_NODE"] == "1", "./run would install node_modules"
     download = steps[step_index(steps, lambda s: s.get("uses", "").startswith("actions/download-artifact@"))]
-    assert download["with"] == {"artifact-ids": "${{ inputs.artifact-id }}", "path": "dist"}
+    assert download["with"] == {"artifact-ids": "${{ inputs.artifact-id }}", "path": "dist", "merge-multiple": True}
     assert "build" not in [task for task, _args in invoke_calls(steps)]
     for step in steps:
         text = step.get("run", "")
