@@ -70,7 +70,7 @@ def check_environment(env: Environment, files: list[MigrationFile], directory: P
     applied_names = state.ledger.applied_names
     report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
     expected = replay_expected(files, applied_names)
-    edited = {finding.file.rsplit("/", 1)[-1] for finding in report.findings if finding.code == "HIS002"}
+    edited = {finding.object.removeprefix("migration ") for finding in report.findings if finding.code == "HIS002"}
     pending = [file for file in files if file.name not in applied_names]
     report.findings[:0] = schema_findings(
         env.name, expected.applied, state.live, latest=expected.latest,

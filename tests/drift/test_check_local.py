@@ -1,0 +1,134 @@
+"""Drift of the `local` environment: a database migrated by `invoke migrate`'s runner, then
+changed out of band with plain SQLite (as `wrangler d1 execute --local` would), is reported
+exactly; a clean one reports nothing."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from infra.drift.check import check_drift
+from infra.environments import load_environment
+from infra.paths import DEFAULT_MIGRATIONS_DIR, local_d1_file
+from infra.runner.apply import MigrateOptions, run_migrate
+
+
+def migrate_local(directory: Path = DEFAULT_MIGRATIONS_DIR, to_version: int | None = None) -> None:
+    run_migrate("local", directory, MigrateOptions(to_version=to_version))
+
+
+def out_of_band(*statements: str) -> None:
+    """Change the local database behind hyphae's back."""
+    connection = sqlite3.connect(local_d1_file(load_environment("local").local_database_id), isolation_level=None)
+    try:
+        for statement in statements:
+            connection.execute(statement)
+    finally:
+        connection.close()
+
+
+def drift_of_local(directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[tuple[str, str, str]]:
+    report = check_drift(["local"], directory)
+    return [(finding.code, finding.object, finding.detail) for finding in report.findings]
+
+
+@pytest.fixture
+def migrated_local():
+    migrate_local()
+
+
+def test_a_clean_local_environment_reports_nothing(migrated_local):
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.findings == []
+    assert report.clean
+    assert report.environments[0].applied_version == 5
+    assert report.environments[0].objects_compared > 40
+
+
+def test_an_extra_column_added_out_of_band(migrated_local):
+    out_of_band("ALTER TABLE sessions ADD COLUMN mood TEXT")
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.change, f.object, f.detail, f.cause) for f in report.findings] == [
+        ("SCH002", "extra", "column sessions.mood", "mood TEXT in the database only", "changed out of band"),
+    ]
+    assert not report.clean
+
+
+def test_a_dropped_index(migrated_local):
+    out_of_band("DROP INDEX idx_graph_edges_source")
+    assert drift_of_local() == [
+        ("SCH001", "index idx_graph_edges_source",
+         "ON graph_edges(source_id, source_type) in the repository, not in the database"),
+    ]
+
+
+def test_a_changed_default(migrated_local):
+    # SQLite can't ALTER a default; the dashboard's way is a rebuild, which keeps everything else.
+    out_of_band(
+        "CREATE TABLE team_config_new (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL DEFAULT '{}')",
+        "INSERT INTO team_config_new SELECT key, value FROM team_config",
+        "DROP TABLE team_config",
+        "ALTER TABLE team_config_new RENAME TO team_config",
+    )
+    assert drift_of_local() == [
+        ("SCH003", "column team_config.value", "default: repository none, live '{}'"),
+    ]
+
+
+def test_an_extra_table(migrated_local):
+    out_of_band("CREATE TABLE debug_log (id INTEGER PRIMARY KEY, line TEXT)")
+    assert drift_of_local() == [("SCH002", "table debug_log", "in the database only (columns: id, line)")]
+
+
+def test_a_migration_edited_after_it_ran(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    edited = directory / "0005_embed_stats_and_dlq_replays.sql"
+    edited.write_text(edited.read_text().replace(
+        "ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0", "ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 1"))
+    report = check_drift(["local"], directory)
+    codes = [(f.code, f.object, f.cause) for f in report.findings]
+    assert codes == [
+        ("SCH003", "column team_dlq.replay_count",
+         "migration edited: 0005_embed_stats_and_dlq_replays.sql changed after it was applied"),
+        ("HIS002", "migration 0005_embed_stats_and_dlq_replays.sql", ""),
+    ]
+    assert report.findings[0].detail == "default: repository 1, live 0"
+
+
+def test_pending_migrations_are_notices_not_drift():
+    migrate_local(to_version=4)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.object, f.severity) for f in report.findings] == [
+        ("PEN001", "migration 0005_embed_stats_and_dlq_replays.sql", "notice"),
+    ]
+    assert report.clean
+
+
+def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
+    migrate_local(to_version=4)
+    out_of_band("ALTER TABLE team_dlq ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0")
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    schema = [f for f in report.findings if f.area == "schema"]
+    assert [(f.code, f.object) for f in schema] == [("SCH002", "column team_dlq.replay_count")]
+    assert schema[0].cause == ("migration pending: 0005_embed_stats_and_dlq_replays.sql makes this change "
+                               "but is not recorded as applied")
+
+
+def test_a_local_database_never_migrated_is_not_created_by_drift():
+    path = local_d1_file(load_environment("local").local_database_id)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.clean and {f.code for f in report.findings} == {"PEN001"}
+    assert not path.exists()
+
+
+def test_drift_writes_nothing_to_the_database(migrated_local):
+    out_of_band("ALTER TABLE sessions ADD COLUMN mood TEXT")
+    path = local_d1_file(load_environment("local").local_database_id)
+    before = path.read_bytes()
+    check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert path.read_bytes() == before
