@@ -9,24 +9,17 @@ a Worker built for another schema version is refused. Output names are the ones
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pulumi
 
 from infra.environments import Environment, load_environment, schema_version
-from infra.errors import ArtifactRejected, ConfigError, UsageError
+from infra.errors import ArtifactRejected
 from infra.outputs import OUTPUT_KEYS
-from infra.paths import REPO_ROOT
+from infra.stack.cli import default_artifact_dir, require_deployable
 from infra.stack.environment import HyphaeEnvironment, WorkerContent
 
-ARTIFACT_DIR_VARIABLE = "HYPHAE_ARTIFACT_DIR"
 API_KEY_OUTPUT = "apiKey"
-
-
-def artifact_dir() -> Path:
-    configured = os.environ.get(ARTIFACT_DIR_VARIABLE)
-    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "dist"
 
 
 def read_worker_content(directory: Path, expected_schema_version: int) -> WorkerContent:
@@ -47,23 +40,11 @@ def read_worker_content(directory: Path, expected_schema_version: int) -> Worker
     return WorkerContent(main_module, str((directory / main_module).resolve()), entry["sha256"])
 
 
-def require_deployable(env: Environment) -> Environment:
-    """Only remote environments are Pulumi stacks; they need an account and, on workers.dev, its subdomain."""
-    if env.is_local:
-        raise UsageError("the local environment is not a Pulumi stack; run `invoke local` instead")
-    if not env.account_id:
-        raise ConfigError(env.source, "hyphae:accountId", "required for a deployed environment (32 hex digits)")
-    if env.worker.workers_dev and not env.workers_dev_subdomain:
-        raise ConfigError(env.source, "hyphae:workersDevSubdomain",
-                          "required while hyphae:worker.workersDev is true (the account's <name>.workers.dev)")
-    return env
-
-
 def build_environment(env: Environment, directory: Path | None = None) -> HyphaeEnvironment:
-    """The component for `env` with the artifact in `directory` (default: `artifact_dir()`)."""
+    """The component for `env` with the artifact in `directory` (default: $HYPHAE_ARTIFACT_DIR or dist/)."""
     require_deployable(env)
     version = schema_version()
-    content = read_worker_content(directory or artifact_dir(), version)
+    content = read_worker_content(directory or default_artifact_dir(), version)
     return HyphaeEnvironment(env, content, version)
 
 

@@ -1,0 +1,43 @@
+"""`invoke preview` and `invoke up`: Pulumi for one environment, after the artifact is verified.
+
+Thin skins over `infra.stack.cli.apply_pulumi`, which never imports Pulumi itself (the engine
+runs the program in its own process), so loading these tasks stays fast.
+"""
+
+from __future__ import annotations
+
+from invoke import task
+
+from infra.commands import choose, reports_errors
+from infra.environments import REMOTE_ENVIRONMENTS
+
+HELP = {
+    "env": "the environment (stack): dev, staging or production",
+    "artifact": "the build artifact folder (default: $HYPHAE_ARTIFACT_DIR, else dist)",
+}
+
+
+@task(help=HELP)
+@reports_errors
+def preview(c, env="", artifact=""):
+    """Verify the artifact for ENV, then `pulumi preview` its stack with hyphae's policy pack."""
+    from infra.stack.cli import apply_pulumi
+
+    apply_pulumi("preview", _environment(env), artifact or None)
+
+
+@task(help=HELP)
+@reports_errors
+def up(c, env="", artifact=""):
+    """Verify the artifact for ENV, then `pulumi up --yes` its stack with hyphae's policy pack."""
+    from infra.stack.cli import apply_pulumi
+
+    apply_pulumi("up", _environment(env), artifact or None)
+
+
+def _environment(env: str) -> str:
+    from infra.errors import UsageError
+
+    if not env:
+        raise UsageError(f"--env is required: one of {', '.join(REMOTE_ENVIRONMENTS)}")
+    return choose(env, REMOTE_ENVIRONMENTS, "--env")

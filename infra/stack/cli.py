@@ -1,0 +1,95 @@
+"""Running the Pulumi CLI for one environment: `pulumi preview` or `pulumi up`, with the policy pack.
+
+What `invoke preview` and `invoke up` call. In order, each step stopping at the first problem:
+the environment's declaration is read and must be deployable; the artifact is verified for that
+environment (every hash; beyond local, a clean CI build); the Pulumi CLI must be installed (else
+a one-line message saying how); CLOUDFLARE_API_TOKEN must be set. Then Pulumi runs the program
+(infra/__main__.py) in its own process with HYPHAE_ARTIFACT_DIR pointing at the verified folder.
+
+This module never imports `pulumi`: the commands that load it stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from infra.environments import Environment, load_environment
+from infra.errors import ConfigError, HyphaeError, MissingCredentials, UsageError
+from infra.paths import REPO_ROOT
+
+ACTIONS = ("preview", "up")
+POLICY_PACK = REPO_ROOT / "infra" / "stack" / "policy"
+ARTIFACT_DIR_VARIABLE = "HYPHAE_ARTIFACT_DIR"
+TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
+
+
+class PulumiNotInstalled(HyphaeError):
+    """The Pulumi CLI is not on PATH."""
+
+    exit_code = 2
+
+
+class DeployFailed(HyphaeError):
+    """Pulumi ran and failed (a policy violation, a provider error); its own output says why."""
+
+
+def require_deployable(env: Environment) -> Environment:
+    """Only remote environments are Pulumi stacks; they need an account and, on workers.dev, its subdomain."""
+    if env.is_local:
+        raise UsageError("the local environment is not a Pulumi stack; run `invoke local` instead")
+    if not env.account_id:
+        raise ConfigError(env.source, "hyphae:accountId", "required for a deployed environment (32 hex digits)")
+    if env.worker.workers_dev and not env.workers_dev_subdomain:
+        raise ConfigError(env.source, "hyphae:workersDevSubdomain",
+                          "required while hyphae:worker.workersDev is true (the account's <name>.workers.dev)")
+    return env
+
+
+def default_artifact_dir() -> Path:
+    configured = os.environ.get(ARTIFACT_DIR_VARIABLE)
+    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "dist"
+
+
+def plan_pulumi_command(action: str, env_name: str) -> list[str]:
+    """The CLI's arguments: the stack is the environment; the policy pack always applies."""
+    if action not in ACTIONS:
+        raise UsageError(f"unknown Pulumi action {action!r} (known: {', '.join(ACTIONS)})")
+    command = ["pulumi", action, "--stack", env_name, "--non-interactive", "--policy-pack", str(POLICY_PACK)]
+    # `up --yes` still previews first; `--diff` shows each property change (secrets stay masked).
+    return command + (["--diff"] if action == "preview" else ["--yes", "--diff"])
+
+
+def install_hint() -> str:
+    """How to install the CLI at the version of the pinned Pulumi SDK."""
+    version = metadata.version("pulumi")
+    return (f"install it with `curl -fsSL https://get.pulumi.com | sh -s -- --version {version}` "
+            "(in CI: the pulumi/actions setup step) and make sure `pulumi` is on PATH")
+
+
+def apply_pulumi(action: str, env_name: str, artifact: Path | None = None) -> None:
+    """Run `pulumi <action>` for `env_name` after the checks above. Raises a HyphaeError subclass."""
+    command = plan_pulumi_command(action, env_name)
+    require_deployable(load_environment(env_name))
+    folder = Path(artifact) if artifact else default_artifact_dir()
+    _verify_artifact(folder, env_name)
+    executable = shutil.which("pulumi")
+    if executable is None:
+        raise PulumiNotInstalled(f"the Pulumi CLI is not installed; {install_hint()}")
+    if not os.environ.get(TOKEN_VARIABLE):
+        raise MissingCredentials(f"{TOKEN_VARIABLE} is not set; export a Cloudflare API token for {env_name} "
+                                 "(in CI: the environment's secret) before `invoke " + action + "`")
+    variables = dict(os.environ, **{ARTIFACT_DIR_VARIABLE: str(folder.resolve())})
+    completed = subprocess.run([executable, *command[1:]], cwd=REPO_ROOT, env=variables, check=False)
+    if completed.returncode != 0:
+        raise DeployFailed(f"pulumi {action} failed for {env_name} (exit {completed.returncode}); see Pulumi's output above")
+
+
+def _verify_artifact(folder: Path, env_name: str) -> None:
+    # Imported here: the artifact package is only needed by the commands that deploy.
+    from infra.artifact import verify_artifact
+
+    verify_artifact(folder, env_name)
