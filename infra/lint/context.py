@@ -30,7 +30,7 @@ def read_tree(sql: str) -> exp.Expression | None:
         return None
 
 
-def first_words(sql: str, count: int = 4) -> list[str]:
+def first_words(sql: str, count: int = 6) -> list[str]:
     """The statement's first keywords, upper-case: ["CREATE", "TEMP", "TABLE", ...]."""
     return [word.upper() for word in _FIRST_WORDS.findall(sql[:200])[:count]]
 
