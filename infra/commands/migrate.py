@@ -65,7 +65,7 @@ def status(c, env="local", path=None, format="human"):
     directory = _folder(path)
     environment = load_environment(env)
     files = read_migrations(directory)
-    target = open_target(environment)
+    target = open_target(environment, read_only=True)
     try:
         state = read_ledger(target)
     finally:

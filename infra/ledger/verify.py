@@ -64,7 +64,7 @@ def ledger_findings_for_environment(env_name: str, directory: Path) -> list[Find
 
     env = load_environment(env_name)
     files = read_migrations(directory)
-    target = open_target(env)
+    target = open_target(env, read_only=True)
     try:
         state = read_ledger(target)
     finally:

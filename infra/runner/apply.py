@@ -82,7 +82,7 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         first = lint_report.errors[0]
         raise LintFailed(f"{len(lint_report.errors)} lint error(s), nothing was written; first: {first.file}:{first.line}: "
                          f"{first.code} {first.message} (run `invoke lint --path {directory}`)")
-    target = open_target(env)
+    target = open_target(env, read_only=options.plan_only)
     options.progress(f"target: {target.description}")
     options.progress(f"lint: {len(files)} files, {len(lint_report.errors)} errors, {len(lint_report.warnings)} warnings")
     report = MigrateReport(env.name, target.description, options.plan_only, lint_report.summary(), lint_report.findings)

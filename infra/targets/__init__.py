@@ -68,15 +68,17 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
-def open_target(env: Environment) -> Target:
+def open_target(env: Environment, *, read_only: bool = False) -> Target:
     """The target for `env`: the local D1 file for `local`, the D1 API otherwise.
+
+    `read_only` (plans, status, lint --env): locally, the file is opened read-only and not created.
 
     Raises MissingCredentials / ConfigError before any request when something is not set.
     """
     if env.is_local:
         from infra.targets.local import LocalTarget
 
-        return LocalTarget.for_environment(env)
+        return LocalTarget.for_environment(env, read_only=read_only)
     from infra.targets.d1_api import D1ApiTarget
 
     return D1ApiTarget.for_environment(env)

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Sequence
 
-from infra.d1.rules import d1_transaction, open_d1_database
+from infra.d1.rules import d1_transaction, install_d1_rules, open_d1_database
 from infra.environments import Environment
 from infra.errors import UsageError
 from infra.paths import local_d1_file, state_dir
@@ -26,17 +26,16 @@ def restore_points_dir(environment: str) -> Path:
 
 
 class LocalTarget:
-    def __init__(self, path: Path, environment: str = "local"):
+    def __init__(self, path: Path, environment: str = "local", *, read_only: bool = False):
         self.path = Path(path)
         self.environment = environment
         self.description = f"local D1 file {self.path}"
         self.requests_made = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = open_d1_database(self.path)
+        self._connection = _open_read_only(self.path) if read_only else _open_for_writing(self.path)
 
     @classmethod
-    def for_environment(cls, env: Environment) -> "LocalTarget":
-        return cls(local_d1_file(env.local_database_id), env.name)
+    def for_environment(cls, env: Environment, *, read_only: bool = False) -> "LocalTarget":
+        return cls(local_d1_file(env.local_database_id), env.name, read_only=read_only)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
         """Run one statement outside any batch (reads). Raises BatchFailed(index=0) on refusal."""
@@ -86,6 +85,20 @@ class LocalTarget:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _open_for_writing(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open_d1_database(path)
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Plans and status never create or change the file: read-only, or an empty database if absent."""
+    if not path.exists():
+        return open_d1_database(":memory:")
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+                                 timeout=30)
+    return install_d1_rules(connection)
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[dict]:

@@ -56,7 +56,11 @@ class D1Store:
         """Create an empty database and return its id."""
         database_id = database_id or str(uuid.uuid4())
         path = self.root / f"{database_id}.sqlite"
-        open_d1_database(path).close()
+        connection = sqlite3.connect(path)
+        # Every D1 database carries this internal table; tools must ignore it (see cloudflare-facts.md).
+        connection.execute("CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
+        connection.commit()
+        connection.close()
         self._databases[database_id] = _Database(database_id, name, path)
         return database_id
 

@@ -10,6 +10,11 @@ from cloudflare import Cloudflare
 from loopback import Fault
 
 
+def _user_objects(api, database_id) -> list[str]:
+    rows = api.d1.connect(database_id).execute("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+    return [row[0] for row in rows]
+
+
 @pytest.fixture
 def client(loopback_api):
     sdk = Cloudflare(api_token=loopback_api.token, base_url=loopback_api.base_url, max_retries=0)
@@ -59,8 +64,7 @@ def test_a_failing_statement_rolls_back_the_whole_batch_with_d1s_message(client,
         client.d1.database.query(database_id, account_id=account,
                                  sql="CREATE TABLE kept (id INTEGER); CREATE TABLE broken (;")
     assert "SQLITE_ERROR" in str(caught.value)
-    tables = loopback_api.d1.connect(database_id).execute("SELECT name FROM sqlite_master").fetchall()
-    assert tables == []
+    assert _user_objects(loopback_api, database_id) == []
 
 
 def test_d1_rules_are_enforced_on_the_loopback(client, loopback_api, database_id):
@@ -82,6 +86,11 @@ def test_unknown_database_and_wrong_token_and_wrong_account_are_refused(client, 
         intruder.d1.database.query(database_id, account_id=loopback_api.account_id, sql="SELECT 1")
 
 
+def test_a_new_database_holds_only_d1s_internal_table(loopback_api, database_id):
+    names = [row[0] for row in loopback_api.d1.connect(database_id).execute("SELECT name FROM sqlite_master")]
+    assert names == ["_cf_KV"]
+
+
 def test_database_get_parses(client, loopback_api, database_id):
     database = client.d1.database.get(database_id, account_id=loopback_api.account_id)
     assert database.uuid == database_id and database.name == "myco-team-dev"
@@ -95,10 +104,10 @@ def test_time_travel_restores_a_bookmark_and_returns_the_previous_one(client, lo
     client.d1.database.query(database_id, account_id=account, sql="CREATE TABLE after (id INTEGER)")
     restored = client.d1.database.time_travel.restore(database_id, account_id=account, bookmark=bookmark)
     assert restored.previous_bookmark and restored.previous_bookmark != bookmark
-    names = [row[0] for row in loopback_api.d1.connect(database_id).execute("SELECT name FROM sqlite_master")]
+    names = _user_objects(loopback_api, database_id)
     assert names == ["before"]
     client.d1.database.time_travel.restore(database_id, account_id=account, bookmark=restored.previous_bookmark)
-    names = [row[0] for row in loopback_api.d1.connect(database_id).execute("SELECT name FROM sqlite_master")]
+    names = _user_objects(loopback_api, database_id)
     assert sorted(names) == ["after", "before"]
 
 
@@ -125,7 +134,7 @@ def test_commit_then_drop_commits_but_the_client_gets_no_response(client, loopba
     loopback_api.inject("d1.query", Fault.commit_then_drop())
     with pytest.raises(cloudflare.APIConnectionError):
         client.d1.database.query(database_id, account_id=loopback_api.account_id, sql="CREATE TABLE landed (id INTEGER)")
-    names = [row[0] for row in loopback_api.d1.connect(database_id).execute("SELECT name FROM sqlite_master")]
+    names = _user_objects(loopback_api, database_id)
     assert names == ["landed"]
 
 

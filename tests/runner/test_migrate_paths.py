@@ -1,0 +1,189 @@
+"""`run_migrate` on every path, against `local` and against `dev` on the loopback API."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
+from infra.history.files import read_migrations
+from infra.runner.apply import MigrateOptions, run_migrate
+
+from conftest import HISTORY, read_ledger_rows, read_schema, write_history
+
+
+def test_a_fresh_database_gets_every_migration_with_ledger_rows_and_checksums(environment, history):
+    env_name, database = environment
+    report = run_migrate(env_name, history)
+    assert report.applied == list(HISTORY)
+    names, checksums = read_ledger_rows(database)
+    assert names == list(HISTORY)
+    assert checksums == [(migration.name, migration.sha256) for migration in read_migrations(history)]
+    assert [row[1] for row in read_schema(database)] == ["projects_account", "accounts", "notes", "projects"]
+
+
+def test_a_second_run_applies_nothing_and_writes_nothing(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history)
+    before = _contents(database)
+    report = run_migrate(env_name, history)
+    assert report.applied == [] and report.restore_point is None
+    assert read_ledger_rows(database)[0] == list(HISTORY)
+    assert read_schema(database) == read_schema(database)  # readable
+    assert report.requests <= 2
+
+
+def test_plan_lists_pending_statements_and_writes_nothing(environment, history):
+    env_name, database = environment
+    before = _contents(database)
+    report = run_migrate(env_name, history, MigrateOptions(plan_only=True))
+    assert [migration.name for migration in report.pending] == list(HISTORY)
+    assert [statement.line for statement in report.pending[1].statements] == [2, 6]
+    assert _contents(database) == before
+
+
+def test_to_stops_at_the_given_version(environment, history):
+    env_name, database = environment
+    report = run_migrate(env_name, history, MigrateOptions(to_version=2))
+    assert report.applied == ["0001_accounts.sql", "0002_projects.sql"]
+    assert read_ledger_rows(database)[0] == ["0001_accounts.sql", "0002_projects.sql"]
+
+
+def test_lint_errors_stop_the_run_before_anything_is_written(environment, history):
+    env_name, database = environment
+    (history / "0004_broken.sql").write_text("CREATE TABLE broken (id INTEGER PRIMARY KEY);\nBEGIN TRANSACTION;\n")
+    before = _contents(database)
+    with pytest.raises(LintFailed, match=r"0004_broken\.sql:2"):
+        run_migrate(env_name, history)
+    assert _contents(database) == before
+
+
+def test_an_edited_applied_migration_is_refused_with_his002(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history)
+    (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
+    (history / "0004_more.sql").write_text("CREATE TABLE more (id INTEGER PRIMARY KEY);\n")
+    with pytest.raises(LedgerMismatch, match=r"HIS002 0002_projects\.sql was edited after it was applied to " + env_name):
+        run_migrate(env_name, history)
+    assert "0004_more.sql" not in read_ledger_rows(database)[0]
+    assert "more" not in [row[1] for row in read_schema(database)]
+
+
+def test_a_missing_applied_file_is_refused_with_his003(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history)
+    (history / "0003_notes.sql").unlink()
+    with pytest.raises(LedgerMismatch, match=r"HIS003 migration 0003_notes\.sql is recorded as applied"):
+        run_migrate(env_name, history)
+
+
+def test_a_new_file_sorting_before_the_last_applied_is_refused_with_his004(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=2))
+    # A rebase renumbered the applied 0002 to 0003 and slid another branch's migration in at 0002.
+    (history / "0003_notes.sql").unlink()
+    (history / "0002_projects.sql").rename(history / "0003_projects.sql")
+    (history / "0002_late_merge.sql").write_text("CREATE TABLE late (id INTEGER PRIMARY KEY);\n")
+    plan = run_migrate(env_name, history, MigrateOptions(plan_only=True))
+    codes = {(finding.code, finding.file.rsplit("/", 1)[-1]) for finding in plan.ledger_findings}
+    assert codes == {("HIS003", "0002_projects.sql"), ("HIS004", "0002_late_merge.sql")}
+    his004 = next(finding for finding in plan.ledger_findings if finding.code == "HIS004")
+    assert "sorts before 0002_projects.sql" in his004.message and "git mv" in his004.hint
+    with pytest.raises(LedgerMismatch, match=r"HIS003 .*and 1 more"):
+        run_migrate(env_name, history)
+    assert "late" not in [row[1] for row in read_schema(database)]
+
+
+def _contents(path):
+    return path.read_bytes() if path.exists() else None
+
+
+def _duplicate_emails(database):
+    connection = sqlite3.connect(database)
+    connection.executescript("INSERT INTO accounts (email) VALUES ('a@x'), ('a@x');")
+    connection.close()
+
+
+def test_a_failing_migration_leaves_nothing_of_itself_and_names_statement_line_and_message(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history)
+    _duplicate_emails(database)  # data lint cannot know about: the unique index fails on it
+    write_history(history, {
+        "0004_tags.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
+        "0005_unique_email.sql": "CREATE TABLE audit (id INTEGER PRIMARY KEY);\n"
+                                 "-- hyphae: allow SAFE005 emails were deduplicated last week (they were not)\n"
+                                 "CREATE UNIQUE INDEX accounts_email ON accounts (email);\n",
+        "0006_after.sql": "CREATE TABLE after_failure (id INTEGER PRIMARY KEY);\n",
+    })
+    with pytest.raises(MigrationFailed) as caught:
+        run_migrate(env_name, history)
+    message = str(caught.value)
+    assert "0005_unique_email.sql:3: statement 2 of 0005_unique_email.sql failed in " + env_name in message
+    assert "UNIQUE constraint failed: accounts.email" in message
+    names = [row[1] for row in read_schema(database)]
+    assert "tags" in names  # the migration before it, in the same batch, is applied on its own
+    assert "audit" not in names and "after_failure" not in names
+    assert read_ledger_rows(database)[0][-1] == "0004_tags.sql"
+
+
+def test_a_held_lock_refuses_the_run_and_names_the_holder(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
+                       "unixepoch(), unixepoch() + 300)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(LockHeld, match=r"held by ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"):
+        run_migrate(env_name, history)
+    assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
+
+
+def test_break_lock_asks_and_proceeds_only_on_yes(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
+                       "unixepoch(), unixepoch() + 300)")
+    connection.commit()
+    connection.close()
+    questions = []
+    with pytest.raises(LockHeld, match="not broken"):
+        run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: questions.append(q) or False))
+    assert "ci@runner pid 99" in questions[0]
+    report = run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: True))
+    assert report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert sqlite3.connect(database).execute("SELECT count(*) FROM hyphae_lock").fetchone()[0] == 0
+
+
+def test_an_expired_lease_is_taken_over(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'gone', 'oldrun', 'elsewhere', 99, 0, unixepoch() - 1)")
+    connection.commit()
+    connection.close()
+    assert run_migrate(env_name, history).applied == ["0002_projects.sql", "0003_notes.sql"]
+
+
+def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_schema(environment, history):
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    schema_before = read_schema(database)
+    report = run_migrate(env_name, history)
+    point = report.restore_point
+    recorded = sqlite3.connect(database).execute("SELECT kind, reference FROM hyphae_restore_points").fetchall()
+    assert recorded[-1] == (point.kind, point.reference)
+    assert point.kind == ("file" if env_name == "local" else "bookmark")
+    assert point.restore_command == f"invoke restore --env {env_name} --bookmark {point.reference}"
+    from infra.environments import load_environment
+    from infra.targets import open_target
+
+    target = open_target(load_environment(env_name))
+    try:
+        target.restore(point.reference)
+    finally:
+        target.close()
+    assert read_schema(database) == schema_before
+    assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
