@@ -25,25 +25,29 @@ def render(report: DriftReport, output_format: str) -> str:
 
 
 def summary_line(report: EnvironmentReport) -> str:
-    """`clean`, or the number of findings per area; pending migrations and what was compared."""
+    """`clean` or the count of findings per area, then what was compared and what is pending."""
     if report.clean:
         status = "clean"
     else:
         areas: dict[str, int] = {}
         for finding in report.drift:
             areas[finding.area] = areas.get(finding.area, 0) + 1
-        counts = ", ".join(f"{area} {count}" for area, count in areas.items())
-        status = f"{len(report.drift)} finding{'s' if len(report.drift) != 1 else ''} ({counts})"
+        counts = ", ".join(f"{area}: {count}" for area, count in areas.items())
+        status = f"{_count(len(report.drift), 'finding')} ({counts})"
     facts = []
     if report.applied_version is not None:
-        facts.append(f"schema at {report.applied_version:04d} of {report.latest_version:04d}")
-        facts.append(f"{report.objects_compared} objects compared")
-    pending = len(report.notices)
+        facts.append(f"schema at {report.applied_version:04d} of {report.latest_version:04d}, "
+                     f"{report.objects_compared} objects compared")
+    pending = sum(1 for finding in report.notices if finding.code == "PEN001")
     if pending:
-        facts.append(f"{pending} notice{'s' if pending != 1 else ''}")
+        facts.append(f"{_count(pending, 'migration')} pending")
     if report.checked:
-        facts.append("checked: " + ", ".join(report.checked))
-    return status + (f" ({'; '.join(facts)})" if facts else "")
+        facts.append("checked " + ", ".join(report.checked))
+    return "; ".join([status, *facts])
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def render_human(report: DriftReport) -> str:

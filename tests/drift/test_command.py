@@ -39,7 +39,7 @@ def add_column_out_of_band(path) -> None:
 def test_exit_0_when_clean(migrated_local):
     result = invoke_drift()
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].startswith("local: clean (schema at 0005 of 0005;")
+    assert result.stdout.splitlines()[0].startswith("local: clean; schema at 0005 of 0005, ")
     assert result.stdout.splitlines()[-1] == "drift: none"
 
 
@@ -112,7 +112,7 @@ def test_markdown_is_one_stable_comment(migrated_local):
     lines = first.stdout.splitlines()
     assert lines[0] == "<!-- hyphae-drift -->"
     assert lines[1] == "**hyphae drift**: 1 of 1 environment drifted"
-    assert lines[3].startswith("- ❌ `local`: 2 findings (schema 2) (schema at 0005 of 0005;")
+    assert lines[3].startswith("- ❌ `local`: 2 findings (schema: 2); schema at 0005 of 0005, ")
     assert "| environment | code | change | object | what differs | likely cause |" in lines
     assert "| local | SCH002 | extra | column sessions.mood | mood TEXT in the database only | changed out of band |" \
         in lines
@@ -126,7 +126,7 @@ def test_markdown_when_clean_has_the_marker_and_a_summary_line(migrated_local):
     assert result.returncode == 0
     assert result.stdout.splitlines()[:4] == [
         "<!-- hyphae-drift -->", "**hyphae drift**: no drift", "",
-        "- ✅ `local`: clean (schema at 0005 of 0005; 53 objects compared; checked: schema, history, local config)",
+        "- ✅ `local`: clean; schema at 0005 of 0005, 53 objects compared; checked schema, history, local config",
     ]
     assert "|" not in result.stdout
 
