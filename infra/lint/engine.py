@@ -63,15 +63,13 @@ class Replay:
 
     def __init__(self, snapshot: bytes | None = None):
         self.connection = open_d1_database(":memory:", protect_ledger=True)
-        if snapshot is not None:
+        if snapshot:
             with runner_privileges(self.connection):
                 self.connection.deserialize(snapshot)
         self.schema = SchemaView(self.connection)
 
     def snapshot(self) -> bytes:
-        # serialize reads the pages through SQL (sqlite_dbpage), which the authorizer would refuse
-        with runner_privileges(self.connection):
-            return self.connection.serialize()
+        return serialize(self.connection)
 
     def close(self) -> None:
         self.connection.close()
@@ -179,15 +177,25 @@ def execute(connection: sqlite3.Connection, sql: str) -> EngineFailure | None:
     return None
 
 
+def serialize(connection: sqlite3.Connection) -> bytes:
+    """The database as bytes; b"" for a database that has never had a table (no pages to copy).
+    serialize reads the pages through SQL (sqlite_dbpage), which the authorizer would refuse."""
+    with runner_privileges(connection):
+        try:
+            return connection.serialize()
+        except sqlite3.OperationalError:
+            return b""
+
+
 def execute_on_empty_tables(connection: sqlite3.Connection, sql: str) -> EngineFailure | None:
     """Run `sql` on a throw-away copy of the database with every table emptied (the replay on
     empty tables at this point of history); the original is not changed."""
     copy = open_d1_database(":memory:", protect_ledger=True)
     try:
-        with runner_privileges(connection):
-            data = connection.serialize()
+        data = serialize(connection)
         with runner_privileges(copy):
-            copy.deserialize(data)
+            if data:
+                copy.deserialize(data)
             copy.execute("PRAGMA foreign_keys = OFF")
             for table in _user_tables(copy):
                 copy.execute(f'DELETE FROM "{table}"')

@@ -1,0 +1,117 @@
+"""Every rule from small SQL fixtures: the expected code at the expected line, and a passing twin.
+
+The first body of each case is an earlier migration (0001); the statement under test is in 0002.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lint.conftest import codes_at
+
+BASE = """CREATE TABLE IF NOT EXISTS sessions (id TEXT NOT NULL PRIMARY KEY, status TEXT, title TEXT);
+CREATE TABLE IF NOT EXISTS spores (id TEXT NOT NULL PRIMARY KEY, status TEXT, tags TEXT, content TEXT);
+CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (status);
+CREATE TABLE IF NOT EXISTS parents (id TEXT NOT NULL PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS children (id TEXT NOT NULL PRIMARY KEY, parent_id TEXT REFERENCES parents (id) ON DELETE CASCADE);
+"""
+
+# (code, statements of 0002, line of the finding in 0002)
+FAILING = [
+    ("ORD001", "SELECT 1;\nCREATE INDEX IF NOT EXISTS i ON missing (a);", 2),
+    ("ORD001", "DROP INDEX idx_missing;", 1),
+    ("ORD002", "CREATE INDEX IF NOT EXISTS i ON sessions (missing_column);", 1),
+    ("ORD002", "UPDATE sessions SET missing_column = 1 WHERE id = 'x';", 1),
+    ("ORD002", "INSERT INTO sessions (id, missing_column) VALUES ('a', 1);", 1),
+    ("ORD002", "ALTER TABLE sessions RENAME COLUMN missing_column TO other;", 1),
+    ("ORD002", "CREATE VIEW IF NOT EXISTS v AS SELECT missing_column FROM sessions;", 1),
+    ("ORD002", "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON sessions BEGIN SELECT missing_column FROM sessions; END;", 1),
+    ("ORD001", "CREATE VIEW IF NOT EXISTS v AS SELECT * FROM missing_table;", 1),
+    ("ORD003", "ALTER TABLE sessions ADD COLUMN status TEXT;", 1),
+    ("ORD003", "CREATE TABLE sessions (id TEXT);", 1),
+    ("ORD003", "CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (tags);", 1),
+    ("SQL001", "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS x TEXT;", 1),
+    ("SQL001", "-- hyphae: allow SAFE001 test\nALTER TABLE sessions DROP COLUMN IF EXISTS title;", 2),
+    ("SQL001", "ALTER TABLE sessions ALTER COLUMN title TYPE TEXT;", 1),
+    ("SQL001", "ALTER TABLE sessions ADD CONSTRAINT u UNIQUE (title);", 1),
+    ("SQL001", "ALTER TABLE sessions ADD COLUMN a TEXT, ADD COLUMN b TEXT;", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER PRIMARY KEY;", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a TEXT UNIQUE;", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER NOT NULL;", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER DEFAULT (1 + 1);", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a TEXT DEFAULT CURRENT_TIMESTAMP;", 1),
+    ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER AS (length(title)) STORED;", 1),
+    ("SQL003", "-- hyphae: allow SAFE001 test\nALTER TABLE spores DROP COLUMN status;", 2),
+    ("SQL003", "-- hyphae: allow SAFE001 test\nALTER TABLE sessions DROP COLUMN id;", 2),
+    ("SQL004", "CREATE INDEX IF NOT EXISTS i sessions (status);", 1),
+    ("SQL004", "SELEC 1;", 1),
+    ("D1001", "BEGIN;", 1),
+    ("D1001", "SAVEPOINT before_change;", 1),
+    ("D1001", "RELEASE before_change;", 1),
+    ("D1001", "ROLLBACK;", 1),
+    ("D1002", "ATTACH DATABASE 'other.db' AS other;", 1),
+    ("D1002", "DETACH DATABASE other;", 1),
+    ("D1002", "CREATE TEMP TABLE IF NOT EXISTS scratch (a TEXT);", 1),
+    ("D1002", "CREATE TABLE IF NOT EXISTS _cf_mine (a TEXT);", 1),
+    ("D1002", "-- hyphae: allow SAFE002 test\nALTER TABLE sessions RENAME TO _cf_sessions;", 2),
+    ("D1002", "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY, name TEXT);", 1),
+    ("D1002", "CREATE TABLE IF NOT EXISTS hyphae_ledger (id INTEGER PRIMARY KEY);", 1),
+    ("D1003", "PRAGMA journal_mode = WAL;", 1),
+    ("D1003", "PRAGMA writable_schema = ON;", 1),
+    ("D1004", "SELECT sqlite_version();", 1),
+    ("D1004", "CREATE VIRTUAL TABLE IF NOT EXISTS s USING fts4(content);", 1),
+    ("D1005", "CREATE TABLE IF NOT EXISTS wide (" + ", ".join(f"c{i} TEXT" for i in range(101)) + ");", 1),
+    ("D1005", "INSERT INTO sessions (id, title) VALUES ('a', '" + "x" * 100_001 + "');", 1),
+    ("D1005", "SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6;", 1),
+    ("SAFE001", "DROP TABLE spores;", 1),
+    ("SAFE001", "ALTER TABLE sessions DROP COLUMN title;", 1),
+    ("SAFE001", "DELETE FROM sessions;", 1),
+    ("SAFE002", "ALTER TABLE sessions RENAME TO work_sessions;", 1),
+    ("SAFE002", "ALTER TABLE sessions RENAME COLUMN title TO headline;", 1),
+    ("SAFE003", "UPDATE sessions SET status = 'active';", 1),
+    ("SAFE004", "-- hyphae: allow SAFE001 rebuild\nDROP TABLE parents;", 2),
+    ("SAFE005", "CREATE UNIQUE INDEX IF NOT EXISTS u ON sessions (title);", 1),
+    ("SAFE005", "UPDATE sessions SET id = NULL WHERE 1 = 1;", 1),
+    ("SAFE005", "CREATE TABLE IF NOT EXISTS sessions_new (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL);\n"
+                "INSERT INTO sessions_new (id, title) SELECT id, title FROM sessions;", 2),
+    ("IDEM001", "CREATE INDEX i ON sessions (title);", 1),
+    ("IDEM001", "CREATE VIEW v AS SELECT id FROM sessions;", 1),
+]
+
+PASSING = [
+    "CREATE INDEX IF NOT EXISTS idx_sessions_title ON sessions (title);",
+    "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'initial';",
+    "ALTER TABLE sessions ADD COLUMN weight REAL DEFAULT -1.5;",
+    "ALTER TABLE sessions ADD COLUMN score INTEGER AS (length(title)) VIRTUAL;",
+    "UPDATE sessions SET status = 'active' WHERE status IS NULL;",
+    "DELETE FROM sessions WHERE status = 'gone';",
+    "INSERT INTO sessions (id, status) VALUES ('a', 'active');",
+    "CREATE TABLE IF NOT EXISTS fresh (id TEXT NOT NULL PRIMARY KEY);\nALTER TABLE fresh ADD COLUMN n INTEGER NOT NULL;\n"
+    "ALTER TABLE fresh RENAME COLUMN n TO m;\nUPDATE fresh SET m = 1;\nDROP TABLE fresh;",
+    "CREATE TRIGGER IF NOT EXISTS touch AFTER UPDATE ON sessions BEGIN\n  UPDATE sessions SET status = CASE WHEN new.status IS NULL THEN 'x' ELSE new.status END, title = 'a;b' WHERE id = new.id;\nEND;",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(content);",
+    "PRAGMA foreign_key_check;",
+    "SELECT json_extract('{\"a\": 1}', '$.a'), unixepoch();",
+    "-- hyphae: allow SAFE001 emptied and archived in release 41\nDROP TABLE spores;",
+]
+
+
+@pytest.mark.parametrize(("code", "body", "line"), FAILING, ids=[f"{code}-{n}" for n, (code, _, _) in enumerate(FAILING)])
+def test_failing_fixture_reports_code_at_line(code, body, line, lint_history):
+    report = lint_history(BASE, body)
+    assert (code, line) in codes_at(report, "0002_step_2.sql"), report.findings
+
+
+@pytest.mark.parametrize("body", PASSING, ids=[f"passing-{n}" for n in range(len(PASSING))])
+def test_passing_fixture_has_no_error_or_warning(body, lint_history):
+    report = lint_history(BASE, body)
+    assert [finding for finding in report.findings if finding.allowed_reason is None] == []
+
+
+def test_base_fixture_is_clean(lint_history):
+    assert lint_history(BASE).findings == []
+
+
+def test_rename_to_reserved_name_is_caught_statically_although_the_engine_allows_it(lint_history):
+    report = lint_history(BASE, "-- hyphae: allow SAFE002 test\nALTER TABLE sessions RENAME TO _CF_Sessions;")
+    assert [finding.code for finding in report.errors] == ["D1002"]
