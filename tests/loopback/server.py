@@ -7,7 +7,7 @@ of Cloudflare's envelope `{success, errors, messages, result}`, or raises `ApiFa
 
 Fault injection, per route name, consumed first in first out:
 `api.inject(route, Fault.status_code(429, retry_after="1"))`, `Fault.status_code(500)`,
-`Fault.delay(seconds)`, `Fault.commit_then_drop()` (the handler runs and commits, then the
+`Fault.delay(seconds)`, `Fault.none()` (let one request through), `Fault.commit_then_drop()` (the handler runs and commits, then the
 connection closes without a response: the "lost response" case). `api.latency` delays every
 request. `api.requests[route]` counts every request a route received, faulted ones included.
 """
@@ -80,6 +80,11 @@ class Fault:
     @classmethod
     def commit_then_drop(cls) -> "Fault":
         return cls("commit_then_drop")
+
+    @classmethod
+    def none(cls) -> "Fault":
+        """No fault: lets a request through, to aim the faults queued after it at later requests."""
+        return cls("none")
 
 
 @dataclass

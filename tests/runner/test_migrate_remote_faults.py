@@ -1,0 +1,82 @@
+"""Remote runs against the loopback API: few requests, transient failures, lost responses, exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.errors import MissingCredentials, RemoteApiError
+from infra.runner.apply import run_migrate
+
+from conftest import HISTORY, read_ledger_rows, read_schema, write_history
+from loopback import Fault
+
+
+def _many(count: int) -> dict[str, str]:
+    return {f"{number:04d}_table_{number}.sql": f"CREATE TABLE t{number} (id INTEGER PRIMARY KEY, v TEXT);\n"
+            f"CREATE INDEX t{number}_v ON t{number} (v);\n" for number in range(1, count + 1)}
+
+
+def test_fifty_pending_migrations_take_a_handful_of_requests(cloudflare_env, remote_database, tmp_path):
+    folder = write_history(tmp_path / "many", _many(50))
+    cloudflare_env.reset_counts()
+    report = run_migrate("dev", folder)
+    assert len(report.applied) == 50
+    total = sum(cloudflare_env.requests.values())
+    assert total == report.requests
+    assert total <= 50 / 5, cloudflare_env.requests  # wrangler: one request per file
+    assert cloudflare_env.requests["d1.bookmark"] == 1
+
+
+def test_a_response_lost_after_commit_is_not_applied_twice(cloudflare_env, remote_database, history):
+    # 1st query: ledger + lock; 2nd: the migrations (commits, then the connection drops).
+    cloudflare_env.inject("d1.query", Fault.none(), Fault.commit_then_drop())
+    report = run_migrate("dev", history)
+    assert report.applied == list(HISTORY)
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+    assert any("the ledger shows the batch committed" in note for note in report.notes)
+    assert cloudflare_env.pending_faults("d1.query") == 0
+
+
+def test_a_500_on_the_batch_is_checked_in_the_ledger_then_resent_once(cloudflare_env, remote_database, history):
+    cloudflare_env.inject("d1.query", Fault.none(), Fault.status_code(500))
+    report = run_migrate("dev", history)
+    assert report.applied == list(HISTORY)
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+
+
+def test_429_is_retried_after_retry_after(cloudflare_env, remote_database, history):
+    cloudflare_env.inject("d1.query", Fault.status_code(429, retry_after="0"), Fault.none(),
+                          Fault.status_code(429, retry_after="0"))
+    cloudflare_env.inject("d1.bookmark", Fault.status_code(429, retry_after="0"))
+    report = run_migrate("dev", history)
+    assert report.applied == list(HISTORY)
+    assert cloudflare_env.requests["d1.bookmark"] == 2
+
+
+def test_an_api_that_keeps_failing_ends_in_a_one_line_error_with_nothing_applied(cloudflare_env, remote_database, history):
+    cloudflare_env.inject("d1.query", Fault.none(), *[Fault.status_code(429, retry_after="0")] * 20)
+    with pytest.raises(RemoteApiError) as caught:
+        run_migrate("dev", history)
+    assert "kept failing" in str(caught.value) and "\n" not in str(caught.value)
+    assert read_schema(remote_database) == []
+
+
+def test_missing_token_names_the_variable_before_any_request(cloudflare_env, remote_database, history, monkeypatch):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    with pytest.raises(MissingCredentials, match="CLOUDFLARE_API_TOKEN is not set"):
+        run_migrate("dev", history)
+    assert sum(cloudflare_env.requests.values()) == 0
+
+
+def test_a_wrong_token_is_a_one_line_error_that_does_not_echo_it(cloudflare_env, remote_database, history, monkeypatch):
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "not-the-token-0123456789")
+    with pytest.raises(RemoteApiError) as caught:
+        run_migrate("dev", history)
+    assert "refused the credentials for environment 'dev'" in str(caught.value)
+    assert "not-the-token-0123456789" not in str(caught.value)
+
+
+def test_an_unknown_database_is_a_one_line_error_naming_it(cloudflare_env, remote_database, history, monkeypatch):
+    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(RemoteApiError, match="D1 database 00000000-0000-0000-0000-000000000000 .* was not found"):
+        run_migrate("dev", history)
