@@ -45,7 +45,9 @@ def _statement_end(text: str, start: int) -> int:
     """Offset just past the `;` that completes the statement starting at `start` (or end of text)."""
     semicolon = text.find(";", start)
     while semicolon != -1:
-        if sqlite3.complete_statement(text[start : semicolon + 1]):
+        # complete_statement refuses NUL characters; a space keeps the offsets, and the engine
+        # still sees (and reports) the NUL in the statement itself.
+        if sqlite3.complete_statement(text[start : semicolon + 1].replace("\0", " ")):
             return semicolon + 1
         semicolon = text.find(";", semicolon + 1)
     return len(text)

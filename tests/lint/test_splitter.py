@@ -1,0 +1,30 @@
+"""The statement splitter: SQLite's own idea of where a statement ends, with positions and comments."""
+
+from __future__ import annotations
+
+from infra.lint.splitter import split_statements
+
+
+def test_trigger_body_with_semicolons_is_one_statement():
+    text = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  DELETE FROM b;\nEND;\nSELECT 1;"
+    statements = split_statements(text)
+    assert [statement.line for statement in statements] == [1, 5]
+    assert statements[0].sql.endswith("END;")
+
+
+def test_strings_and_comments_holding_semicolons_and_dashes():
+    text = "INSERT INTO a VALUES ('x;y', '--z'); /* ; */ SELECT 1; -- trailing ;\nSELECT 2"
+    assert [statement.sql for statement in split_statements(text)] == [
+        "INSERT INTO a VALUES ('x;y', '--z');", "SELECT 1;", "SELECT 2"]
+
+
+def test_case_end_comma_does_not_end_the_statement():
+    text = "SELECT CASE WHEN a THEN 1 END, 2 FROM t;\nSELECT 3;"
+    assert len(split_statements(text)) == 2
+
+
+def test_line_column_and_leading_comments():
+    text = "-- header\n\n-- hyphae: allow SAFE001 why\n  DROP TABLE a;"
+    (statement,) = split_statements(text, "f.sql")
+    assert (statement.file, statement.line, statement.column) == ("f.sql", 4, 3)
+    assert statement.leading_comments == ("-- hyphae: allow SAFE001 why",)
