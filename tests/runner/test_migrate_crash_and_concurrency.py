@@ -133,7 +133,7 @@ def test_two_local_runs_started_together_apply_each_migration_once(tmp_path, mon
     database = local_d1_file("myco-team-local")
     assert read_ledger_rows(database)[0] == list(files)
     counts = sqlite3.connect(database).execute("SELECT count(*) FROM s1").fetchone()[0]
-    assert counts == 1  # the INSERT of 0001 ran exactly once
+    assert counts == 3  # the three INSERTs of 0001 ran exactly once
 
 
 def test_two_remote_runs_started_together_apply_each_migration_once(remote_database, tmp_path):
@@ -157,4 +157,4 @@ def test_two_remote_runs_started_together_apply_each_migration_once(remote_datab
     applied = [name for outcome in outcomes if isinstance(outcome, list) for name in outcome]
     assert sorted(applied) == sorted(files)
     assert read_ledger_rows(remote_database)[0] == list(files)
-    assert sqlite3.connect(remote_database).execute("SELECT count(*) FROM s1").fetchone()[0] == 1
+    assert sqlite3.connect(remote_database).execute("SELECT count(*) FROM s1").fetchone()[0] == 3
