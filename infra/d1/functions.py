@@ -4,7 +4,7 @@ Derived from the engine, not from documentation: every function this machine's S
 called through the pinned workerd's D1 (miniflare), and these are the ones it did not refuse with
 "not authorized to use function". tests/d1/test_d1_agreement.py re-derives the verdicts from
 workerd, so a toolchain upgrade that changes them fails loudly. Denied examples: sqlite_version(),
-sqlite_source_id(), power(), log10(), ceiling(), subtype(), fts5().
+sqlite_source_id(), load_extension(), power(), log10(), ceiling(), subtype(), fts5().
 """
 
 ALLOWED_FUNCTIONS = frozenset({
@@ -16,7 +16,7 @@ ALLOWED_FUNCTIONS = frozenset({
     "json_array_length", "json_extract", "json_group_array", "json_group_object", "json_insert",
     "json_object", "json_patch", "json_quote", "json_remove", "json_replace", "json_set",
     "json_type", "json_valid", "julianday", "lag", "last_insert_rowid", "last_value", "lead",
-    "length", "like", "likelihood", "likely", "ln", "load_extension", "log", "log2", "lower",
+    "length", "like", "likelihood", "likely", "ln", "log", "log2", "lower",
     "ltrim", "match", "matchinfo", "max", "min", "mod", "nth_value", "ntile", "nullif",
     "offsets", "optimize", "percent_rank", "pi", "pow", "printf", "quote", "radians", "random",
     "randomblob", "rank", "replace", "round", "row_number", "rtreecheck", "rtreedepth",

@@ -2,7 +2,7 @@
 
 What D1 refuses, per workerd and Cloudflare's limits page (see cloudflare-facts.md):
 transaction control, ATTACH/DETACH, TEMP objects, `_cf_` names, PRAGMAs outside an allowlist,
-functions outside an allowlist, virtual tables other than fts5/rtree; 100,000-byte statements,
+functions outside an allowlist, virtual tables other than fts5/fts5vocab; 100,000-byte statements,
 100 columns, 100 bound parameters, 5 compound SELECT terms. Foreign keys are always enforced
 and `PRAGMA foreign_keys=OFF` is a no-op, exactly as on D1.
 
@@ -35,7 +35,9 @@ ALLOWED_PRAGMAS = frozenset({
     "foreign_keys", "defer_foreign_keys", "case_sensitive_like", "ignore_check_constraints",
     "legacy_alter_table", "recursive_triggers", "reverse_unordered_selects",
 })
-ALLOWED_VIRTUAL_TABLE_MODULES = frozenset({"fts5", "fts5vocab", "rtree", "rtree_i32"})
+# Cloudflare's docs also name rtree and rtree_i32, but the pinned workerd refuses them
+# ("not authorized"); tests/d1/test_d1_agreement.py holds hyphae to what workerd does.
+ALLOWED_VIRTUAL_TABLE_MODULES = frozenset({"fts5", "fts5vocab"})
 
 _TRANSACTION_ACTIONS = {sqlite3.SQLITE_TRANSACTION, getattr(sqlite3, "SQLITE_SAVEPOINT", 32)}
 _ATTACH_ACTIONS = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}

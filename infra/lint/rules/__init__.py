@@ -41,7 +41,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
          "D1 has one database and reserves `_cf_*`; never write the ledger from a migration"),
     Rule("D1003", ERROR, "a PRAGMA D1 denies", "only the PRAGMAs D1 allows run there (see docs/rules.md)"),
     Rule("D1004", ERROR, "a function or virtual-table module D1 denies",
-         "use an allowed function; virtual tables: fts5, fts5vocab, rtree, rtree_i32"),
+         "use an allowed function; virtual tables: fts5 and fts5vocab"),
     Rule("D1005", ERROR, "a D1 limit exceeded", "statements up to 100,000 bytes, tables up to 100 columns, "
          "compound SELECT up to 5 terms, 100 bound parameters"),
     Rule("SAFE001", ERROR, "destructive change (DROP TABLE, DROP COLUMN, DELETE without WHERE)",

@@ -72,7 +72,7 @@ def d1003_denied_pragma(context: StatementContext):
 def d1004_denied_module(context: StatementContext):
     match = _VIRTUAL_MODULE.match(context.statement.sql)
     if match and match[1].lower() not in ALLOWED_VIRTUAL_TABLE_MODULES:
-        yield "D1004", f"virtual-table module {match[1]} is denied by D1 (fts5, fts5vocab, rtree, rtree_i32 are allowed)"
+        yield "D1004", f"virtual-table module {match[1]} is denied by D1 (fts5 and fts5vocab are allowed)"
 
 
 def d1005_limit_exceeded(context: StatementContext):
