@@ -55,14 +55,15 @@ class RetryPolicy:
 
 class D1ApiTarget:
     def __init__(self, environment: str, account_id: str, database_id: str, token: str,
-                 base_url: str | None = None, retry: RetryPolicy = RetryPolicy()):
+                 base_url: str | None = None, retry: RetryPolicy = RetryPolicy(),
+                 timeout: httpx.Timeout = REQUEST_TIMEOUT):
         self.environment = environment
         self.database_id = database_id
         self.account_id = account_id
         self.description = f"D1 database {database_id} (account {account_id})"
         self.requests_made = 0
         self.retry = retry
-        self._client = Cloudflare(api_token=token, base_url=base_url, max_retries=0, timeout=REQUEST_TIMEOUT)
+        self._client = Cloudflare(api_token=token, base_url=base_url, max_retries=0, timeout=timeout)
 
     @classmethod
     def for_environment(cls, env: Environment, retry: RetryPolicy = RetryPolicy()) -> "D1ApiTarget":
