@@ -1,8 +1,8 @@
 """Fixtures: the built Worker running on workerd (started by pytest), over a migrated local D1.
 
-The database is prepared before workerd starts, in the very file `infra.paths.local_d1_file`
-names (tests/test_paths.py proves workerd uses it): the migration files replayed in order with
-wrangler's ledger `d1_migrations`, as the migrate task leaves it. Each module gets its own state
+The database is migrated before workerd starts by the real runner (`infra.runner`, what
+`invoke migrate --env local` runs), into the very file `infra.paths.local_d1_file` names
+(tests/test_paths.py proves workerd uses it). Each module gets its own state
 folder and Worker; the artifact is built once per session.
 """
 
@@ -14,32 +14,21 @@ from pathlib import Path
 import pytest
 
 from infra.artifact import build_artifact
-from infra.environments import BINDING_KV, BINDING_VECTORIZE, load_environment
-from infra.history.files import read_migrations
+from infra.environments import BINDING_KV, BINDING_VECTORIZE, load_environment, schema_version
 from infra.local.runtime import start_local_worker
-from infra.paths import DEFAULT_MIGRATIONS_DIR, local_d1_file
+from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
+from infra.runner.apply import MigrateOptions, run_migrate
 
 TEAM_KEY = "test-team-key-8c1f0a7e5b2d4c69"
 MCP_TOKEN = "mcp-token-not-to-be-shown"
 FAKE_VECTORIZE = Path(__file__).with_name("fake_vectorize.mjs")
 
 
-
-def apply_migrations_to_file(database: Path, upto: int) -> None:
-    """Replay migrations 1..upto into `database` and record them in wrangler's ledger."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(database)
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
-        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
-    )
-    applied = {name for (name,) in connection.execute("SELECT name FROM d1_migrations")}
-    for migration in read_migrations(DEFAULT_MIGRATIONS_DIR):
-        if migration.version <= upto and migration.name not in applied:
-            connection.executescript(migration.text)
-            connection.execute("INSERT INTO d1_migrations (name) VALUES (?)", (migration.name,))
-    connection.commit()
-    connection.close()
+def apply_migrations(state: Path, upto: int) -> None:
+    """Migrate the local D1 file of `state` up to version `upto` with the real runner (`invoke migrate`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STATE_DIR_VARIABLE, str(state))
+        run_migrate("local", DEFAULT_MIGRATIONS_DIR, MigrateOptions(to_version=upto))
 
 
 def local_database(state: Path) -> Path:
@@ -80,7 +69,7 @@ def worker_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None):
     if upto:
-        apply_migrations_to_file(local_database(state), upto)
+        apply_migrations(state, upto)
     return start_local_worker(artifact, TEAM_KEY, state=state, extra_options=extra)
 
 
@@ -93,7 +82,7 @@ def worker_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def running_worker(worker_artifact: Path, worker_state: Path):
     """The Worker on workerd: schema up to date, KV holding an MCP token, Vectorize stood in for."""
     extra = {**vectorize_stand_in(), "kvSeed": {BINDING_KV: {"mcp_access_token": MCP_TOKEN}}}
-    worker = _start(worker_artifact, worker_state, upto=10_000, extra=extra)
+    worker = _start(worker_artifact, worker_state, upto=schema_version(), extra=extra)
     yield worker
     worker.stop()
 

@@ -31,7 +31,7 @@ def test_health_shows_a_short_hash_of_the_mcp_token_never_the_token(running_work
 
 
 def test_health_says_vectorize_is_unbound_locally_and_no_token_is_stored(start_worker):
-    worker = start_worker(upto=10_000)
+    worker = start_worker(upto=schema_version())
     body = httpx.get(f"{worker.url}/health").json()
     assert body["bindings"]["vectorize"] is False
     assert body["mcp_token_sha256_prefix"] is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.environments import load_environment
+from infra.environments import load_environment, schema_version
 from tests.worker.conftest import TEAM_KEY, read_rows
 
 pytestmark = pytest.mark.workerd
@@ -45,7 +45,7 @@ def test_a_vectorize_failure_is_reported_per_record_and_the_d1_write_is_kept(run
 
 
 def test_without_a_vectorize_binding_sync_still_works_and_says_unbound(start_worker):
-    worker = start_worker(upto=10_000)
+    worker = start_worker(upto=schema_version())
     result = sync(worker.url, [spore("v-local", [0.5] * DIMENSIONS)])
     assert (result["synced"], result["embedded"], result["embed_failed"]) == (1, 0, [])
     assert result["vectorize"] == "unbound"
