@@ -159,3 +159,24 @@ def test_a_wrangler_managed_database_is_read_without_the_one_batch_shortcut(remo
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
     assert [f.code for f in report.findings] == ["PEN001"] * 4
     assert report.environments[0].applied_version == 1
+
+
+def test_transient_failures_are_retried_since_drift_only_reads(remote):
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    remote.reset_counts()
+    remote.inject("d1.query", Fault.status_code(500))
+    remote.inject("workers.settings", Fault.status_code(429, retry_after="0"))
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert report.findings == []
+    assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 2}
+
+
+def test_an_unknown_database_id_is_an_error_naming_the_environment(remote, monkeypatch):
+    from infra.errors import ConfigError
+
+    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")
+    with pytest.raises(ConfigError, match="unknown for environment 'staging'.*HYPHAE_STAGING_DATABASE_ID"):
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
