@@ -37,3 +37,30 @@ def test_a_wrong_key_fails_the_round_trip_without_showing_the_key(running_worker
 def test_nothing_listening_is_reported_with_the_url():
     with pytest.raises(SmokeTestFailed, match=r"http://127\.0\.0\.1:9/health: no answer"):
         run_smoke("http://127.0.0.1:9", TEAM_KEY, expected_schema=schema_version(), protocol=2)
+
+
+def invoke_smoke(*flags: str, **environment: str):
+    import os
+    import subprocess
+    import sys
+
+    from infra.paths import REPO_ROOT
+
+    variables = {key: value for key, value in os.environ.items() if key != "MYCO_TEAM_API_KEY"}
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "smoke", *flags], cwd=REPO_ROOT, capture_output=True, text=True, env={**variables, **environment}
+    )
+
+
+def test_the_smoke_task_checks_a_deployed_url_with_the_key_from_the_environment(running_worker):
+    result = invoke_smoke("--env", "staging", "--url", running_worker.url, MYCO_TEAM_API_KEY=TEAM_KEY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"smoke staging {running_worker.url}: health and schema" in result.stdout
+    assert TEAM_KEY not in result.stdout + result.stderr
+
+
+def test_the_smoke_task_without_the_key_for_a_remote_environment_says_which_variable():
+    result = invoke_smoke("--env", "staging", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 2
+    assert "MYCO_TEAM_API_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
