@@ -90,3 +90,19 @@ def test_lint_does_not_import_pulumi(isolated_state_dir):
     result = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, env=environment, timeout=120)
     assert "lint ok" in result.stdout, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1] == "CLEAN", result.stdout + result.stderr
+
+
+def test_env_adds_ledger_findings_for_an_edited_applied_migration(tmp_path, isolated_state_dir):
+    folder = tmp_path / "m"
+    write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);")
+    applied = run_invoke("migrate", "--env", "local", "--path", str(folder), "--yes", state=isolated_state_dir)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    (folder / "0001_step_1.sql").write_text("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, a TEXT);")
+    result = run_invoke("lint", "--env", "local", "--path", str(folder), "--format", "json", state=isolated_state_dir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "HIS002" in [finding["code"] for finding in json.loads(result.stdout)["findings"]]
+
+
+def test_unknown_env_exits_2(isolated_state_dir):
+    result = run_invoke("lint", "--env", "nope", state=isolated_state_dir)
+    assert result.returncode == 2 and "unknown environment 'nope'" in result.stderr

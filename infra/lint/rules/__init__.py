@@ -1,8 +1,10 @@
 """The rule catalog (code, severity, summary, hint) and the static rules, one module per family.
 
-A rule's module, function and code match: `ordering.ord003_created_twice` reports ORD003. Static
-rules read one statement (its sqlglot tree, when sqlglot could read it) and the scratch schema just
-before it; they yield `(code, message)` pairs. Engine errors are classified by `classify.py`.
+A rule's module, function and code match: `ordering.ord003_created_twice` reports ORD003. Each
+module has STATIC rules, which read one statement (its sqlglot tree, when sqlglot could read it)
+and the scratch schema just before it and yield `(code, message)` pairs, and ENGINE rules, which
+name an engine error (`(code, rule)`: the rule returns the message, or None when it does not
+apply). infra/lint/engine.py runs both; SQL004 is the fallback for any other engine error.
 docs/rules.md documents every code here (a test fails when one is missing).
 """
 
