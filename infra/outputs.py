@@ -120,4 +120,5 @@ def _from_declaration(env: Environment) -> dict:
         "indexName": env.vectorize.name,
         "kvNamespaceId": env.kv.namespace_id,
         "workerName": env.worker.name,
+        "workerUrl": env.workers_dev_url,
     }
