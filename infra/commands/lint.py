@@ -45,6 +45,7 @@ def new(c, slug, path=None):
     from infra.history.files import create_migration
 
     directory = _existing_folder(path)
+    _refuse_stale_sum(directory)
     created = create_migration(directory, slug)
     _rewrite_sum(directory)
     print(f"created {created} (hyphae.sum updated)")
@@ -57,6 +58,20 @@ def _existing_folder(path: str | None) -> Path:
     if not directory.is_dir():
         raise UsageError(f"--path {directory}: no such migrations folder")
     return directory
+
+
+def _refuse_stale_sum(directory: Path) -> None:
+    """Rewriting a stale sum would bless an unreviewed history change (HIS005): refuse instead."""
+    from infra.errors import LintFailed
+    from infra.history.files import read_migrations
+    from infra.history.sumfile import SUM_FILE_NAME, first_stale_line, read_sum
+
+    recorded = read_sum(directory)
+    stale = recorded is not None and first_stale_line(recorded, read_migrations(directory))
+    if stale:
+        number, name = stale
+        raise LintFailed(f"{directory / SUM_FILE_NAME} is stale from entry {number} ({name}); review that history "
+                         "change, run `invoke lint --write-sum`, then `invoke new` again (nothing was written)")
 
 
 def _rewrite_sum(directory: Path) -> None:

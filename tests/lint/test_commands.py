@@ -106,3 +106,15 @@ def test_env_adds_ledger_findings_for_an_edited_applied_migration(tmp_path, isol
 def test_unknown_env_exits_2(isolated_state_dir):
     result = run_invoke("lint", "--env", "nope", state=isolated_state_dir)
     assert result.returncode == 2 and "unknown environment 'nope'" in result.stderr
+
+
+def test_new_refuses_to_bless_a_stale_sum_and_writes_nothing(tmp_path, isolated_state_dir):
+    folder = tmp_path / "m"
+    write_history(folder, "SELECT 1;")
+    assert run_invoke("lint", "--path", str(folder), "--write-sum", state=isolated_state_dir).returncode == 0
+    (folder / "0001_step_1.sql").write_text("SELECT 2;")
+    sum_before = (folder / "hyphae.sum").read_text()
+    result = run_invoke("new", "next_step", "--path", str(folder), state=isolated_state_dir)
+    assert result.returncode == 1 and "is stale from entry 1 (0001_step_1.sql)" in result.stderr
+    assert (folder / "hyphae.sum").read_text() == sum_before
+    assert not (folder / "0002_next_step.sql").exists()
