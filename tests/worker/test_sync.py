@@ -65,6 +65,12 @@ def test_an_unknown_table_and_a_bad_operation_are_per_record_errors(running_work
     assert "not synced" in result["errors"][0]["error"]
 
 
+def test_an_id_that_is_neither_text_nor_integer_is_a_record_error(running_worker):
+    result = sync(running_worker, "m-id", [{**session("x"), "id": {"nested": 1}}, session("fine")])
+    assert result["synced"] == 1
+    assert result["errors"] == [{"id": {"nested": 1}, "table": "sessions", "error": "id must be a string or an integer"}]
+
+
 def test_a_record_the_database_refuses_is_reported_and_the_rest_are_written(running_worker, worker_state):
     missing_agent = session("no-agent")
     del missing_agent["data"]["agent"]

@@ -54,6 +54,9 @@ export function readRecord(record, defaultMachineId, now) {
   if (record.operation !== "upsert" && record.operation !== "delete") {
     throw new RecordError(`operation must be "upsert" or "delete", not ${JSON.stringify(record.operation)}`);
   }
+  if (record.id !== undefined && typeof record.id !== "string" && !Number.isInteger(record.id)) {
+    throw new RecordError("id must be a string or an integer");
+  }
   const machineId = record.machine_id ?? defaultMachineId;
   if (typeof machineId !== "string" || machineId.length === 0) throw new RecordError("machine_id is required");
   const row = readRowValues(record, schema, machineId, now);

@@ -37,8 +37,8 @@ export async function handleSync(request, env) {
   const { checked, errors } = readRecords(body, now);
 
   const stored = await readStoredHashes(db, checked.filter((record) => record.operation === "upsert"));
-  const unchanged = checked.filter((record) => record.operation === "upsert" && isUnchanged(stored, record));
-  const upserts = checked.filter((record) => record.operation === "upsert" && !unchanged.includes(record));
+  const unchanged = new Set(checked.filter((record) => record.operation === "upsert" && isUnchanged(stored, record)));
+  const upserts = checked.filter((record) => record.operation === "upsert" && !unchanged.has(record));
   const deletes = checked.filter((record) => record.operation === "delete");
 
   const { written, failed } = await applyRecords(db, upserts, deletes);
@@ -52,7 +52,7 @@ export async function handleSync(request, env) {
 
   return json(200, {
     synced: written.length,
-    skipped: unchanged.length,
+    skipped: unchanged.size,
     errors,
     embedded: embeddings.embedded,
     embed_failed: embedFailed.map(({ record, error }) => describe(record, `embed_failed: ${error}`)),
