@@ -53,7 +53,7 @@ def test_a_clean_remote_environment_reports_nothing_in_two_requests(remote):
     remote.reset_counts()
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
     assert report.findings == []
-    assert report.environments[0].applied_version == 5
+    assert report.environments[0].applied_version == report.environments[0].latest_version
     # the ledger and the schema in one D1 request, the bindings in one settings request
     assert dict(remote.requests) == {"d1.query": 1, "workers.settings": 1}
 
@@ -157,7 +157,7 @@ def test_a_wrangler_managed_database_is_read_without_the_one_batch_shortcut(remo
     connection.close()
     deploy_worker(remote, "staging")
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
-    assert [f.code for f in report.findings] == ["PEN001"] * 4
+    assert [f.code for f in report.findings] == ["PEN001"] * (report.environments[0].latest_version - 1)
     assert report.environments[0].applied_version == 1
 
 
