@@ -63,9 +63,10 @@ def step_migrate(report: Report, migrations: Path) -> None:
 
     result = run_migrate("local", migrations, MigrateOptions())
     if result.applied:
-        report(f"migrate  applied {', '.join(result.applied)} to {result.target}")
+        span = result.applied[0] if len(result.applied) == 1 else f"{result.applied[0]} .. {result.applied[-1]}"
+        report(f"migrate  applied {len(result.applied)} migration(s) to the local database: {span}")
     else:
-        report(f"migrate  {result.target} is up to date")
+        report("migrate  the local database is up to date")
 
 
 def step_start(report: Report, artifact: Path, api_key: str) -> LocalWorker:
