@@ -5,9 +5,10 @@ Rules, in order of importance:
    transaction), so the schema and the ledger commit together.
 2. Several whole migrations share a request while it stays within a conservative budget:
    - D1 bounds a call at 30 s. We can't know a statement's duration in advance, so we weigh it:
-     schema statements on new objects are cheap, statements that touch rows (INSERT, UPDATE,
-     DELETE, REPLACE) or build an index over existing rows weigh more. A request holds at most
-     `REQUEST_BUDGET` units, far below what would take D1 near its limit.
+     schema statements and INSERTs of literal rows are cheap (1); building an index reads a
+     table (10); UPDATE, DELETE and INSERT ... SELECT touch an unknown number of existing rows
+     (20). A request holds at most `REQUEST_BUDGET` units, far below what would take D1 near its
+     limit on the table sizes D1 allows.
    - `REQUEST_MAX_BYTES` of SQL per request (each statement is separately capped at 100,000
      bytes by D1; plan.py refuses larger ones).
 3. A migration bigger than the budget on its own gets a request to itself.
@@ -28,6 +29,8 @@ _LEDGER_WEIGHT = 2  # the two ledger rows each migration writes
 def statement_weight(sql: str) -> int:
     first = sql.lstrip().split(None, 3)
     head = " ".join(first[:3]).upper()
+    if first and first[0].upper() in ("INSERT", "REPLACE") and "SELECT" not in sql.upper():
+        return 1  # literal rows: cost grows with the statement's size, which REQUEST_MAX_BYTES bounds
     if first and first[0].upper() in _ROW_WORK:
         return _ROW_WORK_WEIGHT
     if head.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX")):

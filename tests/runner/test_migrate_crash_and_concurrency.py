@@ -30,6 +30,7 @@ def _crash_history(count: int = 24) -> dict[str, str]:
     files = {}
     for number in range(1, count + 1):
         rows = "".join(f"INSERT INTO s{number} (v) VALUES ('row {number}.{row}');\n" for row in range(3))
+        rows += "".join(f"UPDATE s{number} SET v = v || '!' WHERE id = {row};\n" for row in range(1, 4))
         files[f"{number:04d}_step_{number}.sql"] = (
             f"CREATE TABLE IF NOT EXISTS s{number} (id INTEGER PRIMARY KEY, v TEXT);\n{rows}"
             f"CREATE INDEX IF NOT EXISTS s{number}_v ON s{number} (v);\n")
