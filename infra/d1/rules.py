@@ -151,28 +151,45 @@ def install_d1_rules(connection: sqlite3.Connection, *, protect_ledger: bool = F
     connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     state = _AuthorizerState()
     connection.set_authorizer(d1_authorizer(protect_ledger, state))
-    _STATES[id(connection)] = (connection, state)
+    if isinstance(connection, D1Connection):
+        connection.d1_state = state
+    else:
+        _STATES[id(connection)] = (connection, state)
     return connection
+
+
+class D1Connection(sqlite3.Connection):
+    """A connection that carries its authorizer state, so nothing outlives it (the linter opens
+    a throw-away copy for every statement it re-runs on empty tables)."""
+
+    d1_state: _AuthorizerState | None = None
+
+
+def _state_of(connection: sqlite3.Connection) -> _AuthorizerState | None:
+    if isinstance(connection, D1Connection):
+        return connection.d1_state
+    entry = _STATES.get(id(connection))
+    return entry[1] if entry else None
 
 
 def last_denial(connection: sqlite3.Connection) -> Denial | None:
     """The authorizer's most recent refusal on `connection` (None if none); read-only."""
-    entry = _STATES.get(id(connection))
-    return entry[1].last_denial if entry else None
+    state = _state_of(connection)
+    return state.last_denial if state else None
 
 
 def clear_last_denial(connection: sqlite3.Connection) -> None:
     """Forget the recorded refusal, before running the next statement."""
-    entry = _STATES.get(id(connection))
-    if entry:
-        entry[1].last_denial = None
+    state = _state_of(connection)
+    if state:
+        state.last_denial = None
 
 
 @contextlib.contextmanager
 def runner_privileges(connection: sqlite3.Connection):
     """Let hyphae's own bookkeeping through the authorizer (the linter seeding representative rows,
     reading the schema); migration SQL never runs inside this."""
-    _, state = _STATES[id(connection)]
+    state = _state_of(connection)
     state.bypass = True
     try:
         yield connection
@@ -180,7 +197,8 @@ def runner_privileges(connection: sqlite3.Connection):
         state.bypass = False
 
 
-# Per-connection authorizer state, so `d1_transaction` can let the runner's own BEGIN through.
+# Authorizer state of connections opened elsewhere (plain sqlite3.connect + install_d1_rules), so
+# `d1_transaction` can let the runner's own BEGIN through.
 _STATES: dict[int, tuple[sqlite3.Connection, _AuthorizerState]] = {}
 
 
@@ -190,7 +208,7 @@ def d1_transaction(connection: sqlite3.Connection, *, immediate: bool = True):
 
     Statements inside still may not use transaction control (D1001); only this wrapper may.
     """
-    _, state = _STATES[id(connection)]
+    state = _state_of(connection)
 
     def control(sql: str) -> None:
         state.allow_transaction_control = True
@@ -214,5 +232,6 @@ def open_d1_database(path: str | Path = ":memory:", *, protect_ledger: bool = Fa
     `isolation_level=None`: the caller controls transactions explicitly, with `BEGIN` issued
     before the authorizer is consulted (see `transaction`), since D1 refuses `BEGIN` from SQL.
     """
-    connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30,
+                                 factory=D1Connection)
     return install_d1_rules(connection, protect_ledger=protect_ledger)
