@@ -40,7 +40,6 @@ READ_ATTEMPTS = 3
 class DatabaseState:
     ledger: LedgerState
     live: Schema
-    requests: int
 
 
 def check_drift(environment_names: list[str], directory: Path, root: Path = REPO_ROOT) -> DriftReport:
@@ -64,30 +63,33 @@ def check_drift(environment_names: list[str], directory: Path, root: Path = REPO
 def check_environment(env: Environment, files: list[MigrationFile], directory: Path, declared: dict,
                       owners: dict) -> tuple[EnvironmentReport, dict | None]:
     """One environment's report, and its deployed bindings (None for local or an absent Worker)."""
-    report = EnvironmentReport(env.name, latest_version=latest_version(files))
-    state = read_database_state(env)
-    report.findings += history_findings(env.name, files, state.ledger, directory)
-    applied_names = state.ledger.applied_names
-    report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
-    expected = replay_expected(files, applied_names)
-    edited = {finding.object.removeprefix("migration ") for finding in report.findings if finding.code == "HIS002"}
-    pending = [file for file in files if file.name not in applied_names]
-    report.findings[:0] = schema_findings(
-        env.name, expected.applied, state.live, latest=expected.latest,
-        edited_migrations={file.name: mentioned_names(file.text) for file in files if file.name in edited},
-        pending_migrations={file.name: mentioned_names(file.text) for file in pending},
-    )
-    report.objects_compared = max(expected.applied.object_count(), state.live.object_count())
-    report.checked = ["schema", "history"]
-    deployed = None
+    report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history"])
+    check_database(env, files, directory, report)
     if env.is_local:
         report.findings += local_config_drift(env, latest_version(files))
         report.checked.append("local config")
-    else:
-        deployed, findings = deployed_binding_drift(env, declared[env.name], owners)
-        report.findings += findings
-        report.checked.append("bindings")
+        return report, None
+    deployed, findings = deployed_binding_drift(env, declared[env.name], owners)
+    report.findings += findings
+    report.checked.append("bindings")
     return report, deployed
+
+
+def check_database(env: Environment, files: list[MigrationFile], directory: Path, report: EnvironmentReport) -> None:
+    """Schema and history findings of `env`'s database, added to `report`."""
+    state = read_database_state(env)
+    applied_names = state.ledger.applied_names
+    history = history_findings(env.name, files, state.ledger, directory)
+    edited = {finding.object.removeprefix("migration ") for finding in history if finding.code == "HIS002"}
+    expected = replay_expected(files, applied_names)
+    report.findings += schema_findings(
+        env.name, expected.applied, state.live, latest=expected.latest,
+        edited_migrations={file.name: mentioned_names(file.text) for file in files if file.name in edited},
+        pending_migrations={file.name: mentioned_names(file.text) for file in files if file.name not in applied_names},
+    )
+    report.findings += history
+    report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
+    report.objects_compared = max(expected.applied.object_count(), state.live.object_count())
 
 
 def history_findings(environment: str, files: list[MigrationFile], ledger: LedgerState,
@@ -115,7 +117,7 @@ def read_database_state(env: Environment) -> DatabaseState:
     """The ledger and the live schema. A local database not created yet reads as empty (and is
     not created: drift writes nothing)."""
     if env.is_local and not local_d1_file(env.local_database_id).exists():
-        return DatabaseState(LedgerState(), Schema(), 0)
+        return DatabaseState(LedgerState(), Schema())
     target = open_target(env)
     try:
         return _read_through(target)
@@ -129,7 +131,7 @@ def _read_through(target: Target) -> DatabaseState:
     statements = read_state_statements() + [BatchStatement(SCHEMA_QUERY)]
     try:
         applied, lock, restore, schema_rows = _resend_on_lost_answer(lambda: target.batch(statements), target)
-        return DatabaseState(parse_state(applied, lock, restore), build_schema(schema_rows), target.requests_made)
+        return DatabaseState(parse_state(applied, lock, restore), build_schema(schema_rows))
     except BatchFailed:
         pass
     ledger = _resend_on_lost_answer(lambda: read_ledger(target), target)
@@ -137,7 +139,7 @@ def _read_through(target: Target) -> DatabaseState:
         rows = _resend_on_lost_answer(lambda: target.query(SCHEMA_QUERY), target)
     except BatchFailed as refusal:
         raise RemoteApiError(f"{target.description} refused the schema read: {refusal.message}") from None
-    return DatabaseState(ledger, build_schema(rows), target.requests_made)
+    return DatabaseState(ledger, build_schema(rows))
 
 
 def _resend_on_lost_answer(read, target: Target):
