@@ -17,7 +17,7 @@ from typing import Callable
 from infra.environments import Environment, load_environment, schema_version
 from infra.errors import DriftDetected, LintFailed
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
-from infra.local.runtime import LocalWorker
+from infra.local.runtime import LocalWorker, start_local_worker
 
 DEFAULT_ARTIFACT = REPO_ROOT / "dist"
 
@@ -69,12 +69,6 @@ def step_migrate(report: Report, migrations: Path) -> None:
         report("migrate  the local database is up to date")
 
 
-def step_start(report: Report, artifact: Path, api_key: str) -> LocalWorker:
-    from infra.local.runtime import start_local_worker
-
-    worker = start_local_worker(artifact, api_key)
-    report(f"workerd  listening on {worker.url} (log {worker.log_path})")
-    return worker
 
 
 def step_smoke(report: Report, worker: LocalWorker, api_key: str, env: Environment) -> dict:
@@ -109,8 +103,9 @@ def run_local(
     step_lint(report, migrations)
     step_migrate(report, migrations)
     api_key = read_or_create_local_api_key()
-    worker = step_start(report, artifact, api_key)
-    try:
+    worker = start_local_worker(artifact, api_key)
+    try:  # from here on, whatever happens (even a closed stdout), workerd is stopped
+        report(f"workerd  listening on {worker.url} (log {worker.log_path})")
         health = step_smoke(report, worker, api_key, env)
         step_drift(report, migrations)
         run = LocalRun(worker.url, health["schema_version_applied"], local_d1_file(env.local_database_id), "bound" if health["bindings"]["vectorize"] else "unbound")

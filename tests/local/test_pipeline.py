@@ -71,3 +71,14 @@ def test_keep_running_serves_until_ctrl_c_then_stops_workerd():
     assert process.returncode in (0, 130), "".join(output) + rest
     assert "stopping workerd" in rest
     assert not [pid for pid in runtime if alive(pid)], "workerd outlived Ctrl-C"
+
+
+def test_a_failure_after_workerd_started_still_stops_it(tmp_path):
+    def report(line: str) -> None:
+        if line.startswith("workerd"):
+            raise BrokenPipeError("stdout closed (e.g. `invoke local | head -3`)")
+
+    with pytest.raises(BrokenPipeError):
+        run_local(report, artifact=tmp_path / "dist")
+    leftovers = [pid for pid in descendants(os.getpid()) if alive(pid) and b"serve.mjs" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    assert leftovers == [], "workerd was left running"
