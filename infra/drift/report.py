@@ -14,6 +14,7 @@ from infra.drift.findings import DRIFT, NOTICE, DriftFinding, DriftReport, Envir
 
 MARKER = "<!-- hyphae-drift -->"
 FORMATS = ("human", "json", "markdown")
+MAX_TABLE_ROWS = 100
 
 
 def render(report: DriftReport, output_format: str) -> str:
@@ -76,28 +77,46 @@ def _human_finding(finding: DriftFinding) -> list[str]:
 
 
 def render_markdown(report: DriftReport) -> str:
-    drifted = [environment for environment in report.environments if not environment.clean]
-    headline = ("no drift" if report.clean else
-                f"{len(drifted)} of {len(report.environments)} environment{'s' if len(report.environments) != 1 else ''} "
-                "drifted" + (f", {len(report.parity)} finding(s) across environments" if report.parity else ""))
-    lines = [MARKER, f"**hyphae drift**: {headline}", ""]
+    lines = [MARKER, f"**hyphae drift**: {_headline(report)}", ""]
     for environment in report.environments:
         icon = "✅" if environment.clean else "❌"
         lines.append(f"- {icon} `{environment.environment}`: {summary_line(environment)}")
     if report.parity:
-        lines.append(f"- ❌ across environments: {len(report.parity)} finding(s)")
-    findings = report.findings
-    if findings:
-        lines += ["", "| environment | code | change | object | what differs | likely cause |",
-                  "|---|---|---|---|---|---|"]
-        for finding in findings:
-            cells = [finding.environment, finding.code, finding.change, finding.object, finding.detail, finding.cause]
-            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-        lines += ["", "<details><summary>How to fix each finding</summary>", ""]
-        for finding in findings:
-            lines.append(f"- `{finding.environment}` **{finding.code}** {_cell(finding.object)}: {_cell(finding.fix)}")
-        lines += ["", "See docs/drift.md for what each code means.", "", "</details>"]
+        lines.append(f"- ❌ across environments: {_count(len(report.parity), 'finding')}")
+    if report.findings:
+        lines += ["", *_findings_table(report.findings), "", *_fixes(report.findings)]
     return "\n".join(lines) + "\n"
+
+
+def _headline(report: DriftReport) -> str:
+    if report.clean:
+        return "no drift"
+    drifted = sum(1 for environment in report.environments if not environment.clean)
+    headline = f"{drifted} of {_count(len(report.environments), 'environment')} drifted"
+    return headline + (f", {_count(len(report.parity), 'finding')} across environments" if report.parity else "")
+
+
+def _findings_table(findings: list[DriftFinding]) -> list[str]:
+    # GitHub caps a comment at 65,536 characters: a long table is cut, the JSON format has it all.
+    rows = ["| environment | code | change | object | what differs | likely cause |", "|---|---|---|---|---|---|"]
+    for finding in findings[:MAX_TABLE_ROWS]:
+        cells = [finding.environment, finding.code, finding.change, finding.object, finding.detail, finding.cause]
+        rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    if len(findings) > MAX_TABLE_ROWS:
+        rows.append(f"| | | | {len(findings) - MAX_TABLE_ROWS} more | run `invoke drift --format json` for all | |")
+    return rows
+
+
+def _fixes(findings: list[DriftFinding]) -> list[str]:
+    """One line per distinct (environment, code, fix), with the objects it applies to."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for finding in findings:
+        grouped.setdefault((finding.environment, finding.code, finding.fix), []).append(finding.object)
+    lines = ["<details><summary>How to fix each finding</summary>", ""]
+    for (environment, code, fix), objects in grouped.items():
+        shown = ", ".join(objects[:5]) + (f" and {len(objects) - 5} more" if len(objects) > 5 else "")
+        lines.append(f"- `{environment}` **{code}** {_cell(shown)}: {_cell(fix)}")
+    return lines + ["", "See docs/drift.md for what each code means.", "", "</details>"]
 
 
 def _cell(text: str) -> str:
