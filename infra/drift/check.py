@@ -66,7 +66,7 @@ def check_environment(env: Environment, files: list[MigrationFile], directory: P
     report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history"])
     check_database(env, files, directory, report)
     if env.is_local:
-        report.findings += local_config_drift(env, latest_version(files))
+        report.findings += local_config_drift(env)
         report.checked.append("local config")
         return report, None
     deployed, findings = deployed_binding_drift(env, declared[env.name], owners)
@@ -153,10 +153,12 @@ def _resend_on_lost_answer(read, target: Target):
     raise AssertionError("unreachable")
 
 
-def local_config_drift(env: Environment, schema_version: int) -> list[DriftFinding]:
+def local_config_drift(env: Environment) -> list[DriftFinding]:
+    """CFG001 when the committed config is not what `invoke render` writes (which renders from the
+    repository's own migrations folder, whatever `--path` says)."""
     from infra.render import LOCAL_CONFIG_PATH, plan_local_config, render_local_config
 
-    fresh = render_local_config(plan_local_config(env, schema_version=schema_version))
+    fresh = render_local_config(plan_local_config(env))
     return binding_checks.local_config_findings(LOCAL_CONFIG_PATH, fresh)
 
 
