@@ -180,3 +180,17 @@ def test_an_unknown_database_id_is_an_error_naming_the_environment(remote, monke
     monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")
     with pytest.raises(ConfigError, match="unknown for environment 'staging'.*HYPHAE_STAGING_DATABASE_ID"):
         check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+
+
+def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):
+    from infra.environments import ENVIRONMENTS
+
+    for env_name in ENVIRONMENTS:
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+        if env_name != "local":
+            deploy_worker(remote, env_name)
+    report = check_drift(list(ENVIRONMENTS), DEFAULT_MIGRATIONS_DIR)
+    assert [environment.environment for environment in report.environments] == list(ENVIRONMENTS)
+    assert report.findings == [] and report.parity == []
+    assert report.environments[0].checked == ["schema", "history", "local config"]
+    assert report.environments[1].checked == ["schema", "history", "bindings"]
