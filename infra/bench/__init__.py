@@ -43,6 +43,12 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - start, result
 
 
+def best_of(runs: int, function: Callable[[], T]) -> tuple[float, T]:
+    """The fastest of `runs` calls, and its result: on a shared machine the minimum is the
+    measurement least disturbed by other work."""
+    return min((timed(function) for _ in range(runs)), key=lambda pair: pair[0])
+
+
 def render_table(result: BenchResult) -> str:
     """The result as a plain-text table (monospace-aligned), then targets and notes."""
     name_width = max([len("measurement")] + [len(row.name) for row in result.rows])

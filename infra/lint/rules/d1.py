@@ -79,6 +79,8 @@ def d1005_limit_exceeded(context: StatementContext):
     size = len(context.statement.sql.encode("utf-8", "replace"))
     if size > STATEMENT_MAX_BYTES:
         yield "D1005", f"statement is {size:,} bytes; D1 takes at most {STATEMENT_MAX_BYTES:,}"
+    if "TABLE" not in context.words[1:3]:
+        return  # only CREATE [TEMP] TABLE declares columns
     tree = context.tree_if("CREATE")
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         columns = [column for column in tree.this.expressions if isinstance(column, exp.ColumnDef)]

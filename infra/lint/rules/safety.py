@@ -22,6 +22,8 @@ def dropped_table(tree: exp.Expression | None) -> str | None:
 
 
 def safe001_destructive(context: StatementContext):
+    if context.keyword == "DROP" and context.words[1:2] != ["TABLE"]:
+        return  # DROP INDEX / VIEW / TRIGGER lose no data
     tree = context.tree_if("DROP", "DELETE", "ALTER")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
@@ -63,7 +65,9 @@ def safe003_unbounded_update(context: StatementContext):
 
 
 def safe004_rebuild_with_cascade(context: StatementContext):
-    name = dropped_table(context.tree_if("DROP"))
+    if context.words[:2] != ["DROP", "TABLE"]:
+        return
+    name = dropped_table(context.tree)
     if name is None or not context.schema.exists(name, ("table",)):
         return
     for child, action in context.schema.cascading_children(name):
