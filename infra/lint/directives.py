@@ -1,7 +1,9 @@
 """`-- hyphae: allow CODE reason`: a comment directly above a statement that allows one error there.
 
 The reason is required and shown in every report; a directive without one allows nothing, and the
-finding says so. Pure functions, read-only.
+finding says so. Only findings about risk can be allowed (SAFE*, and the IDEM001 warning): a
+statement that D1 or SQLite refuses (ORD, SQL, D1) would fail in production whatever the comment
+says. Pure functions, read-only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from infra.lint.findings import Finding
 from infra.lint.splitter import Statement
 
+ALLOWABLE_PREFIXES = ("SAFE", "IDEM")
 _DIRECTIVE = re.compile(r"^--\s*hyphae:\s*allow\s+([A-Z]+[0-9]+)\s*(.*)$", re.IGNORECASE)
 
 
@@ -33,7 +36,10 @@ def apply_directives(findings: list[Finding], statement: Statement) -> list[Find
     result = []
     for finding in findings:
         reason = directives.get(finding.code)
-        if reason:
+        if reason is not None and not finding.code.startswith(ALLOWABLE_PREFIXES):
+            finding = dataclasses.replace(finding, hint=f"{finding.code} cannot be allowed: the statement fails on D1 "
+                                          "whatever the comment says; fix the statement")
+        elif reason:
             finding = dataclasses.replace(finding, allowed_reason=reason)
         elif reason == "":
             finding = dataclasses.replace(finding, hint=f"the allow directive for {finding.code} needs a reason: "

@@ -80,6 +80,12 @@ def test_allow_directive_needs_a_reason_and_marks_the_finding(lint_history):
     assert report.summary()["allowed"] == 1 and report.summary()["errors"] == 1
 
 
+def test_a_statement_d1_refuses_cannot_be_allowed(lint_history):
+    report = lint_history("-- hyphae: allow D1001 we really want a transaction\nBEGIN;")
+    (finding,) = report.findings
+    assert finding.blocks and finding.allowed_reason is None and "cannot be allowed" in finding.hint
+
+
 def test_directive_separated_by_a_blank_line_does_not_apply(lint_history):
     report = lint_history("CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY);", "-- hyphae: allow SAFE001 reason\n\nDROP TABLE a;")
     assert [finding.code for finding in report.errors] == ["SAFE001"]

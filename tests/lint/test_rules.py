@@ -41,6 +41,7 @@ FAILING = [
     ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER DEFAULT (1 + 1);", 1),
     ("SQL002", "ALTER TABLE sessions ADD COLUMN a TEXT DEFAULT CURRENT_TIMESTAMP;", 1),
     ("SQL002", "ALTER TABLE sessions ADD COLUMN a INTEGER AS (length(title)) STORED;", 1),
+    ("SQL002", "ALTER TABLE children ADD COLUMN other_parent TEXT REFERENCES parents (id) DEFAULT 'x';", 1),
     ("SQL003", "-- hyphae: allow SAFE001 test\nALTER TABLE spores DROP COLUMN status;", 2),
     ("SQL003", "-- hyphae: allow SAFE001 test\nALTER TABLE sessions DROP COLUMN id;", 2),
     ("SQL004", "CREATE INDEX IF NOT EXISTS i sessions (status);", 1),
