@@ -2,9 +2,10 @@
 that file's line in `hyphae.sum` (its chained digest covers the file and every one before it).
 
 The scratch database after a checkpoint is stored as a plain SQLite file. A pull request that
-adds one migration to a long history finds the checkpoint of the history it builds on and replays only the new file. Entries live in `$HYPHAE_STATE_DIR/cache/lint/<rules>/`,
-where `<rules>` fingerprints the linter's own code and the SQLite version, so a changed rule never
-reads an old verdict. Writes are atomic (write, then rename); a damaged entry is ignored.
+adds one migration to a long history finds the checkpoint of the history it builds on and
+replays only the new file. Entries live in `$HYPHAE_STATE_DIR/cache/lint/<rules>/`, where
+`<rules>` fingerprints the linter's own code and the SQLite and sqlglot versions, so a changed
+rule never reads an old verdict. Writes are atomic (write, then rename); a damaged entry is ignored.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ class CachedResult:
 
 
 def rules_fingerprint() -> str:
-    """A digest of the code that decides verdicts: infra/lint and infra/d1, and the SQLite version."""
+    """A digest of the code that decides verdicts: infra/lint, infra/d1, SQLite's and sqlglot's versions."""
+    import sqlglot
+
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(sqlite3.sqlite_version.encode())
+    digest = hashlib.sha256(f"{sqlite3.sqlite_version} {sqlglot.__version__}".encode())
     for folder in ("lint", "d1"):
         for path in sorted((package / folder).rglob("*.py")):
             digest.update(path.name.encode() + path.read_bytes())
