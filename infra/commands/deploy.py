@@ -41,3 +41,13 @@ def _environment(env: str) -> str:
     if not env:
         raise UsageError(f"--env is required: one of {', '.join(REMOTE_ENVIRONMENTS)}")
     return choose(env, REMOTE_ENVIRONMENTS, "--env")
+
+
+@task(help={"env": HELP["env"]})
+@reports_errors
+def outputs(c, env=""):
+    """Save ENV's stack outputs (ids, names, URL; no secrets) for the tasks that follow `pulumi up`."""
+    from infra.stack.cli import record_stack_outputs
+
+    path = record_stack_outputs(_environment(env))
+    print(f"outputs of {env} written to {path}")

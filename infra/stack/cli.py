@@ -93,3 +93,28 @@ def _verify_artifact(folder: Path, env_name: str) -> None:
     from infra.artifact import verify_artifact
 
     verify_artifact(folder, env_name)
+
+
+def record_stack_outputs(env_name: str) -> Path:
+    """Run `pulumi stack output --json` for `env_name` and save its public outputs for later tasks.
+
+    Writes `$HYPHAE_STATE_DIR/outputs/<env>.json` (secret outputs are left out; see infra/outputs.py).
+    """
+    import json
+
+    from infra.outputs import write_outputs_file
+
+    require_deployable(load_environment(env_name))
+    executable = shutil.which("pulumi")
+    if executable is None:
+        raise PulumiNotInstalled(f"the Pulumi CLI is not installed; {install_hint()}")
+    completed = subprocess.run([executable, "stack", "output", "--json", "--stack", env_name],
+                               cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeployFailed(f"pulumi stack output failed for {env_name} (exit {completed.returncode}): {last_line}")
+    try:
+        outputs = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        raise DeployFailed(f"pulumi stack output for {env_name} did not print JSON") from None
+    return write_outputs_file(env_name, outputs)

@@ -141,3 +141,46 @@ def test_loading_the_tasks_imports_neither_pulumi_nor_the_sdk():
              "{'pulumi', 'pulumi_cloudflare', 'pulumi_random', 'pulumi_policy'}))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def install_stand_in_stack_output(bin_dir: Path, outputs: dict, exit_code: int = 0) -> None:
+    """A stand-in `pulumi` that answers `stack output --json` with `outputs`."""
+    script = bin_dir / "pulumi"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"assert sys.argv[1:4] == ['stack', 'output', '--json'], sys.argv\n"
+        f"print(json.dumps({outputs!r}))\n"
+        f"sys.exit({exit_code})\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def test_outputs_are_saved_for_later_tasks_without_the_secret_api_key(tmp_path, monkeypatch, isolated_state_dir):
+    from infra.environments import load_environment
+    from infra.outputs import read_outputs
+    from infra.stack.cli import record_stack_outputs
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    install_stand_in_stack_output(bin_dir, {"databaseId": "db-from-pulumi", "apiKey": "team-key-must-not-be-saved"})
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")  # read the saved file, not the stand-in again
+
+    path = record_stack_outputs("staging")
+
+    assert "team-key-must-not-be-saved" not in path.read_text()
+    assert read_outputs(load_environment("staging")).database_id == "db-from-pulumi"
+
+
+def test_outputs_failure_is_one_line_and_writes_nothing(tmp_path, monkeypatch, isolated_state_dir):
+    from infra.stack.cli import record_stack_outputs
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    install_stand_in_stack_output(bin_dir, {}, exit_code=255)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+    with pytest.raises(DeployFailed, match="pulumi stack output failed for dev"):
+        record_stack_outputs("dev")
+    assert not (isolated_state_dir / "outputs" / "dev.json").exists()
