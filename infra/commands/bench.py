@@ -15,6 +15,7 @@ from infra.commands import reports_errors
 BENCHMARKS = {
     "lint": "infra.bench.lint",
     "drift": "infra.bench.drift",
+    "migrate": "infra.bench.migrate",
 }
 
 
