@@ -54,7 +54,8 @@ def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 
             body.append(f"DROP INDEX IF EXISTS {indexes.pop(rng.randrange(len(indexes)))};")
         for _ in range(6):
             table = rng.randrange(TABLES)
-            body.append(f"INSERT INTO t{table} (name, value, created_at) VALUES ('row {number}', {rng.random():.4f}, {number});")
+            values = f"('row {number}', {rng.random():.4f}, {number})"
+            body.append(f"INSERT INTO t{table} (name, value, created_at) VALUES {values};")
         for _ in range(4):
             table = rng.randrange(TABLES)
             body.append(f"UPDATE t{table} SET value = value + 1 WHERE created_at = {rng.randrange(number)};")

@@ -18,7 +18,14 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from infra.d1.rules import clear_last_denial, is_ledger_table, is_reserved_name, last_denial, open_d1_database, runner_privileges
+from infra.d1.rules import (
+    clear_last_denial,
+    is_ledger_table,
+    is_reserved_name,
+    last_denial,
+    open_d1_database,
+    runner_privileges,
+)
 from infra.history.files import MigrationFile
 from infra.lint.context import SchemaView, StatementContext
 from infra.lint.directives import apply_directives
@@ -213,7 +220,8 @@ def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | 
     """Resolve a trigger's body: renaming a column of its table makes SQLite re-read every
     trigger and view that uses the table (in a savepoint that is rolled back)."""
     with runner_privileges(connection):
-        row = connection.execute("SELECT tbl_name FROM sqlite_master WHERE type='trigger' AND name=?", (name,)).fetchone()
+        query = "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+        row = connection.execute(query, (name,)).fetchone()
         columns = connection.execute(f'PRAGMA table_info("{row[0]}")').fetchall() if row else []
         if not columns:
             return None

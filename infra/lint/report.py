@@ -50,9 +50,11 @@ def render_github(report: LintReport) -> str:
     """One `::error` / `::warning` / `::notice` line per finding (allowed ones as notices)."""
     lines = []
     for finding in report.findings:
-        level = "notice" if finding.allowed_reason is not None else ("error" if finding.severity == ERROR else "warning")
-        text = finding.message + (f" (allowed: {finding.allowed_reason})" if finding.allowed_reason else
-                                  (f". {finding.hint}" if finding.hint else ""))
+        if finding.allowed_reason is not None:
+            level, text = "notice", f"{finding.message} (allowed: {finding.allowed_reason})"
+        else:
+            level = "error" if finding.severity == ERROR else "warning"
+            text = finding.message + (f". {finding.hint}" if finding.hint else "")
         lines.append(f"::{level} file={_property(finding.file)},line={finding.line},col={finding.column},"
                      f"title={_property(finding.code)}::{_data(text)}")
     lines.extend(f"::notice::{_data(note)}" for note in report.notes)

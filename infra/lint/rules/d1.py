@@ -28,7 +28,8 @@ _PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:\w+\s*\.\s*)?(\w+)", re.IGNORECASE)
 _VIRTUAL_MODULE = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE\s+.*?\bUSING\s+(\w+)", re.IGNORECASE | re.DOTALL)
 _LIMIT_MESSAGES = re.compile(r"too many columns|too many terms in compound|string or blob too big|"
                              r"statement too long|too many SQL variables|too many arguments", re.IGNORECASE)
-_TEMP_ACTIONS = {getattr(sqlite3, name) for name in dir(sqlite3) if name.startswith(("SQLITE_CREATE_TEMP_", "SQLITE_DROP_TEMP_"))}
+_TEMP_ACTIONS = {getattr(sqlite3, name) for name in dir(sqlite3)
+                 if name.startswith(("SQLITE_CREATE_TEMP_", "SQLITE_DROP_TEMP_"))}
 
 
 def d1001_transaction_control(context: StatementContext):
@@ -101,13 +102,22 @@ def code_for_denial(denial: Denial) -> str:
 
 
 def describe_denial(denial: Denial, message: str) -> str:
-    code = code_for_denial(denial)
-    subject = {
-        "D1001": "transaction control",
-        "D1003": f"PRAGMA {denial.arg1}",
-        "D1004": f"function {denial.arg2}()" if denial.action == sqlite3.SQLITE_FUNCTION else f"virtual-table module {denial.arg2}",
-    }.get(code) or (f"TEMP object" if denial.action in _TEMP_ACTIONS else
-                    f"{denial.arg1 or denial.arg2 or 'ATTACH/DETACH'}")
+    """A message naming what the authorizer refused: the PRAGMA, function, module or object."""
+    action = denial.action
+    if code_for_denial(denial) == "D1001":
+        subject = "transaction control"
+    elif action == sqlite3.SQLITE_PRAGMA:
+        subject = f"PRAGMA {denial.arg1}"
+    elif action == sqlite3.SQLITE_FUNCTION:
+        subject = f"function {denial.arg2}()"
+    elif code_for_denial(denial) == "D1004":
+        subject = f"virtual-table module {denial.arg2}"
+    elif action in _TEMP_ACTIONS:
+        subject = "a TEMP object"
+    elif action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        subject = "ATTACH/DETACH"
+    else:
+        subject = denial.arg1 or denial.arg2 or "this statement"
     return f"{subject} is refused by D1 ({message})"
 
 
@@ -115,5 +125,6 @@ def d1005_engine(context: StatementContext, message: str) -> str | None:
     return f"{message} (a D1 limit)" if _LIMIT_MESSAGES.search(message) else None
 
 
-STATIC = [d1001_transaction_control, d1002_reserved_objects, d1003_denied_pragma, d1004_denied_module, d1005_limit_exceeded]
+STATIC = [d1001_transaction_control, d1002_reserved_objects, d1003_denied_pragma, d1004_denied_module,
+          d1005_limit_exceeded]
 ENGINE = [("D1005", d1005_engine)]

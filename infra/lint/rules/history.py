@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra.history.files import MIGRATION_NAME, MigrationFile
+from infra.history.files import MigrationFile
 from infra.history.sumfile import SUM_FILE_NAME, first_stale_line, read_sum
 from infra.lint.findings import Finding
 from infra.lint.rules import RULES
@@ -23,11 +23,12 @@ def his001_file_naming(files: list[MigrationFile], display) -> list[Finding]:
     for file in files:
         version = file.version
         if version is None:
-            findings.append(_finding("HIS001", display(file), 1,
-                                     f"{file.name} does not match NNNN_slug.sql (four digits, lower-case slug)"))
+            message = f"{file.name} does not match NNNN_slug.sql (four digits, lower-case slug)"
+            findings.append(_finding("HIS001", display(file), 1, message))
             continue
         if version in seen:
-            findings.append(_finding("HIS001", display(file), 1, f"{file.name} reuses number {version:04d} of {seen[version]}"))
+            message = f"{file.name} reuses number {version:04d} of {seen[version]}"
+            findings.append(_finding("HIS001", display(file), 1, message))
             continue
         if version != expected:
             missing = f"{expected:04d}" if version == expected + 1 else f"{expected:04d}-{version - 1:04d}"
@@ -42,13 +43,15 @@ def his005_stale_sum(directory: Path, files: list[MigrationFile]) -> tuple[list[
     recorded = read_sum(directory)
     sum_path = Path(directory) / SUM_FILE_NAME
     if recorded is None:
-        return [], [f"{sum_path} does not exist: history integrity not checked; create it with `invoke lint --write-sum`"]
+        note = f"{sum_path} does not exist: history integrity not checked; create it with `invoke lint --write-sum`"
+        return [], [note]
     stale = first_stale_line(recorded, files)
     if stale is None:
         return [], []
     number, name = stale
     line = _line_of_entry(sum_path, number)
-    message = f"{SUM_FILE_NAME} is stale from entry {number} ({name}): history was edited, inserted, removed or reordered"
+    message = (f"{SUM_FILE_NAME} is stale from entry {number} ({name}): "
+               "history was edited, inserted, removed or reordered")
     return [_finding("HIS005", str(sum_path), line, message)], []
 
 

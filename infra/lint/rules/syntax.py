@@ -54,7 +54,8 @@ def sql002_add_column_refused(context: StatementContext):
             yield "SQL002", f"ADD COLUMN {column} UNIQUE: SQLite cannot add a UNIQUE column (create a UNIQUE index)"
         elif isinstance(kind, exp.ComputedColumnConstraint) and kind.args.get("persisted"):
             yield "SQL002", f"ADD COLUMN {column} ... STORED: SQLite cannot add a stored generated column"
-        elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null") and _is_null(default) and has_rows:
+        elif (isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null")
+              and _is_null(default) and has_rows):
             yield "SQL002", f"ADD COLUMN {column} NOT NULL without a default fails on every table with rows"
     if default is not None and not _is_constant(default) and has_rows:
         yield "SQL002", f"ADD COLUMN {column} with a non-constant default fails on every table with rows"
