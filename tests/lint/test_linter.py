@@ -134,6 +134,23 @@ def test_warm_cache_gives_the_same_findings_and_replays_only_new_files(tmp_path)
     assert [finding.code for finding in grown.findings] == ["IDEM001", "SAFE001", "ORD001"]
 
 
+def test_warm_run_reads_the_checkpoint_instead_of_replaying(tmp_path):
+    folder = tmp_path / "m"
+    write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);", "DROP TABLE t;")
+    lint_migrations(folder)
+    (checkpoint,) = cache_dir().glob("*.json")
+    checkpoint.write_text(checkpoint.read_text().replace("deletes the table and its data", "CACHED VERDICT"))
+    (finding,) = lint_migrations(folder).findings
+    assert finding.message == "DROP TABLE t CACHED VERDICT"
+    assert lint_migrations(folder, use_cache=False).findings[0].message == "DROP TABLE t deletes the table and its data"
+
+
+def test_removed_file_makes_the_sum_stale_at_its_entry(history_copy):
+    (history_copy / "0005_embed_stats_and_dlq_replays.sql").unlink()
+    report = lint_migrations(history_copy)
+    assert [(finding.code, finding.line) for finding in report.errors] == [("HIS005", 6)]
+
+
 def test_edit_of_an_early_file_invalidates_the_cache_for_everything_after_it(tmp_path):
     folder = tmp_path / "m"
     write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);", "CREATE INDEX IF NOT EXISTS i ON t (a);")

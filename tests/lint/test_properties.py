@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -36,12 +37,28 @@ def test_arbitrary_text_never_raises(text):
         assert report.statements_checked >= 1
 
 
+def lines_plain_sqlite_rejects(setup: str, text: str) -> set[int]:
+    """Lines of the statements of `text` that plain SQLite (no D1 rules) refuses after `setup`."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.executescript(setup)
+    rejected = set()
+    for statement in split_statements(text):
+        try:
+            connection.execute(statement.sql)
+        except Exception:  # noqa: BLE001 - any refusal counts
+            rejected.add(statement.line)
+    connection.close()
+    return rejected
+
+
 @settings(settings.get_profile("lint"))
 @given(st.lists(st.sampled_from(SQL_WORDS), max_size=40).map(" ".join))
-def test_sql_shaped_noise_never_raises_and_bad_statements_become_findings(text):
+def test_sql_shaped_noise_never_raises_and_rejected_statements_become_findings(text):
     report = lint_text(HISTORY[0], text)
     for finding in report.findings:
         assert finding.code and finding.line >= 1 and finding.column >= 1
+    lines_with_findings = {finding.line for finding in report.findings if finding.file.endswith("0002_fuzz.sql")}
+    assert lines_plain_sqlite_rejects(HISTORY[0], text) <= lines_with_findings
 
 
 @settings(settings.get_profile("lint"))
