@@ -19,7 +19,7 @@ from infra.errors import LockHeld
 from infra.paths import REPO_ROOT, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate
 
-from conftest import read_ledger_rows, read_schema, write_history
+from migration_history import read_ledger_rows, read_schema, write_history
 
 KILLS = 60
 CHILD = "import sys; from infra.runner.apply import run_migrate; run_migrate(sys.argv[1], sys.argv[2])"

@@ -10,7 +10,7 @@ from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.runner.apply import MigrateOptions, run_migrate
 
-from conftest import HISTORY, read_ledger_rows, read_schema, write_history
+from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
 
 
 def test_a_fresh_database_gets_every_migration_with_ledger_rows_and_checksums(environment, history):

@@ -7,7 +7,7 @@ import pytest
 from infra.errors import MissingCredentials, RemoteApiError
 from infra.runner.apply import run_migrate
 
-from conftest import HISTORY, read_ledger_rows, read_schema, write_history
+from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
 from loopback import Fault
 
 
