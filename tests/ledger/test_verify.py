@@ -1,0 +1,86 @@
+"""HIS002-HIS004 from the ledger, and the same findings through `invoke lint --env`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from infra.history.files import read_migrations
+from infra.ledger.read import LedgerState
+from infra.ledger.schema import AppliedMigration
+from infra.ledger.verify import ledger_findings_for_environment, verify_ledger
+from infra.paths import REPO_ROOT
+from infra.runner.apply import run_migrate
+
+
+def _folder(tmp_path: Path, names: list[str]) -> Path:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text(f"CREATE TABLE t_{name[:4]} (id INTEGER PRIMARY KEY);\n")
+    return folder
+
+
+def _applied(folder: Path, *names: str, sha256: str | None = "file") -> LedgerState:
+    files = {migration.name: migration for migration in read_migrations(folder)}
+    rows = []
+    for name in names:
+        checksum = files[name].sha256 if sha256 == "file" and name in files else sha256
+        rows.append(AppliedMigration(name, "2026-11-22 05:00:00", checksum))
+    return LedgerState(rows, has_checksum_table=True)
+
+
+def test_a_matching_history_has_no_findings(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_b.sql", "0003_c.sql"])
+    state = _applied(folder, "0001_a.sql", "0002_b.sql")
+    assert verify_ledger(read_migrations(folder), state, "staging", folder) == []
+
+
+def test_his002_names_the_file_both_checksums_and_what_to_do(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql"])
+    state = _applied(folder, "0001_a.sql", sha256="ab" * 32)
+    (finding,) = verify_ledger(read_migrations(folder), state, "staging", folder)
+    assert (finding.code, finding.severity, finding.file) == ("HIS002", "error", str(folder / "0001_a.sql"))
+    assert "0001_a.sql was edited after it was applied to staging (applied sha256 abababababab" in finding.message
+    assert "new migration" in finding.hint
+
+
+def test_his003_names_the_missing_file_and_the_applied_checksum(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql"])
+    state = LedgerState([AppliedMigration("0001_a.sql", "t", None), AppliedMigration("0002_gone.sql", "t", "cd" * 32)])
+    (finding,) = [f for f in verify_ledger(read_migrations(folder), state, "production", folder) if f.code == "HIS003"]
+    assert finding.message == (f"migration 0002_gone.sql is recorded as applied in production but "
+                               f"{folder / '0002_gone.sql'} is missing")
+    assert finding.hint == "restore the file from git (it was applied with sha256 cdcdcdcdcdcd)"
+
+
+def test_his004_flags_every_unapplied_file_sorting_before_the_last_applied(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_b.sql", "0003_c.sql", "0004_d.sql"])
+    state = _applied(folder, "0001_a.sql", "0003_c.sql")
+    findings = verify_ledger(read_migrations(folder), state, "dev", folder)
+    assert [(finding.code, Path(finding.file).name) for finding in findings] == [("HIS004", "0002_b.sql")]
+    assert "0005_b.sql" in findings[0].hint
+
+
+def test_wrangler_rows_without_checksums_are_not_edits(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql"])
+    assert verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", sha256=None), "dev", folder) == []
+
+
+def test_findings_for_an_environment_read_its_database_without_writing(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_b.sql"])
+    run_migrate("local", folder)
+    (folder / "0001_a.sql").write_text("CREATE TABLE t_0001 (id INTEGER PRIMARY KEY, extra TEXT);\n")
+    findings = ledger_findings_for_environment("local", folder)
+    assert [finding.code for finding in findings] == ["HIS002"]
+
+
+def test_lint_with_env_shows_ledger_findings_and_fails(tmp_path):
+    folder = _folder(tmp_path, ["0001_a.sql"])
+    run_migrate("local", folder)
+    (folder / "0001_a.sql").write_text("CREATE TABLE t_0001 (id INTEGER PRIMARY KEY, extra TEXT);\n")
+    result = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "invoke"), "lint", "--path", str(folder), "--env", "local"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ))
+    assert result.returncode == 1
+    assert "HIS002" in result.stdout and "was edited after it was applied to local" in result.stdout

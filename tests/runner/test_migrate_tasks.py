@@ -1,0 +1,117 @@
+"""The tasks as a user runs them: `invoke migrate|status|restore`, one-line errors, nothing changed, no token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.paths import REPO_ROOT
+from migration_history import HISTORY, read_ledger_rows, read_schema
+
+INVOKE = str(REPO_ROOT / ".venv" / "bin" / "invoke")
+
+
+def invoke(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([INVOKE, *arguments], cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ),
+                          input=stdin, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("hyphae: error: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_migrate_then_status_on_local(history, local_database):
+    applied = invoke("migrate", "--path", str(history))
+    assert applied.returncode == 0, applied.stderr
+    assert "applied 0003_notes.sql (2 statements)" in applied.stdout
+    assert "undo: invoke restore --env local --bookmark " in applied.stdout
+    status = invoke("status", "--path", str(history))
+    assert status.returncode == 0
+    assert "checksums: every applied migration matches its file" in status.stdout and "lock: free" in status.stdout
+
+
+def test_plan_as_json_lists_statements_and_writes_nothing(history, local_database):
+    result = invoke("migrate", "--path", str(history), "--plan", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert [migration["name"] for migration in plan["pending"]] == list(HISTORY)
+    assert plan["pending"][2]["statements"][1] == {"line": 2, "sql": "ALTER TABLE projects ADD COLUMN title TEXT;"}
+    assert not local_database.exists()
+
+
+def test_unknown_environment_is_one_line_and_suggests(history, local_database):
+    assert_one_line_error(invoke("migrate", "--env", "stagin", "--path", str(history)), 2,
+                          "unknown environment 'stagin'", "did you mean 'staging'?")
+    assert not local_database.exists()
+
+
+def test_a_missing_or_malformed_folder_is_one_line(tmp_path, local_database):
+    assert_one_line_error(invoke("migrate", "--path", str(tmp_path / "nowhere")), 2, "no such migrations folder")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "0001_latin1.sql").write_bytes(b"-- caf\xe9\nCREATE TABLE t (id INTEGER);\n")
+    assert_one_line_error(invoke("migrate", "--path", str(bad)), 2, "0001_latin1.sql: not UTF-8")
+    (bad / "0001_latin1.sql").unlink()
+    (bad / "Initial Schema.sql").write_text("CREATE TABLE t (id INTEGER);\n")
+    assert_one_line_error(invoke("migrate", "--path", str(bad)), 1, "HIS001", "nothing was written")
+    assert not local_database.exists()
+
+
+def test_bad_flags_are_one_line(history):
+    assert_one_line_error(invoke("migrate", "--path", str(history), "--format", "xml"), 2, "--format 'xml'")
+    assert_one_line_error(invoke("migrate", "--path", str(history), "--to", "seven"), 2, "--to 'seven'")
+    assert_one_line_error(invoke("restore", "--env", "local"), 2, "--bookmark")
+
+
+def test_missing_token_for_a_remote_environment_names_the_variable(history, remote_database, monkeypatch):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    assert_one_line_error(invoke("migrate", "--env", "dev", "--path", str(history)), 2, "CLOUDFLARE_API_TOKEN is not set")
+    assert read_schema(remote_database) == []
+
+
+def test_a_failing_remote_migration_is_one_line_and_the_token_is_never_printed(history, remote_database, cloudflare_env,
+                                                                                isolated_state_dir):
+    first = invoke("migrate", "--env", "dev", "--path", str(history))
+    assert first.returncode == 0, first.stderr
+    (history / "0004_bad.sql").write_text("-- hyphae: allow SAFE005 checked by hand\n"
+                                          "CREATE UNIQUE INDEX accounts_email ON accounts (email);\n")
+    import sqlite3
+
+    connection = sqlite3.connect(remote_database)
+    connection.executescript("INSERT INTO accounts (email) VALUES ('a@x'), ('a@x');")
+    connection.close()
+    failed = invoke("migrate", "--env", "dev", "--path", str(history))
+    assert_one_line_error(failed, 1, "0004_bad.sql:2", "UNIQUE constraint failed: accounts.email")
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+    status = invoke("status", "--env", "dev", "--path", str(history), "--format", "json")
+    assert json.loads(status.stdout)["pending"] == ["0004_bad.sql"]
+    written = "".join(path.read_bytes().decode("latin-1") for path in Path(isolated_state_dir).rglob("*") if path.is_file())
+    for output in (first.stdout, first.stderr, failed.stdout, failed.stderr, status.stdout, status.stderr, written):
+        assert cloudflare_env.token not in output
+
+
+def test_restore_asks_first_and_restores_on_yes(history, local_database):
+    invoke("migrate", "--path", str(history), "--to", "0001")
+    migrated = json.loads(invoke("migrate", "--path", str(history), "--format", "json").stdout)
+    bookmark = migrated["restore_point"]["bookmark"]
+    refused = invoke("restore", "--env", "local", "--bookmark", bookmark)  # no terminal: it must not guess
+    assert_one_line_error(refused, 2, "pass --yes")
+    assert len(read_ledger_rows(local_database)[0]) == 3
+    restored = invoke("restore", "--env", "local", "--bookmark", bookmark, "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert read_ledger_rows(local_database)[0] == ["0001_accounts.sql"]
+
+
+@pytest.mark.parametrize("task", ["migrate", "status", "restore"])
+def test_each_task_has_help(task):
+    result = invoke(task, "--help")
+    assert result.returncode == 0 and "Docstring:" in result.stdout
