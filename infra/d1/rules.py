@@ -29,9 +29,11 @@ MAX_BOUND_PARAMETERS = 100
 MAX_COMPOUND_TERMS = 5
 MAX_VALUE_BYTES = 2_000_000
 
+# Cloudflare's docs also list page_size, but the pinned workerd refuses it; the agreement test
+# (tests/d1/test_d1_agreement.py) holds this list to what workerd does.
 ALLOWED_PRAGMAS = frozenset({
     "table_list", "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
-    "foreign_key_check", "foreign_key_list", "quick_check", "optimize", "data_version", "page_size",
+    "foreign_key_check", "foreign_key_list", "quick_check", "optimize", "data_version",
     "foreign_keys", "defer_foreign_keys", "case_sensitive_like", "ignore_check_constraints",
     "legacy_alter_table", "recursive_triggers", "reverse_unordered_selects",
 })

@@ -35,6 +35,9 @@ _TEMP_ACTIONS = {getattr(sqlite3, name) for name in dir(sqlite3)
 def d1001_transaction_control(context: StatementContext):
     if context.keyword in TRANSACTION_KEYWORDS:
         yield "D1001", f"{context.keyword} is transaction control, which D1 refuses"
+    elif context.keyword == "VACUUM":
+        # SQLite refuses VACUUM inside a transaction, and D1 runs every statement inside one.
+        yield "D1001", "VACUUM cannot run on D1 (every statement runs inside a transaction)"
 
 
 def d1002_reserved_objects(context: StatementContext):
