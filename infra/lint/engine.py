@@ -218,9 +218,10 @@ def probe_view(connection: sqlite3.Connection, name: str) -> EngineFailure | Non
 
 def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | None:
     """Resolve a trigger's body: renaming a column of its table makes SQLite re-read every
-    trigger and view that uses the table (in a savepoint that is rolled back)."""
+    trigger and view that uses the table (in a savepoint that is rolled back). That check skips
+    the columns an UPDATE sets and an INSERT names, so those are looked up too."""
     with runner_privileges(connection):
-        query = "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+        query = "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?"
         row = connection.execute(query, (name,)).fetchone()
         columns = connection.execute(f'PRAGMA table_info("{row[0]}")').fetchall() if row else []
         if not columns:
@@ -233,6 +234,36 @@ def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | 
         finally:
             connection.execute("ROLLBACK TO hyphae_probe")
             connection.execute("RELEASE hyphae_probe")
+        return _written_columns_failure(connection, name, row[1] or "")
+
+
+_TRIGGER_BODY = re.compile(r"\bBEGIN\b(.*)\bEND\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _written_columns_failure(connection: sqlite3.Connection, trigger: str, sql: str) -> EngineFailure | None:
+    """The first column an UPDATE ... SET or INSERT (...) in the trigger body names that its
+    table lacks (SQLite reports those only when the trigger fires)."""
+    from sqlglot import exp
+
+    from infra.lint.context import read_tree
+
+    body = _TRIGGER_BODY.search(sql)
+    for statement in split_statements(body[1] if body else ""):
+        tree = read_tree(statement.sql)
+        if isinstance(tree, exp.Update):
+            table, written = tree.this, [eq.this for eq in tree.expressions if isinstance(eq, exp.EQ)]
+        elif isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            table, written = tree.this.this, tree.this.expressions
+        else:
+            continue
+        if not isinstance(table, exp.Table):
+            continue
+        existing = {row[1].lower() for row in connection.execute(f'PRAGMA table_info("{table.name}")')}
+        if not existing:
+            return EngineFailure(f"error in trigger {trigger}: no such table: {table.name}")
+        for column in written:
+            if isinstance(column, (exp.Column, exp.Identifier)) and column.name.lower() not in existing:
+                return EngineFailure(f"error in trigger {trigger}: no such column: {table.name}.{column.name}")
     return None
 
 

@@ -26,6 +26,12 @@ FAILING = [
     ("ORD002", "ALTER TABLE sessions RENAME COLUMN missing_column TO other;", 1),
     ("ORD002", "CREATE VIEW IF NOT EXISTS v AS SELECT missing_column FROM sessions;", 1),
     ("ORD002", "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON sessions BEGIN SELECT missing_column FROM sessions; END;", 1),
+    ("ORD002", "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON spores BEGIN\n"
+               "  UPDATE sessions SET missing_column = 1 WHERE id = new.id;\nEND;", 1),
+    ("ORD002", "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON spores BEGIN\n"
+               "  INSERT INTO sessions (id, missing_column) VALUES (new.id, 1);\nEND;", 1),
+    ("ORD001", "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON spores BEGIN\n"
+               "  INSERT INTO missing_table (id) VALUES (new.id);\nEND;", 1),
     ("ORD001", "CREATE VIEW IF NOT EXISTS v AS SELECT * FROM missing_table;", 1),
     ("ORD003", "ALTER TABLE sessions ADD COLUMN status TEXT;", 1),
     ("ORD003", "CREATE TABLE sessions (id TEXT);", 1),
@@ -90,6 +96,8 @@ PASSING = [
     "CREATE TABLE IF NOT EXISTS fresh (id TEXT NOT NULL PRIMARY KEY);\nALTER TABLE fresh ADD COLUMN n INTEGER NOT NULL;\n"
     "ALTER TABLE fresh RENAME COLUMN n TO m;\nUPDATE fresh SET m = 1;\nDROP TABLE fresh;",
     "CREATE TRIGGER IF NOT EXISTS touch AFTER UPDATE ON sessions BEGIN\n  UPDATE sessions SET status = CASE WHEN new.status IS NULL THEN 'x' ELSE new.status END, title = 'a;b' WHERE id = new.id;\nEND;",
+    "CREATE TRIGGER IF NOT EXISTS copy AFTER INSERT ON spores BEGIN\n"
+    "  INSERT INTO sessions (id, status) VALUES (new.id, new.status);\n  UPDATE spores SET tags = '' WHERE id = new.id;\nEND;",
     "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(content);",
     "PRAGMA foreign_key_check;",
     "SELECT json_extract('{\"a\": 1}', '$.a'), unixepoch();",
