@@ -140,6 +140,7 @@ def test_two_local_runs_started_together_apply_each_migration_once(tmp_path, mon
 def test_two_remote_runs_started_together_apply_each_migration_once(remote_database, tmp_path):
     files = _crash_history(12)
     folder = write_history(tmp_path / "migrations", files)
+    run_migrate("dev", folder, MigrateOptions(plan_only=True))  # lint once, so both runs race on the database only
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
@@ -147,14 +148,16 @@ def test_two_remote_runs_started_together_apply_each_migration_once(remote_datab
         barrier.wait()
         try:
             outcomes.append(run_migrate("dev", folder).applied)
-        except LockHeld as refused:
-            outcomes.append(refused)
+        except Exception as error:  # noqa: BLE001 - collected and checked below
+            outcomes.append(error)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert len(outcomes) == 2
+    assert all(isinstance(outcome, (list, LockHeld)) for outcome in outcomes), outcomes
     applied = [name for outcome in outcomes if isinstance(outcome, list) for name in outcome]
     assert sorted(applied) == sorted(files)
     assert read_ledger_rows(remote_database)[0] == list(files)
