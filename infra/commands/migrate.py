@@ -135,10 +135,9 @@ def _render_human(report) -> str:
             lines.append(f"    {migration.name} ({len(migration.statements)} statements)")
             lines += [f"      {statement.line:>4}: {_one_line(statement.sql)}" for statement in migration.statements]
         return "\n".join(lines)
-    if report.restore_point:
-        lines.append(f"  restore point: {report.restore_point.reference}  (undo: {report.restore_point.restore_command})")
     if report.applied:
-        lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} request(s), {report.seconds:.2f} s")
+        trips = "transaction(s)" if report.environment == "local" else "API request(s)"
+        lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} {trips}, {report.seconds:.2f} s")
     else:
         lines.append("  nothing to apply: the database is up to date")
     return "\n".join(lines)
