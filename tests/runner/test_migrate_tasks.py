@@ -33,7 +33,7 @@ def test_migrate_then_status_on_local(history, local_database):
     applied = invoke("migrate", "--path", str(history))
     assert applied.returncode == 0, applied.stderr
     assert "applied 0003_notes.sql (2 statements)" in applied.stdout
-    assert "undo: invoke restore --env local --bookmark " in applied.stdout
+    assert "undo with: invoke restore --env local --bookmark " in applied.stdout
     status = invoke("status", "--path", str(history))
     assert status.returncode == 0
     assert "checksums: every applied migration matches its file" in status.stdout and "lock: free" in status.stdout
