@@ -11,4 +11,4 @@ from infra.commands.local import local, smoke  # noqa: F401
 from infra.commands.drift import drift  # noqa: F401
 from infra.commands.migrate import migrate, restore, status  # noqa: F401
 from infra.commands.bench import bench  # noqa: F401
-from infra.commands.deploy import outputs, preview, up  # noqa: F401
+from infra.commands.deploy import outputs, preview, refresh, up  # noqa: F401

@@ -51,3 +51,13 @@ def outputs(c, env=""):
 
     path = record_stack_outputs(_environment(env))
     print(f"outputs of {env} written to {path}")
+
+
+@task(help={"env": HELP["env"]})
+@reports_errors
+def refresh(c, env=""):
+    """Compare ENV's cloud resources with Pulumi's state (`pulumi refresh --preview-only`); writes nothing."""
+    from infra.stack.cli import check_refresh
+
+    check_refresh(_environment(env))
+    print(f"{env}: cloud resources match the Pulumi state")

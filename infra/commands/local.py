@@ -55,7 +55,13 @@ def _remote_api_key(environment) -> str:
         return read_or_create_local_api_key()
     key = os.environ.get(BINDING_API_KEY)
     if not key:
-        raise MissingCredentials(f"{BINDING_API_KEY} is not set; the smoke test for {environment.name} needs the team API key (a CI secret)")
+        from infra.stack.cli import read_secret_output  # runs the CLI; never imports pulumi
+
+        key = read_secret_output(environment.name, "apiKey")
+    if not key:
+        raise MissingCredentials(
+            f"{BINDING_API_KEY} is not set and the stack output apiKey of {environment.name} could not be read; "
+            "set the variable, or run where the Pulumi CLI can reach the stack's state")
     return key
 
 

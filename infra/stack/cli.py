@@ -118,3 +118,33 @@ def record_stack_outputs(env_name: str) -> Path:
     except json.JSONDecodeError:
         raise DeployFailed(f"pulumi stack output for {env_name} did not print JSON") from None
     return write_outputs_file(env_name, outputs)
+
+
+def plan_refresh_command(env_name: str) -> list[str]:
+    """A read-only refresh: cloud resources against Pulumi's state, failing on any difference."""
+    return ["pulumi", "refresh", "--stack", env_name, "--preview-only", "--expect-no-changes",
+            "--non-interactive", "--color", "never"]
+
+
+def check_refresh(env_name: str) -> None:
+    """Run the preview-only refresh for `env_name`; raise DeployFailed when the cloud has drifted."""
+    require_deployable(load_environment(env_name))
+    executable = shutil.which("pulumi")
+    if executable is None:
+        raise PulumiNotInstalled(f"the Pulumi CLI is not installed; {install_hint()}")
+    command = plan_refresh_command(env_name)
+    completed = subprocess.run([executable, *command[1:]], cwd=REPO_ROOT, check=False)
+    if completed.returncode != 0:
+        raise DeployFailed(f"pulumi refresh for {env_name} found changes or could not run "
+                           f"(exit {completed.returncode}); see Pulumi's output above")
+
+
+def read_secret_output(env_name: str, name: str) -> str | None:
+    """One secret stack output (e.g. the team API key), or None without the CLI. Never printed."""
+    executable = shutil.which("pulumi")
+    if executable is None:
+        return None
+    completed = subprocess.run([executable, "stack", "output", name, "--show-secrets", "--stack", env_name],
+                               cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    value = completed.stdout.strip()
+    return value if completed.returncode == 0 and value else None

@@ -184,3 +184,32 @@ def test_outputs_failure_is_one_line_and_writes_nothing(tmp_path, monkeypatch, i
     with pytest.raises(DeployFailed, match="pulumi stack output failed for dev"):
         record_stack_outputs("dev")
     assert not (isolated_state_dir / "outputs" / "dev.json").exists()
+
+
+def test_refresh_is_preview_only_and_reports_changes_as_a_failure(tmp_path, monkeypatch):
+    from infra.stack.cli import check_refresh
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "record.json"
+    install_stand_in_pulumi(bin_dir, record, exit_code=255)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+    with pytest.raises(DeployFailed, match="pulumi refresh for production found changes"):
+        check_refresh("production")
+    argv = json.loads(record.read_text())["argv"]
+    assert argv[:3] == ["refresh", "--stack", "production"]
+    assert {"--preview-only", "--expect-no-changes"} <= set(argv)
+
+
+def test_secret_output_is_read_from_the_stack_and_absent_without_the_cli(tmp_path, monkeypatch, no_pulumi_on_path):
+    from infra.stack.cli import read_secret_output
+
+    assert read_secret_output("staging", "apiKey") is None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(f"#!{sys.executable}\nimport sys\nassert '--show-secrets' in sys.argv\nprint('the-team-key')\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert read_secret_output("staging", "apiKey") == "the-team-key"

@@ -92,8 +92,8 @@ def uses_lines() -> list[tuple[str, int, str, str]]:
 INVOKE_LINE = re.compile(
     r"^(?:\./run|\.venv/bin/invoke) (?P<task>--list|[a-z][a-z-]*)"
     r"(?P<args>(?: (?:--[a-z-]+|[\w./-]+|\"\$[A-Z_]+\"))*)"  # flags, words, "$ENV_VARIABLE"
-    r"(?: > [\w.-]+(?: 2>&1)?)?"
-    r"(?: \|\| echo \"status=\$\?\" >> \"\$GITHUB_OUTPUT\")?$"
+    r"(?: >>? [\w.-]+(?: 2>&1)?)?"
+    r"(?: \|\| echo \"(?:status=\$\?|failed=true)\" >> \"\$GITHUB_OUTPUT\")?$"
 )
 
 

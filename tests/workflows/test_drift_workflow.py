@@ -3,9 +3,9 @@ stack; a failure opens the drift issue or updates the open one."""
 
 from __future__ import annotations
 
-import shlex
 
 from infra.environments import REMOTE_ENVIRONMENTS
+from infra.stack.cli import plan_refresh_command
 from tests.workflows.reading import INVOKE_LINE, read_workflows, run_lines
 
 
@@ -25,14 +25,13 @@ def test_checks_every_environment_with_invoke_drift():
 
 
 def test_refreshes_every_stack_as_a_preview_that_expects_no_changes():
-    (step,) = [step for step in drift_job()["steps"] if "pulumi refresh" in step.get("run", "")]
-    stacks = []
-    for line in run_lines(step["run"]):
-        words = shlex.split(line.split(" >> ")[0])
-        assert words[:2] == ["pulumi", "refresh"]
-        assert {"--preview-only", "--expect-no-changes", "--non-interactive"} <= set(words), line
-        stacks.append(words[words.index("--stack") + 1])
-    assert stacks == list(REMOTE_ENVIRONMENTS)
+    (step,) = [step for step in drift_job()["steps"] if "refresh" in step.get("run", "")]
+    calls = [INVOKE_LINE.match(line) for line in run_lines(step["run"])]
+    assert all(calls), step["run"]
+    assert [(m["task"], m["args"].split()[:2]) for m in calls] == [
+        ("refresh", ["--env", env]) for env in REMOTE_ENVIRONMENTS]
+    assert plan_refresh_command("staging")[:2] == ["pulumi", "refresh"]
+    assert {"--preview-only", "--expect-no-changes", "--non-interactive"} <= set(plan_refresh_command("staging"))
 
 
 def test_a_failure_opens_or_updates_the_drift_issue():

@@ -26,10 +26,6 @@ NOT_INVOKE = {
         "gh attestation verify",
         "gh is GitHub's own verifier of its attestations: one call, no logic to share with a laptop",
     ),
-    ("drift.yml", "pulumi refresh --preview-only --expect-no-changes"): (
-        "pulumi refresh",
-        "no invoke task wraps refresh, and pulumi/actions has no preview-only refresh",
-    ),
 }
 
 # The only jobs that may hold a write scope, and which.
