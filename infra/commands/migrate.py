@@ -91,6 +91,7 @@ def status(c, env="local", path=None, format="human"):
 def restore(c, env=None, bookmark=None, yes=False):
     """Restore a database to a restore point taken by migrate (D1 Time Travel; a file copy locally)."""
     from infra.environments import load_environment
+    from infra.runner.restore import apply_restore
     from infra.targets import open_target
 
     if not env or not bookmark:
@@ -100,7 +101,7 @@ def restore(c, env=None, bookmark=None, yes=False):
     try:
         if not _confirm(f"Restore {target.description} ({env}) to {bookmark}? Everything written since is undone.", yes):
             raise UsageError("restore not confirmed; nothing was changed")
-        print(target.restore(bookmark))
+        print(apply_restore(target, bookmark))
     finally:
         target.close()
 

@@ -26,7 +26,7 @@ import httpx
 from cloudflare import Cloudflare
 
 from infra.environments import Environment
-from infra.errors import MissingCredentials, RemoteApiError
+from infra.errors import MissingCredentials, RemoteApiError, UsageError
 from infra.outputs import read_outputs
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint
 
@@ -103,8 +103,12 @@ class D1ApiTarget:
 
     def restore(self, reference: str) -> str:
         """Restore the database in place to bookmark `reference` (D1 Time Travel)."""
-        answer = self._with_retries(lambda: self._client.d1.database.time_travel.restore(
-            self.database_id, account_id=self.account_id, bookmark=reference), write=False)
+        try:
+            answer = self._with_retries(lambda: self._client.d1.database.time_travel.restore(
+                self.database_id, account_id=self.account_id, bookmark=reference), write=False)
+        except BatchFailed as refused:
+            raise UsageError(f"D1 refused to restore {self.description} to bookmark {reference!r}: {refused.message}; "
+                             f"`invoke status --env {self.environment}` shows the last restore point") from None
         undo = f"; to undo: invoke restore --env {self.environment} --bookmark {answer.previous_bookmark}" \
             if answer and answer.previous_bookmark else ""
         return f"restored {self.description} to bookmark {reference}{undo}"

@@ -187,3 +187,41 @@ def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_s
         target.close()
     assert read_schema(database) == schema_before
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
+
+
+def test_restoring_frees_the_lease_captured_with_the_restore_point(environment, history):
+    from infra.environments import load_environment
+    from infra.runner.restore import apply_restore
+    from infra.targets import open_target
+
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    point = run_migrate(env_name, history).restore_point
+    target = open_target(load_environment(env_name))
+    try:
+        apply_restore(target, point.reference)
+    finally:
+        target.close()
+    assert sqlite3.connect(database).execute("SELECT count(*) FROM hyphae_lock").fetchone()[0] == 0
+    assert run_migrate(env_name, history).applied == ["0002_projects.sql", "0003_notes.sql"]
+
+
+def test_restoring_under_a_running_migration_is_refused(environment, history):
+    from infra.environments import load_environment
+    from infra.runner.restore import apply_restore
+    from infra.targets import open_target
+
+    env_name, database = environment
+    point = run_migrate(env_name, history).restore_point
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
+                       "unixepoch(), unixepoch() + 300)")
+    connection.commit()
+    connection.close()
+    target = open_target(load_environment(env_name))
+    try:
+        with pytest.raises(LockHeld, match="a migration is running"):
+            apply_restore(target, point.reference)
+    finally:
+        target.close()
+    assert read_ledger_rows(database)[0] == list(HISTORY)

@@ -115,3 +115,11 @@ def test_restore_asks_first_and_restores_on_yes(history, local_database):
 def test_each_task_has_help(task):
     result = invoke(task, "--help")
     assert result.returncode == 0 and "Docstring:" in result.stdout
+
+
+def test_restoring_a_remote_database_to_an_unknown_bookmark_is_one_line(history, remote_database):
+    invoke("migrate", "--env", "dev", "--path", str(history))
+    before = read_schema(remote_database)
+    result = invoke("restore", "--env", "dev", "--bookmark", "00000000-00000000-00000000-nope", "--yes")
+    assert_one_line_error(result, 2, "D1 refused to restore", "00000000-00000000-00000000-nope")
+    assert read_schema(remote_database) == before

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from infra.environments import load_environment
-from infra.errors import ConfigError, MissingCredentials, RemoteApiError
+from infra.errors import ConfigError, MissingCredentials, RemoteApiError, UsageError
 from infra.targets import BatchFailed, BatchStatement, ResponseLost
 from infra.targets.d1_api import D1ApiTarget, RetryPolicy
 from loopback import Fault
@@ -88,7 +88,7 @@ def test_restore_point_and_restore(target):
 
 def test_an_unknown_bookmark_is_refused_and_changes_nothing(target):
     target.batch([BatchStatement("CREATE TABLE kept (id INTEGER)")])
-    with pytest.raises(BatchFailed, match="not valid"):
+    with pytest.raises(UsageError, match="D1 refused to restore .* to bookmark '00000000-00000000-00000000-nope'"):
         target.restore("00000000-00000000-00000000-nope")
     assert target.query("SELECT count(*) AS n FROM kept") == [{"n": 0}]
 
@@ -118,7 +118,7 @@ def test_the_token_appears_in_no_message_and_no_log_line(cloudflare_env, monkeyp
                  lambda: remote.restore("bogus")):
         try:
             call()
-        except (RemoteApiError, BatchFailed) as error:
+        except (RemoteApiError, BatchFailed, UsageError) as error:
             messages.append(str(error))
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", cloudflare_env.token[::-1])
     wrong = D1ApiTarget.for_environment(load_environment("dev"), FAST)
