@@ -3,7 +3,9 @@ over 40 tables), against the floor (the same files replayed bare into SQLite) an
 (`sqlfluff lint --dialect sqlite`), plus one new migration on top with a warm replay cache.
 
 Targets (issue 2): cold lint within 2.5x of the bare replay; one new migration linted in under a
-tenth of the cold time.
+tenth of the cold time. The cold lint replays the history twice (empty tables, and one row per
+table), the second in a child process: on two free cores that costs about one replay; on a busy
+machine the two replays share a core and the ratio approaches 2.5x or more.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from infra.bench import BenchResult, Measurement, Target, best_of, timed
+from infra.bench import BenchResult, Measurement, Target, timed
 from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 
 MIGRATIONS = 1000
 TABLES = 40
 SQLFLUFF_FILES = 10  # sqlfluff is slow: measured on this many files and extrapolated
-RUNS = 2  # bare replay and cold lint: best of this many (the machine is shared)
+RUNS = 2  # bare replay and cold lint: best of this many, interleaved (the machine is shared)
 # Each migration after the first: 2 ADD COLUMN, 3 CREATE INDEX, 2 DROP INDEX, 6 INSERT, 4 UPDATE, 1 DELETE.
 
 
@@ -109,8 +111,12 @@ def run() -> BenchResult:
         cold_states = iter(scratch_path / f"state-{run}" for run in range(RUNS))
         try:
             statements = generate_history(history)
-            bare, _ = best_of(RUNS, lambda: replay_bare(history))
-            cold, report = best_of(RUNS, lambda: lint_with_hyphae(history, next(cold_states)))
+            bare_runs, cold_runs = [], []
+            for _ in range(RUNS):  # interleaved, so a busy moment of the machine hits both alike
+                bare_runs.append(timed(lambda: replay_bare(history)))
+                cold_runs.append(timed(lambda: lint_with_hyphae(history, next(cold_states))))
+            bare, _ = min(bare_runs, key=lambda pair: pair[0])
+            cold, report = min(cold_runs, key=lambda pair: pair[0])
             _write(history, MIGRATIONS + 1, ["ALTER TABLE t0 ADD COLUMN added_on_top TEXT;",
                                              "CREATE INDEX IF NOT EXISTS idx_on_top ON t0 (added_on_top);"])
             write_sum(history, read_migrations(history))

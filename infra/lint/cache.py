@@ -1,7 +1,8 @@
 """The replay cache: the scratch databases and findings after each checkpoint of history, keyed by
 that file's line in `hyphae.sum` (its chained digest covers the file and every one before it).
 
-The scratch database after a checkpoint is stored as a plain SQLite file. A pull request that
+The two scratch databases after a checkpoint (with rows, with empty tables) are stored as plain
+SQLite files. A pull request that
 adds one migration to a long history finds the checkpoint of the history it builds on and
 replays only the new file. Entries live in `$HYPHAE_STATE_DIR/cache/lint/<rules>/`, where
 `<rules>` fingerprints the linter's own code and the SQLite and sqlglot versions, so a changed
@@ -47,8 +48,9 @@ def cache_dir() -> Path:
     return state_dir() / "cache" / "lint" / rules_fingerprint()
 
 
-def read_checkpoint(digests: list[str]) -> tuple[int, bytes, list[CachedResult]] | None:
-    """The longest cached prefix of history: (files covered, database snapshot, their results)."""
+def read_checkpoint(digests: list[str]) -> tuple[int, tuple[bytes, bytes], list[CachedResult]] | None:
+    """The longest cached prefix of history: (files covered, (database with rows, database with
+    empty tables), their results)."""
     folder = cache_dir()
     if not folder.is_dir():
         return None
@@ -56,7 +58,7 @@ def read_checkpoint(digests: list[str]) -> tuple[int, bytes, list[CachedResult]]
         digest = digests[count - 1]
         try:
             results = json.loads((folder / f"{digest}.json").read_text())
-            snapshot = (folder / f"{digest}.sqlite").read_bytes()
+            snapshot = ((folder / f"{digest}.rows.sqlite").read_bytes(), (folder / f"{digest}.empty.sqlite").read_bytes())
         except (OSError, ValueError):
             continue
         if len(results) == count:
@@ -64,11 +66,12 @@ def read_checkpoint(digests: list[str]) -> tuple[int, bytes, list[CachedResult]]
     return None
 
 
-def record_checkpoint(digest: str, snapshot: bytes, results: list[CachedResult]) -> None:
+def record_checkpoint(digest: str, snapshot: tuple[bytes, bytes], results: list[CachedResult]) -> None:
     """Store the state after the file whose chained digest is `digest`; prunes old checkpoints."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(folder / f"{digest}.sqlite", snapshot)
+    _write_atomically(folder / f"{digest}.rows.sqlite", snapshot[0])
+    _write_atomically(folder / f"{digest}.empty.sqlite", snapshot[1])
     payload = [result.__dict__ for result in results]
     _write_atomically(folder / f"{digest}.json", json.dumps(payload).encode())
     _prune(folder)
@@ -92,5 +95,5 @@ def _prune(folder: Path) -> None:
     entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime, reverse=True)
     for stale in entries[KEEP_CHECKPOINTS:]:
         digest = stale.name.removesuffix(".json")
-        for suffix in (".json", ".sqlite"):
+        for suffix in (".json", ".rows.sqlite", ".empty.sqlite"):
             (folder / f"{digest}{suffix}").unlink(missing_ok=True)

@@ -1,9 +1,9 @@
 """`lint_migrations`: the whole linter over one folder of migrations. Read-only, except the
 replay cache under `$HYPHAE_STATE_DIR/cache/`.
 
-Order of work: history checks (HIS001 names, HIS005 the sum), then the replay of every file in
-order (static rules and the engine, statement by statement), resumed from the cache's longest
-matching prefix of history when there is one.
+Order of work: history checks (HIS001 names, HIS005 the sum), then the two replays of every file
+in order (static rules and the engine, statement by statement, engine.py), resumed from the
+cache's longest matching prefix of history when there is one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Iterable
 from infra.history.files import read_migrations
 from infra.history.sumfile import chain_digests
 from infra.lint import cache
-from infra.lint.engine import Replay
+from infra.lint.engine import Replay, lint_files
 from infra.lint.findings import Finding, LintReport
 from infra.lint.rules.history import his001_file_naming, his005_stale_sum
 
@@ -32,17 +32,18 @@ def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), 
     digests = [entry.digest for entry in chain_digests(files)]
     checkpoint = cache.read_checkpoint(digests) if use_cache else None
     start, snapshot, results = checkpoint if checkpoint else (0, None, [])
+    pending = files[start:]
+    snapshot_after = {position for position, index in enumerate(range(start, len(files)))
+                      if use_cache and (index == len(files) - 1 or (index + 1) % cache.CHECKPOINT_EVERY == 0)}
     replay = Replay(snapshot)
     try:
-        for index in range(start, len(files)):
-            file = files[index]
-            result = replay.lint_file(file, str(file.path))
-            results.append(cache.to_cached(file.name, result.statements, result.findings))
-            last = index == len(files) - 1
-            if use_cache and (last or (index + 1) % cache.CHECKPOINT_EVERY == 0):
-                cache.record_checkpoint(digests[index], replay.snapshot(), results)
+        file_results, snapshots = lint_files(replay, pending, snapshot_after)
     finally:
         replay.close()
+    for position, result in enumerate(file_results):
+        results.append(cache.to_cached(result.name, result.statements, result.findings))
+        if position in snapshots:
+            cache.record_checkpoint(digests[start + position], snapshots[position], results)
 
     for file, result in zip(files, results):
         report.findings.extend(cache.from_cached(result, str(file.path)))

@@ -126,7 +126,7 @@ def test_warm_cache_gives_the_same_findings_and_replays_only_new_files(tmp_path)
                   "CREATE INDEX i ON t (a);", "DROP TABLE t;")
     cold = lint_migrations(folder)
     assert [finding.code for finding in cold.findings] == ["IDEM001", "SAFE001"]
-    assert len(list(cache_dir().glob("*.sqlite"))) == 1
+    assert len(list(cache_dir().glob("*.json"))) == 1 and len(list(cache_dir().glob("*.sqlite"))) == 2
     warm = lint_migrations(folder)
     assert warm.findings == cold.findings and warm.statements_checked == cold.statements_checked
     (folder / "0004_step_4.sql").write_text("ALTER TABLE t ADD COLUMN b TEXT;\n")

@@ -55,8 +55,9 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("SAFE004", ERROR, "table rebuild of a parent whose children have ON DELETE CASCADE / SET NULL",
          "D1 always enforces foreign keys (PRAGMA foreign_keys=OFF is a no-op): dropping the parent "
          "deletes or nulls child rows; copy the children first or avoid the rebuild"),
-    Rule("SAFE005", ERROR, "data-dependent change: succeeds on empty tables, fails on tables with rows",
-         "give new NOT NULL columns a constant default; check existing rows before a UNIQUE index"),
+    Rule("SAFE005", ERROR, "data-dependent change: fails with rows and not on empty tables, or the reverse",
+         "give new NOT NULL columns a constant default; check existing rows before a UNIQUE index; "
+         "don't depend on rows a fresh database lacks"),
     Rule("HIS001", ERROR, "migration file name or numbering wrong (pattern NNNN_slug.sql, duplicates, gaps)",
          "rename the file to the next free NNNN_slug.sql (`invoke new SLUG` does it)"),
     Rule("HIS002", ERROR, "applied migration edited (checksum differs from the ledger)",

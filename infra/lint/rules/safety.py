@@ -2,8 +2,8 @@
 
 Each is an error unless a `-- hyphae: allow CODE reason` comment directly above the statement
 allows it. Changes to tables the same migration creates are not flagged: they hold no data yet.
-SAFE005 also receives the replay's data-dependent failures (a statement that succeeds on empty
-tables and fails once every table holds one representative row).
+SAFE005 also receives the replays' data-dependent failures: a statement that fails in only one
+of the replay on empty tables and the replay with one representative row per table.
 """
 
 from __future__ import annotations
@@ -87,9 +87,14 @@ def safe005_unique_index_on_existing_table(context: StatementContext):
             yield "SAFE005", f"UNIQUE index on existing table {table} fails if current rows hold duplicates"
 
 
-def safe005_data_dependent(context: StatementContext, message: str) -> str:
-    """A failure seen only in the replay with one row per table."""
+def safe005_fails_with_rows(context: StatementContext, message: str) -> str:
+    """A failure seen only in the replay with one row per table (production)."""
     return f"fails on tables that hold rows (passes on empty ones): {message}"
+
+
+def safe005_fails_on_empty_tables(context: StatementContext, message: str) -> str:
+    """A failure seen only in the replay on empty tables (a fresh local database)."""
+    return f"fails on empty tables, as in a fresh database (passes with rows): {message}"
 
 
 STATIC = [safe001_destructive, safe002_rename, safe003_unbounded_update, safe004_rebuild_with_cascade,

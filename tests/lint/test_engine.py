@@ -1,0 +1,45 @@
+"""The two replays: on empty tables and with one representative row per table, and how their
+answers combine; the empty-table replay gives the same verdicts in a child process as inline."""
+
+from __future__ import annotations
+
+from infra.lint.empty_replay import start_empty_replay
+from infra.paths import DEFAULT_MIGRATIONS_DIR
+from tests.lint.conftest import codes_at
+
+TEAMS = "CREATE TABLE IF NOT EXISTS teams (id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL);\n" \
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);"
+
+
+def test_statement_that_needs_production_rows_fails_on_empty_tables(lint_history):
+    report = lint_history(TEAMS, "INSERT INTO settings (key, value) VALUES ('team', (SELECT name FROM teams LIMIT 1));")
+    (finding,) = report.errors
+    assert (finding.code, finding.line) == ("SAFE005", 1)
+    assert finding.message.startswith("fails on empty tables, as in a fresh database (passes with rows): NOT NULL")
+
+
+def test_statement_that_breaks_on_production_rows_fails_with_rows(lint_history):
+    report = lint_history(TEAMS, "UPDATE teams SET name = NULL WHERE id IS NOT NULL;")
+    (finding,) = report.errors
+    assert finding.code == "SAFE005" and finding.message.startswith("fails on tables that hold rows (passes on empty ones)")
+
+
+def test_statement_failing_in_both_replays_is_an_ordinary_finding(lint_history):
+    report = lint_history(TEAMS, "UPDATE teams SET missing = 1 WHERE id = 'x';")
+    assert codes_at(report, "0002_step_2.sql") == [("ORD002", 1)]
+    assert "only on" not in report.errors[0].message
+
+
+def test_insert_colliding_with_the_representative_row_is_not_a_finding(lint_history):
+    report = lint_history(TEAMS, "INSERT INTO settings (key, value) VALUES ('hyphae', 'x');")
+    assert report.findings == []
+
+
+def test_empty_table_replay_in_a_child_process_matches_the_inline_one():
+    texts = [path.read_text() for path in sorted(DEFAULT_MIGRATIONS_DIR.glob("*.sql"))]
+    texts.append("CREATE INDEX IF NOT EXISTS i ON sessions (missing);\nBEGIN;\nSELECT 1;")
+    inline = start_empty_replay(b"", texts, {2, len(texts) - 1}, in_background=False)()
+    child = start_empty_replay(b"", texts, {2, len(texts) - 1}, in_background=True)()
+    assert child.failures == inline.failures
+    assert [failure is None for failure in child.failures[-1]] == [False, False, True]
+    assert set(child.snapshots) == {2, len(texts) - 1} and all(child.snapshots.values())
