@@ -3,10 +3,11 @@ local database), beside the replay with rows in engine.py.
 
 Its verdicts differ from the replay with rows exactly where a statement depends on data: an
 INSERT whose foreign key finds its parent only in production rows fails here; an ADD COLUMN
-NOT NULL without default fails only there. On a long history it runs in a child process
-(forked, so nothing is imported twice) while the main process replays with rows and runs the
-static rules: SQLite's own work dominates a replay, and the two replays then take the time of
-one on a two-core machine. Read-only outside its own in-memory database.
+NOT NULL without default fails only there. On a long history it runs in a child process while
+the main process replays with rows and runs the static rules: SQLite's own work dominates a
+replay, and the two replays then take the time of one on a two-core machine. The child is
+spawned, not forked: the caller may hold SQLite connections to real files (migrate does), and
+SQLite connections must not cross a fork. Read-only outside its own in-memory database.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def start_empty_replay(snapshot: bytes, texts: list[str], snapshot_after: set[in
     if not in_background:
         result = replay_on_empty_tables(snapshot, texts, snapshot_after)
         return lambda: result
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     future = pool.submit(replay_on_empty_tables, snapshot, texts, snapshot_after)
 
     def wait() -> EmptyReplayResult:
