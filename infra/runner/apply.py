@@ -287,6 +287,13 @@ class _Run:
             try:
                 self.target.batch(statements)
                 return
+            except BatchFailed:
+                # A resent batch that fails may have lost the race with its first copy, still running
+                # on D1 when the ledger was read and committed since: then it is applied, once.
+                if attempt > 0 and self._committed(names):
+                    self.report.notes.append("a lost batch committed after all; its resend was refused and rolled back")
+                    return
+                raise
             except ResponseLost as lost:
                 last = lost
                 if self._committed(names):

@@ -7,7 +7,8 @@ of Cloudflare's envelope `{success, errors, messages, result}`, or raises `ApiFa
 
 Fault injection, per route name, consumed first in first out:
 `api.inject(route, Fault.status_code(429, retry_after="1"))`, `Fault.status_code(500)`,
-`Fault.delay(seconds)`, `Fault.none()` (let one request through), `Fault.commit_then_drop()` (the handler runs and commits, then the
+`Fault.delay(seconds)`, `Fault.none()` (let one request through), `Fault.drop_then_commit(seconds)`
+(the client loses the connection while the request still runs), `Fault.commit_then_drop()` (the handler runs and commits, then the
 connection closes without a response: the "lost response" case). `api.latency` delays every
 request. `api.requests[route]` counts every request a route received, faulted ones included.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +82,12 @@ class Fault:
     @classmethod
     def commit_then_drop(cls) -> "Fault":
         return cls("commit_then_drop")
+
+    @classmethod
+    def drop_then_commit(cls, seconds: float) -> "Fault":
+        """Close the connection at once, then run the request `seconds` later: a request still in
+        flight when its client gave up on it."""
+        return cls("drop_then_commit", seconds=seconds)
 
     @classmethod
     def none(cls) -> "Fault":
@@ -241,6 +249,15 @@ def _handler_class(api: LoopbackApi):
             if fault is not None and fault.kind == "status":
                 return self._send_fault(fault)
             request = LoopbackRequest(method, route.name, params, parse_qs(url.query), headers, body)
+            if fault is not None and fault.kind == "drop_then_commit":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                time.sleep(fault.seconds)
+                try:
+                    route.handler(request)
+                except ApiFailure:
+                    pass
+                return
             try:
                 result = route.handler(request)
             except ApiFailure as failure:

@@ -80,3 +80,13 @@ def test_an_unknown_database_is_a_one_line_error_naming_it(cloudflare_env, remot
     monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", "00000000-0000-0000-0000-000000000000")
     with pytest.raises(RemoteApiError, match="D1 database 00000000-0000-0000-0000-000000000000 .* was not found"):
         run_migrate("dev", history)
+
+
+def test_a_lost_batch_that_commits_after_the_ledger_check_is_still_applied_once(cloudflare_env, remote_database, history):
+    # The batch's connection drops at once but D1 runs it 0.1 s later, after hyphae read the ledger:
+    # the resend then fails (the tables exist) and the ledger shows the first copy committed.
+    cloudflare_env.inject("d1.query", Fault.none(), Fault.drop_then_commit(0.1))
+    report = run_migrate("dev", history)
+    assert report.applied == list(HISTORY)
+    assert any("committed after all" in note for note in report.notes)
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
