@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, DriftFinding
-from infra.environments import (
-    BINDING_API_KEY,
-    BINDING_D1,
-    BINDING_KV,
-    BINDING_VECTORIZE,
-    VAR_PROTOCOL_VERSION,
-    VAR_SCHEMA_VERSION,
-    Environment,
+from infra.bindings import (
+    API_FIELD,
+    API_KEY,
+    DATABASE_ID,
+    INDEX_NAME,
+    KV_NAMESPACE_ID,
+    PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+    api_bindings,
 )
+from infra.environments import Environment
 
-# The attribute that identifies the resource behind each binding type, as the API names it.
-RESOURCE_FIELDS = {"d1": "id", "kv_namespace": "namespace_id", "vectorize": "index_name", "plain_text": "text"}
 RESOURCE_LABELS = {"d1": "D1 database", "kv_namespace": "KV namespace", "vectorize": "Vectorize index"}
 
 
@@ -41,23 +41,28 @@ class Binding:
     def describe(self) -> str:
         if self.target is None:
             return self.type
-        return f"{self.type} {RESOURCE_FIELDS.get(self.type, 'value')}={self.target}"
+        return f"{self.type} {API_FIELD.get(self.type, 'value')}={self.target}"
 
 
 def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
-    """The bindings `env`'s Worker must have, from its declaration and its stack outputs.
+    """The bindings `env`'s Worker must have, from infra/bindings.py, its declaration and its outputs.
 
-    A resource whose id is not known yet (no outputs) is compared by name and type only.
+    A resource whose id is not known yet (no outputs) is compared by name and type only; the
+    secret's value is never compared (the API never returns it).
     """
-    return {
-        BINDING_D1: Binding(BINDING_D1, "d1", outputs.database_id),
-        BINDING_VECTORIZE: Binding(BINDING_VECTORIZE, "vectorize", outputs.index_name or env.vectorize.name),
-        BINDING_KV: Binding(BINDING_KV, "kv_namespace", outputs.kv_namespace_id),
-        BINDING_API_KEY: Binding(BINDING_API_KEY, "secret_text", None),  # the API never returns a secret
-        VAR_PROTOCOL_VERSION: Binding(VAR_PROTOCOL_VERSION, "plain_text", str(env.worker.sync_protocol_version)),
-        VAR_SCHEMA_VERSION: Binding(VAR_SCHEMA_VERSION, "plain_text",
-                                    str(outputs.schema_version) if outputs.schema_version is not None else None),
+    values = {
+        DATABASE_ID: outputs.database_id,
+        INDEX_NAME: outputs.index_name or env.vectorize.name,
+        KV_NAMESPACE_ID: outputs.kv_namespace_id,
+        API_KEY: None,
+        PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+        SCHEMA_VERSION: str(outputs.schema_version) if outputs.schema_version is not None else None,
     }
+    bindings = {}
+    for shape in api_bindings(values):
+        target = shape[API_FIELD[shape["type"]]]
+        bindings[shape["name"]] = Binding(shape["name"], shape["type"], None if target is None else str(target))
+    return bindings
 
 
 def read_deployed_bindings(settings: dict) -> dict[str, Binding]:
@@ -65,7 +70,7 @@ def read_deployed_bindings(settings: dict) -> dict[str, Binding]:
     bindings = {}
     for raw in settings.get("bindings") or []:
         kind = str(raw.get("type"))
-        field = RESOURCE_FIELDS.get(kind)
+        field = API_FIELD.get(kind)
         target = raw.get(field) if field else None
         if kind == "secret_text":
             target = None  # never carried, never shown

@@ -13,7 +13,8 @@ from pathlib import Path
 import jinja2
 
 from infra import environments
-from infra.environments import BINDING_D1, BINDING_KV, VAR_PROTOCOL_VERSION, VAR_SCHEMA_VERSION, Environment
+from infra.bindings import DATABASE_ID, KV_NAMESPACE_ID, PROTOCOL_VERSION, SCHEMA_VERSION, WORKER_BINDINGS
+from infra.environments import Environment
 from infra.paths import REPO_ROOT
 
 LOCAL_CONFIG_PATH = REPO_ROOT / "worker" / "wrangler.local.jsonc"
@@ -23,18 +24,38 @@ MAIN_MODULE = "../dist/worker.js"
 
 
 def plan_local_config(env: Environment | None = None, schema_version: int | None = None) -> dict:
-    """The local Worker's name, compatibility settings, bindings and vars. Read-only."""
+    """The local Worker's name, compatibility settings, bindings and vars. Read-only.
+
+    The bindings come from infra/bindings.py: every one bound locally, except the secret team key,
+    which the runtime receives at start.
+    """
     env = env or environments.load_environment("local")
-    version = environments.schema_version() if schema_version is None else schema_version
-    return {
+    values = {
+        DATABASE_ID: env.local_database_id,
+        KV_NAMESPACE_ID: env.kv.namespace_id or env.kv.title,
+        PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+        SCHEMA_VERSION: str(environments.schema_version() if schema_version is None else schema_version),
+    }
+    config = {
         "name": env.worker.name,
         "main": MAIN_MODULE,
         "compatibility_date": env.worker.compatibility_date,
         "compatibility_flags": list(env.worker.compatibility_flags),
-        "d1_databases": [{"binding": BINDING_D1, "database_name": env.d1.name, "database_id": env.local_database_id}],
-        "kv_namespaces": [{"binding": BINDING_KV, "id": env.kv.namespace_id or env.kv.title}],
-        "vars": {VAR_PROTOCOL_VERSION: str(env.worker.sync_protocol_version), VAR_SCHEMA_VERSION: str(version)},
+        "d1_databases": [],
+        "kv_namespaces": [],
+        "vars": {},
     }
+    for binding in WORKER_BINDINGS:
+        if not binding.local or binding.is_secret:
+            continue
+        value = values[binding.source]
+        if binding.type == "d1":
+            config["d1_databases"].append({"binding": binding.name, "database_name": env.d1.name, "database_id": value})
+        elif binding.type == "kv_namespace":
+            config["kv_namespaces"].append({"binding": binding.name, "id": value})
+        elif binding.type == "plain_text":
+            config["vars"][binding.name] = value
+    return config
 
 
 def render_local_config(config: dict | None = None) -> str:

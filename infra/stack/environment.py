@@ -20,15 +20,16 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 import pulumi_random as random
 
-from infra.environments import (
-    BINDING_API_KEY,
-    BINDING_D1,
-    BINDING_KV,
-    BINDING_VECTORIZE,
-    VAR_PROTOCOL_VERSION,
-    VAR_SCHEMA_VERSION,
-    Environment,
+from infra.bindings import (
+    API_KEY,
+    DATABASE_ID,
+    INDEX_NAME,
+    KV_NAMESPACE_ID,
+    PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+    api_bindings,
 )
+from infra.environments import Environment
 from infra.stack.vectorize import VectorizeIndex
 
 COMPONENT_TYPE = "hyphae:index:Environment"
@@ -111,12 +112,12 @@ class HyphaeEnvironment(pulumi.ComponentResource):
         )
 
     def _bindings(self, env: Environment, schema_version: int) -> list[cloudflare.WorkersScriptBindingArgs]:
-        binding = cloudflare.WorkersScriptBindingArgs
-        return [
-            binding(type="d1", name=BINDING_D1, id=self.database.id),
-            binding(type="vectorize", name=BINDING_VECTORIZE, index_name=self.vector_index.id),
-            binding(type="kv_namespace", name=BINDING_KV, namespace_id=self.kv_namespace.id),
-            binding(type="secret_text", name=BINDING_API_KEY, text=self.api_key_value),
-            binding(type="plain_text", name=VAR_PROTOCOL_VERSION, text=str(env.worker.sync_protocol_version)),
-            binding(type="plain_text", name=VAR_SCHEMA_VERSION, text=str(schema_version)),
-        ]
+        values = {
+            DATABASE_ID: self.database.id,
+            INDEX_NAME: self.vector_index.id,
+            KV_NAMESPACE_ID: self.kv_namespace.id,
+            API_KEY: self.api_key_value,
+            PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+            SCHEMA_VERSION: str(schema_version),
+        }
+        return [cloudflare.WorkersScriptBindingArgs(**shape) for shape in api_bindings(values)]
