@@ -144,3 +144,15 @@ def test_injected_delay_trips_a_client_timeout(loopback_api, database_id):
                            timeout=httpx.Timeout(0.2))
     with pytest.raises(cloudflare.APITimeoutError):
         impatient.d1.database.query(database_id, account_id=loopback_api.account_id, sql="SELECT 1")
+
+
+def test_latency_delays_every_request(loopback_api, database_id):
+    loopback_api.latency = 0.5
+    impatient = Cloudflare(api_token=loopback_api.token, base_url=loopback_api.base_url, max_retries=0,
+                           timeout=httpx.Timeout(0.1))
+    for call in (lambda: impatient.d1.database.query(database_id, account_id=loopback_api.account_id, sql="SELECT 1"),
+                 lambda: impatient.d1.database.time_travel.get_bookmark(database_id, account_id=loopback_api.account_id)):
+        with pytest.raises(cloudflare.APITimeoutError):
+            call()
+    loopback_api.latency = 0.0
+    assert list(impatient.d1.database.query(database_id, account_id=loopback_api.account_id, sql="SELECT 1"))
