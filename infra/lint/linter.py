@@ -21,7 +21,7 @@ from infra.lint.rules.history import his001_file_naming, his005_stale_sum
 
 def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), use_cache: bool = True) -> LintReport:
     """Lint every `*.sql` file of `directory` in name order. Raises UsageError if it is not a folder."""
-    directory = Path(directory)
+    directory = relative_to_working_directory(Path(directory))
     files = read_migrations(directory)
     report = LintReport(files_checked=len(files))
     report.findings.extend(his001_file_naming(files, lambda file: str(file.path)))
@@ -51,3 +51,13 @@ def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), 
     report.findings.extend(extra_findings)
     report.findings.sort(key=lambda finding: (finding.file, finding.line, finding.column, finding.code))
     return report
+
+
+def relative_to_working_directory(directory: Path) -> Path:
+    """`directory` relative to the working directory when it lies inside it: findings then name
+    files as a reviewer sees them, and GitHub annotations (paths from the repository root) attach
+    to the pull request's diff."""
+    try:
+        return directory.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return directory

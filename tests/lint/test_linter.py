@@ -173,3 +173,12 @@ def test_missing_folder_is_a_usage_error(tmp_path):
 
     with pytest.raises(UsageError, match="no such migrations folder"):
         lint_migrations(tmp_path / "absent")
+
+
+def test_findings_name_files_relative_to_the_working_directory(tmp_path, monkeypatch):
+    write_history(tmp_path / "migrations", "BEGIN;")
+    monkeypatch.chdir(tmp_path)
+    report = lint_migrations(tmp_path / "migrations")
+    assert [finding.file for finding in report.findings] == ["migrations/0001_step_1.sql"]
+    assert report.notes == ["migrations/hyphae.sum does not exist: history integrity not checked; "
+                            "create it with `invoke lint --write-sum`"]
