@@ -17,14 +17,14 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from infra.credentials import read_api_token
 from infra.environments import Environment, load_environment
-from infra.errors import ConfigError, HyphaeError, MissingCredentials, UsageError
+from infra.errors import ConfigError, HyphaeError, UsageError
 from infra.paths import REPO_ROOT
 
 ACTIONS = ("preview", "up")
 POLICY_PACK = REPO_ROOT / "infra" / "stack" / "policy"
 ARTIFACT_DIR_VARIABLE = "HYPHAE_ARTIFACT_DIR"
-TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
 
 
 class PulumiNotInstalled(HyphaeError):
@@ -79,9 +79,8 @@ def apply_pulumi(action: str, env_name: str, artifact: Path | None = None) -> No
     executable = shutil.which("pulumi")
     if executable is None:
         raise PulumiNotInstalled(f"the Pulumi CLI is not installed; {install_hint()}")
-    if not os.environ.get(TOKEN_VARIABLE):
-        raise MissingCredentials(f"{TOKEN_VARIABLE} is not set; export a Cloudflare API token for {env_name} "
-                                 "(in CI: the environment's secret) before `invoke " + action + "`")
+    read_api_token(f"export a Cloudflare API token for {env_name} (in CI: the environment's secret) "
+                   f"before `invoke {action}`")
     variables = dict(os.environ, **{ARTIFACT_DIR_VARIABLE: str(folder.resolve())})
     completed = subprocess.run([executable, *command[1:]], cwd=REPO_ROOT, env=variables, check=False)
     if completed.returncode != 0:

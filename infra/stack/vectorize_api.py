@@ -15,17 +15,15 @@ Writers: `apply_index`, `delete_index` (one index each). Reader: `read_index`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import cloudflare
 from cloudflare import Cloudflare
 
-from infra.errors import ConfigError, MissingCredentials, RemoteApiError
+from infra.credentials import api_base_url, read_api_token
+from infra.errors import ConfigError, RemoteApiError
 
-TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
-API_BASE_VARIABLE = "HYPHAE_CLOUDFLARE_API_BASE"
 
 # Vectorize's own error codes (the v2 API answers some of them with HTTP 400, not 404/409).
 ERROR_INDEX_NOT_FOUND = 3000
@@ -80,13 +78,9 @@ def normalise_metadata_indexes(entries) -> MetadataIndexes:
 
 def open_client() -> Cloudflare:
     """A client for one provider call. Raises MissingCredentials when the token is not set."""
-    token = os.environ.get(TOKEN_VARIABLE)
-    if not token:
-        raise MissingCredentials(
-            f"{TOKEN_VARIABLE} is not set; export an API token with Vectorize edit permission "
-            "(in CI, the environment's secret) before `invoke up`"
-        )
-    return Cloudflare(api_token=token, base_url=os.environ.get(API_BASE_VARIABLE) or None)
+    token = read_api_token("export an API token with Vectorize edit permission "
+                           "(in CI, the environment's secret) before `invoke up`")
+    return Cloudflare(api_token=token, base_url=api_base_url())
 
 
 def read_index(client: Cloudflare, account_id: str, name: str) -> LiveIndex | None:

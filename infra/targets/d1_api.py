@@ -15,7 +15,6 @@ The token is handed to the SDK and nowhere else: no message, log line or repr ca
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -25,14 +24,12 @@ import cloudflare
 import httpx
 from cloudflare import Cloudflare
 
+from infra.credentials import ACCOUNT_VARIABLE, TOKEN_VARIABLE, api_base_url, read_account_id, read_api_token
 from infra.environments import Environment
-from infra.errors import MissingCredentials, RemoteApiError, UsageError
+from infra.errors import RemoteApiError, UsageError
 from infra.outputs import read_outputs
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint
 
-TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
-ACCOUNT_VARIABLE = "CLOUDFLARE_ACCOUNT_ID"
-API_BASE_VARIABLE = "HYPHAE_CLOUDFLARE_API_BASE"
 
 # D1 bounds a call at 30 s; give the answer time to travel back before calling it lost.
 REQUEST_TIMEOUT = httpx.Timeout(45.0, connect=10.0)
@@ -67,16 +64,10 @@ class D1ApiTarget:
 
     @classmethod
     def for_environment(cls, env: Environment, retry: RetryPolicy = RetryPolicy()) -> "D1ApiTarget":
-        token = os.environ.get(TOKEN_VARIABLE)
-        if not token:
-            raise MissingCredentials(f"{TOKEN_VARIABLE} is not set; environment {env.name!r} is remote and needs "
-                                     "an API token with D1 edit permission")
-        account_id = os.environ.get(ACCOUNT_VARIABLE) or env.account_id
-        if not account_id:
-            raise MissingCredentials(f"{ACCOUNT_VARIABLE} is not set and {env.source} declares no hyphae:accountId "
-                                     f"for environment {env.name!r}")
+        token = read_api_token(f"environment {env.name!r} is remote and needs an API token with D1 edit permission")
+        account_id = read_account_id(env)
         database_id = read_outputs(env).require("database_id", env)
-        return cls(env.name, account_id, database_id, token, os.environ.get(API_BASE_VARIABLE) or None, retry)
+        return cls(env.name, account_id, database_id, token, api_base_url(), retry)
 
     # -- the Target interface ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:

@@ -9,15 +9,14 @@ Retry-After, 5xx, timeouts, with backoff) are on here. The token goes to the SDK
 
 from __future__ import annotations
 
-import os
 
 import cloudflare
 import httpx
 from cloudflare import Cloudflare
 
+from infra.credentials import ACCOUNT_VARIABLE, TOKEN_VARIABLE, api_base_url, read_account_id, read_api_token
 from infra.environments import Environment
-from infra.errors import MissingCredentials, RemoteApiError
-from infra.targets.d1_api import ACCOUNT_VARIABLE, API_BASE_VARIABLE, TOKEN_VARIABLE
+from infra.errors import RemoteApiError
 
 READ_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 READ_RETRIES = 3
@@ -26,15 +25,10 @@ READ_RETRIES = 3
 def read_worker_settings(env: Environment, script_name: str) -> dict | None:
     """The script's settings as the API returns them (bindings in API shapes); None when the
     account has no such script. Raises MissingCredentials or RemoteApiError. Read-only."""
-    token = os.environ.get(TOKEN_VARIABLE)
-    if not token:
-        raise MissingCredentials(f"{TOKEN_VARIABLE} is not set; environment {env.name!r} is remote and reading "
-                                 "its Worker's bindings needs an API token with Workers Scripts read permission")
-    account_id = os.environ.get(ACCOUNT_VARIABLE) or env.account_id
-    if not account_id:
-        raise MissingCredentials(f"{ACCOUNT_VARIABLE} is not set and {env.source} declares no hyphae:accountId "
-                                 f"for environment {env.name!r}")
-    client = Cloudflare(api_token=token, base_url=os.environ.get(API_BASE_VARIABLE) or None,
+    token = read_api_token(f"environment {env.name!r} is remote and reading its Worker's bindings needs "
+                           "an API token with Workers Scripts read permission")
+    account_id = read_account_id(env)
+    client = Cloudflare(api_token=token, base_url=api_base_url(),
                         max_retries=READ_RETRIES, timeout=READ_TIMEOUT)
     try:
         settings = client.workers.scripts.script_and_version_settings.get(script_name, account_id=account_id)
