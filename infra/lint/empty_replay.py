@@ -61,12 +61,18 @@ def start_empty_replay(snapshot: bytes, texts: list[str], snapshot_after: set[in
     if not in_background:
         result = replay_on_empty_tables(snapshot, texts, snapshot_after)
         return lambda: result
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(replay_on_empty_tables, snapshot, texts, snapshot_after)
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(replay_on_empty_tables, snapshot, texts, snapshot_after)
+    except OSError:  # no child processes here (a sandbox, a process limit): same replay, inline
+        result = replay_on_empty_tables(snapshot, texts, snapshot_after)
+        return lambda: result
 
     def wait() -> EmptyReplayResult:
         try:
             return future.result()
+        except concurrent.futures.process.BrokenProcessPool:  # the child died: replay inline instead
+            return replay_on_empty_tables(snapshot, texts, snapshot_after)
         finally:
             pool.shutdown()
 
