@@ -88,6 +88,7 @@ class Replay:
         for statement in split_statements(file.text, display):
             context = StatementContext(statement, self.schema, tables_before)
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
+            context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
             runs.append(StatementRun(context, static, run_statement(self.connection, statement.sql)))
         return runs
 
