@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from infra.d1.rules import open_d1_database, runner_privileges
-from infra.lint.execution import EngineFailure, run_statement, serialize
+from infra.lint.execution import EngineFailure, run_batch, serialize
 from infra.lint.splitter import split_statements
 
 # Below this many statements a child process costs more than it saves.
@@ -41,7 +41,7 @@ def replay_on_empty_tables(snapshot: bytes, texts: list[str], snapshot_after: se
                 connection.deserialize(snapshot)
         result = EmptyReplayResult([])
         for position, text in enumerate(texts):
-            result.failures.append([run_statement(connection, statement.sql) for statement in split_statements(text)])
+            result.failures.append(run_batch(connection, [statement.sql for statement in split_statements(text)]))
             if position in snapshot_after:
                 result.snapshots[position] = serialize(connection)
         return result

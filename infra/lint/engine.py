@@ -21,7 +21,7 @@ from infra.history.files import MigrationFile
 from infra.lint.context import SchemaView, StatementContext
 from infra.lint.directives import apply_directives
 from infra.lint.empty_replay import start_empty_replay
-from infra.lint.execution import EngineFailure, execute, run_statement, serialize
+from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
 from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
 from infra.lint.seeding import seed_representative_rows
@@ -81,15 +81,20 @@ class Replay:
         self.connection.close()
 
     def run_file(self, file: MigrationFile, display: str) -> list[StatementRun]:
-        """Seed, then run the static rules and the engine on each statement; advances the database."""
+        """Seed, then run the static rules and the engine on each statement, the file as one
+        transaction (one D1 batch); advances the database."""
         tables_before = self.schema.tables()
         seed_representative_rows(self.connection)
         runs = []
+        begin_batch(self.connection)
         for statement in split_statements(file.text, display):
             context = StatementContext(statement, self.schema, tables_before)
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
             runs.append(StatementRun(context, static, run_statement(self.connection, statement.sql)))
+        commit_failure = end_batch(self.connection)
+        if commit_failure is not None and runs:
+            runs[-1].with_rows = runs[-1].with_rows or commit_failure
         return runs
 
 

@@ -26,6 +26,38 @@ class EngineFailure:
     code: str | None = None  # set when the authorizer's denial already names the rule
 
 
+def begin_batch(connection: sqlite3.Connection) -> None:
+    """Open the transaction a migration runs in: D1 runs each file as one batch, one transaction
+    (so deferred foreign keys are checked at its end, and PRAGMA foreign_keys does nothing)."""
+    with runner_privileges(connection):
+        connection.execute("BEGIN")
+
+
+def end_batch(connection: sqlite3.Connection) -> EngineFailure | None:
+    """Commit the migration's transaction; when COMMIT fails (a deferred foreign key), roll the
+    whole file back, as D1 does with a failed batch, and say why."""
+    if not connection.in_transaction:
+        return None  # a statement's ON CONFLICT ROLLBACK already ended it
+    with runner_privileges(connection):
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            connection.execute("ROLLBACK")
+            return EngineFailure(f"{error} when the migration's batch commits (deferred foreign keys are checked "
+                                 "then); D1 rolls the whole file back")
+    return None
+
+
+def run_batch(connection: sqlite3.Connection, statements: list[str]) -> list[EngineFailure | None]:
+    """Run a migration's statements as one batch; a failed COMMIT is reported on the last one."""
+    begin_batch(connection)
+    failures = [run_statement(connection, sql) for sql in statements]
+    commit_failure = end_batch(connection)
+    if commit_failure is not None and failures:
+        failures[-1] = failures[-1] or commit_failure
+    return failures
+
+
 def run_statement(connection: sqlite3.Connection, sql: str) -> EngineFailure | None:
     """Run `sql`; when it created a view or trigger, resolve it and drop it if it is broken."""
     created = _VIEW_OR_TRIGGER.match(sql)

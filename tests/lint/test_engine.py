@@ -55,3 +55,41 @@ def test_rebuild_by_renaming_the_parent_away_still_reports_the_cascade(lint_hist
     report = lint_history(parents, rebuild)
     assert [(finding.code, finding.line) for finding in report.errors] == [("SAFE004", 5)]
     assert "children" in report.errors[0].message
+
+
+FAMILY = ("CREATE TABLE IF NOT EXISTS parents (id TEXT NOT NULL PRIMARY KEY);\n"
+          "CREATE TABLE IF NOT EXISTS children (id TEXT NOT NULL PRIMARY KEY, "
+          "parent_id TEXT NOT NULL REFERENCES parents (id));")
+
+
+def test_each_file_runs_as_one_batch_so_a_deferred_foreign_key_can_be_satisfied_later(lint_history):
+    report = lint_history(FAMILY, "PRAGMA defer_foreign_keys = ON;\n"
+                                  "INSERT INTO children (id, parent_id) VALUES ('c', 'p');\n"
+                                  "INSERT INTO parents (id) VALUES ('p');")
+    assert report.findings == []
+
+
+def test_rebuild_under_deferred_foreign_keys_fails_at_commit_when_children_have_rows(lint_history):
+    # SQLite counts the violations the DROP makes and only an INSERT into the referenced table
+    # takes them back: renaming the copy into place does not, so COMMIT fails although
+    # PRAGMA foreign_key_check finds nothing. On D1 that batch fails in production only.
+    rebuild = ("PRAGMA defer_foreign_keys = ON;\n"
+               "CREATE TABLE IF NOT EXISTS parents_new (id TEXT NOT NULL PRIMARY KEY, name TEXT);\n"
+               "INSERT INTO parents_new (id) SELECT id FROM parents;\n"
+               "-- hyphae: allow SAFE001 rebuilt as parents_new\nDROP TABLE parents;\n"
+               "-- hyphae: allow SAFE002 completes the rebuild\nALTER TABLE parents_new RENAME TO parents;")
+    (finding,) = lint_history(FAMILY, rebuild).errors
+    assert (finding.code, finding.line) == ("SAFE005", 7)
+    assert finding.message.startswith("fails on tables that hold rows") and "batch commits" in finding.message
+
+
+def test_a_deferred_foreign_key_left_broken_fails_the_batch_at_its_last_statement(lint_history):
+    report = lint_history(FAMILY, "PRAGMA defer_foreign_keys = ON;\n"
+                                  "INSERT INTO children (id, parent_id) VALUES ('c', 'missing');\nSELECT 1;")
+    (finding,) = report.errors
+    assert (finding.code, finding.line) == ("SQL004", 3)
+    assert "FOREIGN KEY constraint failed when the migration's batch commits" in finding.message
+
+
+def test_vacuum_is_refused_as_in_a_d1_batch(lint_history):
+    assert [finding.code for finding in lint_history("VACUUM;").errors] == ["D1001"]
