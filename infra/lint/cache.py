@@ -57,12 +57,13 @@ def read_checkpoint(digests: list[str]) -> tuple[int, tuple[bytes, bytes], list[
     for count in range(len(digests), 0, -1):
         digest = digests[count - 1]
         try:
-            results = json.loads((folder / f"{digest}.json").read_text())
-            snapshot = ((folder / f"{digest}.rows.sqlite").read_bytes(), (folder / f"{digest}.empty.sqlite").read_bytes())
-        except (OSError, ValueError):
+            results = [CachedResult(**result) for result in json.loads((folder / f"{digest}.json").read_text())]
+            rows = (folder / f"{digest}.rows.sqlite").read_bytes()
+            empty = (folder / f"{digest}.empty.sqlite").read_bytes()
+        except (OSError, ValueError, TypeError):  # missing or damaged: replay instead
             continue
         if len(results) == count:
-            return count, snapshot, [CachedResult(**result) for result in results]
+            return count, (rows, empty), results
     return None
 
 

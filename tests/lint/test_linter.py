@@ -163,9 +163,10 @@ def test_damaged_cache_entry_is_ignored(tmp_path):
     folder = tmp_path / "m"
     write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);", "DROP TABLE t;")
     first = lint_migrations(folder)
-    for entry in cache_dir().glob("*.json"):
-        entry.write_text("{not json")
-    assert lint_migrations(folder).findings == first.findings
+    for damage in ("{not json", "[1, 2]", '[{"name": "x"}]'):
+        for entry in cache_dir().glob("*.json"):
+            entry.write_text(damage)
+        assert lint_migrations(folder).findings == first.findings
 
 
 def test_missing_folder_is_a_usage_error(tmp_path):
