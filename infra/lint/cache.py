@@ -62,9 +62,24 @@ def read_checkpoint(digests: list[str]) -> tuple[int, tuple[bytes, bytes], list[
             empty = (folder / f"{digest}.empty.sqlite").read_bytes()
         except (OSError, ValueError, TypeError):  # missing or damaged: replay instead
             continue
-        if len(results) == count:
+        if len(results) == count and _is_database(rows) and _is_database(empty):
             return count, (rows, empty), results
     return None
+
+
+def _is_database(data: bytes) -> bool:
+    """True for a readable SQLite image (b"" is a database with no tables yet)."""
+    if not data:
+        return True
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.deserialize(data)
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return True
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        connection.close()
 
 
 def record_checkpoint(digest: str, snapshot: tuple[bytes, bytes], results: list[CachedResult]) -> None:

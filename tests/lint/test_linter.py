@@ -167,6 +167,9 @@ def test_damaged_cache_entry_is_ignored(tmp_path):
         for entry in cache_dir().glob("*.json"):
             entry.write_text(damage)
         assert lint_migrations(folder).findings == first.findings
+    for entry in cache_dir().glob("*.sqlite"):
+        entry.write_bytes(b"not a database" * 100)
+    assert lint_migrations(folder).findings == first.findings
 
 
 def test_missing_folder_is_a_usage_error(tmp_path):
