@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,8 @@ def from_cached(result: CachedResult, display: str) -> list[Finding]:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # pid and thread: two lint runs in one process (migrate's concurrency tests) must not share it.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
 

@@ -25,8 +25,9 @@ def render_human(report: LintReport) -> str:
     lines.extend(f"note: {note}" for note in report.notes)
     summary = report.summary()
     verdict = "ok" if report.ok else "failed"
-    lines.append(f"lint {verdict}: {summary['files']} files, {summary['statements']} statements, "
-                 f"{summary['errors']} errors, {summary['warnings']} warnings, {summary['allowed']} allowed")
+    lines.append(f"lint {verdict}: {_count(summary['files'], 'file')}, {_count(summary['statements'], 'statement')}, "
+                 f"{_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}, "
+                 f"{summary['allowed']} allowed")
     return "\n".join(lines)
 
 
@@ -59,7 +60,7 @@ def render_github(report: LintReport) -> str:
                      f"title={_property(finding.code)}::{_data(text)}")
     lines.extend(f"::notice::{_data(note)}" for note in report.notes)
     summary = report.summary()
-    lines.append(f"lint: {summary['errors']} errors, {summary['warnings']} warnings")
+    lines.append(f"lint: {_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}")
     return "\n".join(lines)
 
 
@@ -70,3 +71,7 @@ def _data(text: str) -> str:
 
 def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")

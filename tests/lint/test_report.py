@@ -26,7 +26,7 @@ def test_human_groups_by_file_with_line_code_and_hint():
     assert lines[1].split() == ["55:1", "error", "ORD002", "no", "such", "column:", "parent_prompt_batch_id"]
     assert lines[2].strip() == "hint: add the column first"
     assert "migrations/0003_x.sql" in lines and "      reason: archived" in lines
-    assert lines[-1] == "lint failed: 3 files, 40 statements, 1 errors, 1 warnings, 1 allowed"
+    assert lines[-1] == "lint failed: 3 files, 40 statements, 1 error, 1 warning, 1 allowed"
     assert "note: migrations/hyphae.sum does not exist" in lines
 
 
@@ -43,4 +43,4 @@ def test_github_annotations_escape_properties_and_data():
                         "no such column: parent_prompt_batch_id. add the column first")
     assert lines[1].startswith("::warning file=migrations/0002_skills.sql,line=60,col=1,title=IDEM001::")
     assert lines[2] == "::notice file=migrations/0003_x.sql,line=3,col=5,title=SAFE001::DROP TABLE a deletes, 100%25 of it (allowed: archived)"
-    assert lines[-1] == "lint: 1 errors, 1 warnings"
+    assert lines[-1] == "lint: 1 error, 1 warning"
