@@ -1,6 +1,5 @@
 """Stack outputs are read without the Pulumi engine, and a missing id names how to get it."""
 
-import json
 
 import pytest
 

@@ -3,7 +3,6 @@ SDK, the Worker's bindings from its script settings, and parity between environm
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 

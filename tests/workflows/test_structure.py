@@ -106,7 +106,7 @@ def test_every_run_step_calls_an_invoke_task():
 
 def test_the_exceptions_to_invoke_exist_and_call_only_their_tool():
     steps = {(step.file, step.body.get("name")): step for step in all_steps() if "run" in step.body}
-    for key, (tool, reason) in NOT_INVOKE.items():
+    for key, (_tool, reason) in NOT_INVOKE.items():
         assert key in steps, f"exception {key} names no step: remove it ({reason})"
         assert run_lines(steps[key].body["run"]), f"{key} runs nothing"
 
