@@ -54,34 +54,23 @@ def migrate(c, env="local", path=None, plan=False, to=None, format="human", adop
 @reports_errors
 def status(c, env="local", path=None, format="human"):
     """Applied and pending migrations, checksums verified, lock holder, last restore point (read-only)."""
-    from infra.environments import load_environment
-    from infra.history.files import read_migrations
-    from infra.ledger.read import read_ledger
-    from infra.ledger.verify import verify_ledger
+    from infra.ledger.verify import read_environment_history
     from infra.runner.plan import plan_pending
-    from infra.targets import open_target
 
     output_format = choose(format, FORMATS, "--format")
-    directory = _folder(path)
-    environment = load_environment(env)
-    files = read_migrations(directory)
-    target = open_target(environment, read_only=True)
-    try:
-        state = read_ledger(target)
-    finally:
-        target.close()
-    findings = verify_ledger(files, state, env, directory)
-    pending = [migration.name for migration in plan_pending(files, state)]
+    history = read_environment_history(env, _folder(path))
+    state = history.state
     data = {
-        "environment": env, "target": target.description,
+        "environment": env, "target": history.target_description,
         "applied": [{"name": entry.name, "applied_at": entry.applied_at, "sha256": entry.sha256,
                      "adopted": entry.adopted} for entry in state.applied],
-        "pending": pending, "findings": [finding.to_json() for finding in findings],
+        "pending": [migration.name for migration in plan_pending(history.files, state)],
+        "findings": [finding.to_json() for finding in history.findings],
         "lock": state.lock.describe() if state.lock else None,
         "last_restore_point": state.last_restore_point,
     }
     print(_render_status(data, state) if output_format == "human" else json.dumps(data, indent=2))
-    if findings:
+    if history.findings:
         raise Exit(code=1)
 
 

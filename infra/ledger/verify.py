@@ -6,6 +6,7 @@ shows them next to the lint findings. Read-only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.history.files import MigrationFile, latest_version, read_migrations
@@ -54,8 +55,18 @@ def _out_of_order(migration: MigrationFile, last_applied: str, files: list[Migra
                    f"{migration.path.with_name(next_free + migration.name[4:])}`")
 
 
-def ledger_findings_for_environment(env_name: str, directory: Path) -> list[Finding]:
-    """HIS002-HIS004 for the files of `directory` against `env_name`'s database (read-only).
+@dataclass(frozen=True)
+class EnvironmentHistory:
+    """One environment's ledger read against the files of a folder."""
+
+    target_description: str
+    files: list[MigrationFile]
+    state: LedgerState
+    findings: list[Finding]
+
+
+def read_environment_history(env_name: str, directory: Path) -> EnvironmentHistory:
+    """Read `env_name`'s ledger and verify the files of `directory` against it (read-only).
 
     Raises UsageError / ConfigError / MissingCredentials / RemoteApiError as the target does.
     """
@@ -69,4 +80,9 @@ def ledger_findings_for_environment(env_name: str, directory: Path) -> list[Find
         state = read_ledger(target)
     finally:
         target.close()
-    return verify_ledger(files, state, env_name, directory)
+    return EnvironmentHistory(target.description, files, state, verify_ledger(files, state, env_name, directory))
+
+
+def ledger_findings_for_environment(env_name: str, directory: Path) -> list[Finding]:
+    """HIS002-HIS004 for the files of `directory` against `env_name`'s database (read-only)."""
+    return read_environment_history(env_name, directory).findings
