@@ -1,0 +1,41 @@
+"""Every task answers bad input with one line naming what to fix, exit code 2, and no traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra.paths import REPO_ROOT
+
+BAD_INPUT = {
+    "lint --path /nonexistent": "--path /nonexistent: no such migrations folder",
+    "lint --format xml": "--format 'xml' is not one of human, json, github",
+    "migrate --env prodution": "did you mean 'production'?",
+    "migrate --path /nonexistent": "no such migrations folder",
+    "status --env qa": "unknown environment 'qa'",
+    "drift --env qa": "unknown environment 'qa'",
+    "drift --format yaml": "--format 'yaml' is not one of human, json, markdown",
+    "restore --env local": "restore needs --env ENV and --bookmark B",
+    "verify --env stagin": "did you mean 'staging'?",
+    "preview": "--env is required",
+    "up --env local": "--env 'local' is not one of dev, staging, production",
+    "outputs --env qa": "--env 'qa' is not one of dev, staging, production",
+    "refresh --env local": "--env 'local' is not one of dev, staging, production",
+    "smoke --env qa": "--env 'qa' is not one of",
+    "new Bad-Slug": "migration slug 'Bad-Slug' must be lower-case",
+    "migrate --env staging": "CLOUDFLARE_API_TOKEN is not set",
+}
+
+
+@pytest.mark.parametrize("arguments", sorted(BAD_INPUT))
+def test_bad_input_is_one_line_exit_2_without_traceback(arguments, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("CLOUDFLARE_", "HYPHAE_STAGING"))}
+    environment["HYPHAE_NO_PULUMI_CLI"] = "1"
+    result = subprocess.run([sys.executable, "-m", "invoke", *arguments.split()], cwd=REPO_ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, (arguments, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hyphae: error: "), result.stderr
+    assert BAD_INPUT[arguments] in lines[0]
