@@ -6,6 +6,8 @@
   who applied it and in which run (`adopted = 1` for migrations wrangler applied and hyphae verified).
 - `hyphae_restore_points`: the restore point taken before each run that applied something.
 - `hyphae_lock`, `hyphae_lock_guard`: the migration lease (see lock.py).
+- `hyphae_adoption_guard`: always empty; its CHECK aborts a first batch on a database wrangler
+  migrated when --adopt was not given (see schema.py).
 
 schema.py declares the tables and the rows a run writes; read.py reads them; verify.py compares
 them with the files (HIS002-HIS004); adopt.py takes over a wrangler-managed database.

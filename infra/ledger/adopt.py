@@ -24,12 +24,15 @@ SCHEMA_SQL = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type,
 
 
 def files_to_adopt(files: list[MigrationFile], state: LedgerState, environment: str) -> list[MigrationFile]:
-    """The files of the rows wrangler wrote; raises LedgerMismatch (HIS003) if one is missing."""
+    """The files of the rows wrangler wrote; raises LedgerMismatch (HIS003) if any applied file is missing.
+
+    Every applied file is needed, not only wrangler's: the live schema is compared with their replay.
+    """
     by_name = {migration.name: migration for migration in files}
-    missing = [entry.name for entry in state.unadopted if entry.name not in by_name]
+    missing = [entry.name for entry in state.applied if entry.name not in by_name]
     if missing:
-        raise LedgerMismatch(f"HIS003 {missing[0]} is recorded as applied in {environment} (by wrangler) but the "
-                             "file is missing from the migrations folder; restore it from git, then adopt")
+        raise LedgerMismatch(f"HIS003 {missing[0]} is recorded as applied in {environment} but the file is missing "
+                             "from the migrations folder; restore it from git, then adopt")
     return [by_name[entry.name] for entry in state.unadopted]
 
 

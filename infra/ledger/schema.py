@@ -50,9 +50,17 @@ HYPHAE_TABLES_SQL = (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     held INTEGER NOT NULL CONSTRAINT lock_held_by_this_run CHECK (held = 1)
 )""",
+    # Same trick for a run without --adopt on a database wrangler migrated: the first batch writes
+    # here only if a wrangler row has no checksum, and the CHECK aborts the batch (tables included).
+    """CREATE TABLE IF NOT EXISTS hyphae_adoption_guard(
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    adopted INTEGER NOT NULL CONSTRAINT wrangler_rows_adopted CHECK (adopted = 1)
+)""",
 )
 
-LEDGER_TABLES = (WRANGLER_LEDGER, "hyphae_migrations", "hyphae_restore_points", "hyphae_lock", "hyphae_lock_guard")
+LEDGER_TABLES = (WRANGLER_LEDGER, "hyphae_migrations", "hyphae_restore_points", "hyphae_lock", "hyphae_lock_guard",
+                 "hyphae_adoption_guard")
+ADOPTION_GUARD_FAILURE = "wrangler_rows_adopted"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,16 @@ class AppliedMigration:
 
 def create_tables_statements() -> list[BatchStatement]:
     return [BatchStatement(WRANGLER_TABLE_SQL)] + [BatchStatement(sql) for sql in HYPHAE_TABLES_SQL]
+
+
+def refuse_unadopted_statement() -> BatchStatement:
+    """Abort the batch (CHECK wrangler_rows_adopted) if a row of wrangler's ledger has no checksum.
+
+    It follows `create_tables_statements` in a first batch without --adopt: on a database only
+    wrangler migrated, the whole batch, the tables it created included, rolls back.
+    """
+    return BatchStatement(f"""INSERT INTO hyphae_adoption_guard (id, adopted) SELECT 1, 0
+WHERE EXISTS (SELECT 1 FROM {WRANGLER_LEDGER} AS d WHERE NOT EXISTS (SELECT 1 FROM hyphae_migrations AS h WHERE h.name = d.name))""")
 
 
 def record_migration_statements(migration: MigrationFile, run_id: str, holder: str, adopted: bool = False) -> list[BatchStatement]:

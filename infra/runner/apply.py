@@ -2,7 +2,8 @@
 
 The guarantees, and where they come from:
 - Nothing is written before lint and the ledger check pass (lint runs before connecting; the
-  first batch only creates the ledger tables if absent and takes the lease).
+  first batch only creates the ledger tables if absent and takes the lease, and aborts whole on a
+  database wrangler migrated unless --adopt was given; --adopt checks the schema read-only first).
 - A migration's statements and its ledger rows are one batch: D1 commits them together or not
   at all, so the schema and the ledger never disagree, whatever fails and when (kill -9 included).
 - Exactly once: the lease keeps runs apart; every batch aborts unless this run still holds it
@@ -28,8 +29,8 @@ from infra.history.files import read_migrations
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
 from infra.ledger.read import LedgerState, parse_state, read_ledger
-from infra.ledger.schema import create_tables_statements, read_state_statements, record_migration_statements, \
-    record_restore_point_statement
+from infra.ledger.schema import ADOPTION_GUARD_FAILURE, create_tables_statements, read_state_statements, \
+    record_migration_statements, record_restore_point_statement, refuse_unadopted_statement
 from infra.ledger.verify import verify_ledger
 from infra.lint.findings import Finding
 from infra.runner.batches import pack_requests
@@ -124,6 +125,8 @@ class _Run:
         self.holding = False
 
     def execute(self) -> None:
+        if self.options.adopt:
+            self._verify_adoptable(read_ledger(self.target))  # read-only first: a refused adoption writes nothing
         state = self._take_lock()
         try:
             state = self._adopt_if_asked(state)
@@ -157,9 +160,19 @@ class _Run:
         return self._take_lock()
 
     def _first_batch(self) -> LedgerState:
-        """Create the ledger tables if absent, take the lease, and read the ledger: one request."""
-        statements = create_tables_statements() + lock.acquire_statements(self.run) + read_state_statements()
-        results = self._send(statements)
+        """Create the ledger tables if absent, take the lease, and read the ledger: one request.
+
+        Without --adopt, a guard aborts the whole batch on a database wrangler migrated, so the
+        refusal leaves it exactly as it was; the refusal is then explained from a read-only read.
+        """
+        guard = [] if self.options.adopt else [refuse_unadopted_statement()]
+        statements = create_tables_statements() + guard + lock.acquire_statements(self.run) + read_state_statements()
+        try:
+            results = self._send(statements)
+        except BatchFailed as failure:
+            if ADOPTION_GUARD_FAILURE in failure.message:
+                self._refuse_unadopted(read_ledger(self.target))
+            raise
         applied, lock_rows, restore_rows = results[-3], results[-2], results[-1]
         return parse_state(applied, lock_rows, restore_rows)
 
@@ -177,17 +190,28 @@ class _Run:
                 self.report.notes.append("nothing to adopt: every applied migration already has a checksum")
             return state
         if not self.options.adopt:
-            raise LedgerMismatch(f"{len(state.unadopted)} migration(s) in {self.report.environment} were applied by "
-                                 f"wrangler without checksums (first: {state.unadopted[0].name}); run `invoke migrate "
-                                 f"--env {self.report.environment} --adopt` to verify the schema and adopt them")
-        to_adopt = adoption.files_to_adopt(self.files, state, self.report.environment)
-        by_name = {migration.name: migration for migration in self.files}
-        adoption.verify_live_schema(self.target, [by_name[entry.name] for entry in state.applied])
+            self._refuse_unadopted(state)
+        to_adopt = self._verify_adoptable(state)  # again, under the lease: the database may have moved on
         statements = lock.guard_statements(self.run) + adoption.adoption_statements(to_adopt, self.run.run_id, self.run.holder)
         self._send_checked(statements, [migration.name for migration in to_adopt])
         self.report.adopted = [migration.name for migration in to_adopt]
         self.options.progress(f"adopted {len(to_adopt)} migration(s) applied by wrangler (schema verified)")
         return read_ledger(self.target)
+
+    def _verify_adoptable(self, state: LedgerState) -> list:
+        """The files to adopt, after checking the live schema is their replay (read-only; LedgerMismatch)."""
+        if not state.unadopted:
+            return []
+        to_adopt = adoption.files_to_adopt(self.files, state, self.report.environment)
+        by_name = {migration.name: migration for migration in self.files}
+        adoption.verify_live_schema(self.target, [by_name[entry.name] for entry in state.applied])
+        return to_adopt
+
+    def _refuse_unadopted(self, state: LedgerState) -> None:
+        first = state.unadopted[0].name if state.unadopted else "?"
+        raise LedgerMismatch(f"{len(state.unadopted)} migration(s) in {self.report.environment} were applied by "
+                             f"wrangler without checksums (first: {first}); nothing was written; run `invoke migrate "
+                             f"--env {self.report.environment} --adopt` to verify the schema and adopt them")
 
     def _refuse_mismatch(self, state: LedgerState) -> None:
         findings = self.report.ledger_findings

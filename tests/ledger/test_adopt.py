@@ -79,6 +79,49 @@ def test_a_remote_database_wrangler_migrated_is_adopted(remote_database_for_adop
     assert _ledger(remote_database_for_adoption) == [("0001_accounts.sql", 1, 1), ("0002_projects.sql", 1, 1)]
 
 
+def _wrangler_migrated_database(env_name: str, cloudflare_env, monkeypatch) -> Path:
+    if env_name == "local":
+        return local_d1_file("myco-team-local")
+    database_id = cloudflare_env.d1.add_database(name="myco-team-dev")
+    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", database_id)
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    return cloudflare_env.d1.path(database_id)
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev"])
+def test_a_run_without_adopt_on_a_wrangler_database_leaves_it_byte_for_byte_as_it_was(env_name, tmp_path, request,
+                                                                                         monkeypatch):
+    cloudflare_env = request.getfixturevalue("cloudflare_env") if env_name == "dev" else None
+    folder = _folder(tmp_path, HISTORY)
+    database = _wrangler_migrated_database(env_name, cloudflare_env, monkeypatch)
+    _wrangler_migrated(database, HISTORY, list(HISTORY))
+    (folder / "0003_notes.sql").write_text("CREATE TABLE notes (id INTEGER PRIMARY KEY);\n")
+    before = database.read_bytes()
+    with pytest.raises(LedgerMismatch, match=r"2 migration\(s\) in " + env_name + r" were applied by wrangler without "
+                       r"checksums \(first: 0001_accounts.sql\); nothing was written; run `invoke migrate --env "
+                       + env_name + " --adopt`"):
+        run_migrate(env_name, folder)
+    assert database.read_bytes() == before  # no empty hyphae_* tables, no lease, no restore point
+    report = run_migrate(env_name, folder, MigrateOptions(adopt=True))
+    assert report.adopted == list(HISTORY) and report.applied == ["0003_notes.sql"]
+    assert _ledger(database) == [("0001_accounts.sql", 1, 1), ("0002_projects.sql", 1, 1), ("0003_notes.sql", 1, 0)]
+
+
+def test_a_run_without_adopt_after_wrangler_applied_more_is_refused_and_changes_nothing(tmp_path):
+    # hyphae manages the database, then someone ran `wrangler d1 migrations apply` once more.
+    folder = _folder(tmp_path, HISTORY)
+    database = local_d1_file("myco-team-local")
+    run_migrate("local", folder, MigrateOptions(to_version=1))
+    connection = sqlite3.connect(database)
+    connection.executescript(HISTORY["0002_projects.sql"] + "\nINSERT INTO d1_migrations (name) VALUES ('0002_projects.sql');")
+    connection.close()
+    before = database.read_bytes()
+    with pytest.raises(LedgerMismatch, match=r"1 migration\(s\) in local were applied by wrangler .*first: 0002_projects"):
+        run_migrate("local", folder)
+    assert database.read_bytes() == before
+    assert run_migrate("local", folder, MigrateOptions(adopt=True)).adopted == ["0002_projects.sql"]
+
+
 def test_adoption_is_refused_when_the_live_schema_is_not_the_history(tmp_path):
     folder = _folder(tmp_path, HISTORY)
     database = local_d1_file("myco-team-local")
@@ -87,17 +130,37 @@ def test_adoption_is_refused_when_the_live_schema_is_not_the_history(tmp_path):
     connection.execute("CREATE TABLE hand_made (id INTEGER)")  # someone ran SQL by hand
     connection.commit()
     connection.close()
+    before = database.read_bytes()
     with pytest.raises(LedgerMismatch, match="table hand_made exists in the database but no applied migration creates it"):
         run_migrate("local", folder, MigrateOptions(adopt=True))
-    assert _ledger(database) == [("0001_accounts.sql", 0, None), ("0002_projects.sql", 0, None)]
+    assert database.read_bytes() == before  # the schema is compared before anything is written
 
 
 def test_adoption_is_refused_when_an_applied_file_is_missing(tmp_path):
     folder = _folder(tmp_path, {"0001_accounts.sql": HISTORY["0001_accounts.sql"]})
     database = local_d1_file("myco-team-local")
     _wrangler_migrated(database, HISTORY, list(HISTORY))
+    before = database.read_bytes()
     with pytest.raises(LedgerMismatch, match="HIS003 0002_projects.sql is recorded as applied in local"):
         run_migrate("local", folder, MigrateOptions(adopt=True))
+    assert database.read_bytes() == before
+
+
+def test_adoption_is_refused_when_a_file_hyphae_applied_is_missing(tmp_path):
+    folder = _folder(tmp_path, HISTORY)
+    database = local_d1_file("myco-team-local")
+    run_migrate("local", folder)
+    # A branch renamed 0002 and wrangler applied the renamed file: hyphae's 0002 file is gone.
+    (folder / "0002_projects.sql").unlink()
+    renamed = "CREATE TABLE renamed (id INTEGER PRIMARY KEY);\n"
+    (folder / "0002_renamed.sql").write_text(renamed)
+    connection = sqlite3.connect(database)
+    connection.executescript(renamed + "INSERT INTO d1_migrations (name) VALUES ('0002_renamed.sql');")
+    connection.close()
+    before = database.read_bytes()
+    with pytest.raises(LedgerMismatch, match="HIS003 0002_projects.sql is recorded as applied in local .* restore it"):
+        run_migrate("local", folder, MigrateOptions(adopt=True))
+    assert database.read_bytes() == before
 
 
 def test_adopting_twice_says_there_is_nothing_to_adopt(tmp_path):
