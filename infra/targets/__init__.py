@@ -44,6 +44,9 @@ class BatchFailed(Exception):
     """The database refused statement `index` (None: unknown) of a batch; nothing of it remains."""
 
     def __init__(self, message: str, index: int | None):
+        # On one line: SQLite quotes a failed CHECK's expression as written, line breaks included,
+        # and the message ends up in a one-line error.
+        message = " ".join(message.split())
         super().__init__(message)
         self.message, self.index = message, index
 

@@ -10,7 +10,8 @@ Fault injection, per route name, consumed first in first out:
 `Fault.delay(seconds)`, `Fault.none()` (let one request through), `Fault.drop_then_commit(seconds)`
 (the client loses the connection while the request still runs), `Fault.commit_then_drop()` (the handler runs and commits, then the
 connection closes without a response: the "lost response" case). `api.latency` delays every
-request. `api.requests[route]` counts every request a route received, faulted ones included.
+request. `api.requests[route]` counts every request a route received, faulted ones included;
+`api.log` keeps each one (with `received_at`, a monotonic time: how long a client waited between tries).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class RecordedRequest:
     route: str
     headers: dict[str, str]
     body: bytes = field(repr=False)
+    received_at: float = field(default_factory=time.monotonic)
 
 
 class LoopbackApi:

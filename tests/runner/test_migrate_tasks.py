@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.paths import REPO_ROOT
+from infra.runner.apply import MigrateOptions
 from migration_history import HISTORY, read_ledger_rows, read_schema
 
 INVOKE = str(REPO_ROOT / ".venv" / "bin" / "invoke")
@@ -117,9 +118,88 @@ def test_each_task_has_help(task):
     assert result.returncode == 0 and "Docstring:" in result.stdout
 
 
-def test_restoring_a_remote_database_to_an_unknown_bookmark_is_one_line(history, remote_database):
-    invoke("migrate", "--env", "dev", "--path", str(history))
+def test_restoring_a_remote_database_to_an_unknown_bookmark_is_one_line(history, remote_database, cloudflare_env):
+    migrated = invoke("migrate", "--env", "dev", "--path", str(history))
     before = read_schema(remote_database)
     result = invoke("restore", "--env", "dev", "--bookmark", "00000000-00000000-00000000-nope", "--yes")
     assert_one_line_error(result, 2, "D1 refused to restore", "00000000-00000000-00000000-nope")
     assert read_schema(remote_database) == before
+    bookmark = next(line for line in migrated.stdout.splitlines() if "undo with: " in line).rsplit(" ", 1)[1]
+    restored = invoke("restore", "--env", "dev", "--bookmark", bookmark, "--yes")
+    assert restored.returncode == 0 and "to undo: invoke restore --env dev --bookmark " in restored.stdout
+    for output in (result.stdout, result.stderr, restored.stdout, restored.stderr):
+        assert cloudflare_env.token not in output
+
+
+def invoke_in_terminal(*arguments: str, answer: str) -> subprocess.CompletedProcess:
+    """Run a task with a terminal as its stdin, where `answer` is already typed."""
+    leader, follower = os.openpty()
+    try:
+        os.write(leader, answer.encode())
+        return subprocess.run([INVOKE, *arguments], cwd=REPO_ROOT, stdin=follower, capture_output=True, text=True,
+                              env=dict(os.environ), timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
+def _hold_lock(database: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
+                       "unixepoch(), unixepoch() + 300)")
+    connection.commit()
+    connection.close()
+
+
+def test_the_restore_command_migrate_prints_runs_as_printed_and_asks_first(environment, history):
+    import shlex
+
+    env_name, database = environment
+    assert invoke("migrate", "--env", env_name, "--path", str(history), "--to", "0001").returncode == 0
+    migrated = invoke("migrate", "--env", env_name, "--path", str(history))
+    printed = next(line for line in migrated.stdout.splitlines() if "undo with: " in line).split("undo with: ", 1)[1]
+    program, *arguments = shlex.split(printed)
+    assert program == "invoke" and arguments[:3] == ["restore", "--env", env_name]
+    declined = invoke_in_terminal(*arguments, answer="n\n")
+    assert_one_line_error(declined, 2, "restore not confirmed; nothing was changed")
+    assert "Everything written since is undone. [y/N]" in declined.stdout
+    assert read_ledger_rows(database)[0] == list(HISTORY)
+    accepted = invoke_in_terminal(*arguments, answer="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
+
+
+def test_status_shows_the_lock_holder_the_last_restore_point_and_edited_files(environment, history):
+    from infra.runner.apply import run_migrate
+
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    point = run_migrate(env_name, history).restore_point
+    _hold_lock(database)
+    (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
+    human = invoke("status", "--env", env_name, "--path", str(history))
+    assert human.returncode == 1, human.stderr
+    assert "lock: ci@runner pid 99 (run otherrun, lease ends in " in human.stdout
+    assert f"last restore point: {point.reference} ({point.kind}, " in human.stdout
+    assert "HIS002 0002_projects.sql was edited after it was applied to " + env_name in human.stdout
+    data = json.loads(invoke("status", "--env", env_name, "--path", str(history), "--format", "json").stdout)
+    assert data["lock"].startswith("ci@runner pid 99 (run otherrun")
+    assert data["last_restore_point"]["reference"] == point.reference
+    assert [finding["code"] for finding in data["findings"]] == ["HIS002"]
+    assert [entry["name"] for entry in data["applied"]] == list(HISTORY) and data["pending"] == []
+
+
+def test_break_lock_asks_in_a_terminal_and_refuses_without_one(history, local_database):
+    assert invoke("migrate", "--path", str(history), "--to", "0001").returncode == 0
+    _hold_lock(local_database)
+    no_terminal = invoke("migrate", "--path", str(history), "--break-lock")
+    assert_one_line_error(no_terminal, 2, "Break the migration lock on local held by ci@runner pid 99", "pass --yes")
+    declined = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", answer="n\n")
+    assert_one_line_error(declined, 1, "held by ci@runner pid 99", "not broken (you declined)")
+    assert read_ledger_rows(local_database)[0] == ["0001_accounts.sql"]
+    accepted = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", answer="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "broke the lock held by ci@runner pid 99" in accepted.stdout
+    assert read_ledger_rows(local_database)[0] == list(HISTORY)

@@ -63,10 +63,43 @@ def test_a_write_whose_answer_is_lost_raises_response_lost_and_is_not_resent(tar
     assert target.query("SELECT count(*) AS n FROM landed") == [{"n": 0}]
 
 
+def test_a_write_that_times_out_is_reported_as_lost_not_resent(cloudflare_env):
+    database_id = cloudflare_env.d1.add_database()
+    impatient = D1ApiTarget("dev", cloudflare_env.account_id, database_id, cloudflare_env.token,
+                            cloudflare_env.base_url, FAST, timeout=httpx.Timeout(0.3))
+    cloudflare_env.inject("d1.query", Fault.delay(0.6))
+    with pytest.raises(ResponseLost, match="timeout"):
+        impatient.batch([BatchStatement("CREATE TABLE slow (id INTEGER)")])
+    assert cloudflare_env.requests["d1.query"] == 1
+    impatient.close()
+
+
 def test_a_write_refused_with_429_is_retried(target, cloudflare_env):
     cloudflare_env.inject("d1.query", Fault.status_code(429, retry_after="0"))
     target.batch([BatchStatement("CREATE TABLE after_429 (id INTEGER)")])
     assert cloudflare_env.requests["d1.query"] == 2
+
+
+def test_a_429_waits_as_long_as_retry_after_says(target, cloudflare_env):
+    # FAST's own backoff is 10-20 ms: a gap of a second can only come from the header.
+    cloudflare_env.inject("d1.query", Fault.status_code(429, retry_after="1"))
+    target.batch([BatchStatement("CREATE TABLE after_wait (id INTEGER)")])
+    first, second = [request.received_at for request in cloudflare_env.log if request.route == "d1.query"]
+    assert second - first >= 1.0
+
+
+def test_a_retry_after_beyond_the_policys_limit_falls_back_to_backoff():
+    policy = RetryPolicy(base_delay=0.5, max_delay=8.0, max_retry_after=60.0)
+    assert policy.delay(0, 3.0) == 3.0
+    assert 2.0 <= policy.delay(3, 3600.0) <= 4.0  # an hour-long Retry-After is not honoured blindly
+    assert 0.25 <= policy.delay(0, None) <= 0.5
+
+
+def test_a_failed_check_written_on_several_lines_is_reported_on_one(target):
+    target.batch([BatchStatement("CREATE TABLE checked (v INTEGER CHECK (v > 0\n  AND v < 10))")])
+    with pytest.raises(BatchFailed) as caught:
+        target.batch([BatchStatement("INSERT INTO checked VALUES (0)")])
+    assert "CHECK constraint failed: v > 0 AND v < 10" in caught.value.message
 
 
 def test_a_write_with_a_500_is_reported_as_lost_not_resent(target, cloudflare_env):

@@ -38,6 +38,13 @@ def test_a_failing_batch_rolls_back_and_names_the_statement(target):
     assert target.query("SELECT name FROM sqlite_master WHERE name = 'u'") == []
 
 
+def test_a_failed_check_written_on_several_lines_is_reported_on_one(target):
+    target.batch([BatchStatement("CREATE TABLE checked (v INTEGER CHECK (v > 0\n  AND v < 10))")])
+    with pytest.raises(BatchFailed) as caught:
+        target.batch([BatchStatement("INSERT INTO checked VALUES (0)")])
+    assert caught.value.message == "CHECK constraint failed: v > 0 AND v < 10: SQLITE_CONSTRAINT_CHECK"
+
+
 def test_d1_rules_hold_locally(target):
     with pytest.raises(BatchFailed, match="not authorized"):
         target.batch([BatchStatement("CREATE TABLE _cf_mine (id INTEGER)")])
