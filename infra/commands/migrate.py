@@ -121,6 +121,8 @@ def _render_human(report) -> str:
     if report.plan_only:
         lines.append(f"  pending: {len(report.pending)} migration(s)" + (f"; lock held by {report.lock_holder}"
                                                                          if report.lock_holder else ""))
+        if report.held_back:
+            lines.append(f"  left pending by --to: {', '.join(report.held_back)}")
         for migration in report.pending:
             lines.append(f"    {migration.name} ({len(migration.statements)} statements)")
             lines += [f"      {statement.line:>4}: {_one_line(statement.sql)}" for statement in migration.statements]
@@ -128,8 +130,10 @@ def _render_human(report) -> str:
     if report.applied:
         trips = "transaction(s)" if report.environment == "local" else "API request(s)"
         lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} {trips}, {report.seconds:.2f} s")
-    else:
+    elif not report.held_back:
         lines.append("  nothing to apply: the database is up to date")
+    if report.held_back:
+        lines.append(f"  left pending by --to: {', '.join(report.held_back)}")
     return "\n".join(lines)
 
 
@@ -146,7 +150,7 @@ def _report_json(report) -> dict:
         "pending": [{"name": migration.name, "sha256": migration.file.sha256,
                      "statements": [{"line": statement.line, "sql": statement.sql} for statement in migration.statements]}
                     for migration in report.pending],
-        "applied": report.applied, "adopted": report.adopted,
+        "applied": report.applied, "held_back": report.held_back, "adopted": report.adopted,
         "restore_point": None if report.restore_point is None else {
             "kind": report.restore_point.kind, "bookmark": report.restore_point.reference,
             "restore_command": report.restore_point.restore_command},

@@ -34,7 +34,7 @@ from infra.ledger.schema import ADOPTION_GUARD_FAILURE, create_tables_statements
 from infra.ledger.verify import verify_ledger
 from infra.lint.findings import Finding
 from infra.runner.batches import pack_requests
-from infra.runner.plan import PendingMigration, plan_pending
+from infra.runner.plan import PendingMigration, plan_pending, read_held_back
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint, Target, open_target
 
 _RESEND_ATTEMPTS = 4
@@ -59,6 +59,7 @@ class MigrateReport:
     lint_findings: list[Finding] = field(default_factory=list)
     ledger_findings: list[Finding] = field(default_factory=list)
     pending: list[PendingMigration] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)  # unapplied, after --to
     applied: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     restore_point: RestorePoint | None = None
@@ -113,6 +114,7 @@ def _plan(target: Target, files, directory: Path, options: MigrateOptions, repor
         report.notes.append(f"{len(state.unadopted)} migration(s) applied by wrangler are not adopted yet: "
                             f"`invoke migrate --env {report.environment} --adopt` verifies and adopts them")
     report.pending = plan_pending(files, state, options.to_version)
+    report.held_back = read_held_back(files, state, options.to_version)
     report.lock_holder = state.lock.describe() if state.lock else None
 
 
@@ -133,6 +135,7 @@ class _Run:
             self.report.ledger_findings = verify_ledger(self.files, state, self.report.environment, self.directory)
             self._refuse_mismatch(state)
             self.report.pending = plan_pending(self.files, state, self.options.to_version)
+            self.report.held_back = read_held_back(self.files, state, self.options.to_version)
             if self.report.pending:
                 self._apply(self.report.pending)
         finally:

@@ -35,6 +35,14 @@ def parse_target_version(value: str | None) -> int | None:
     return int(text)
 
 
+def read_held_back(files: list[MigrationFile], state: LedgerState, to_version: int | None) -> list[str]:
+    """The names of unapplied migrations after `to_version` (`--to` leaves them for a later run)."""
+    if to_version is None:
+        return []
+    return [migration.name for migration in files if migration.name not in state.applied_names
+            and migration.version is not None and migration.version > to_version]
+
+
 def plan_pending(files: list[MigrationFile], state: LedgerState, to_version: int | None = None) -> list[PendingMigration]:
     """The files not yet applied, in order, up to `to_version`; each split into statements.
 

@@ -46,8 +46,11 @@ def test_plan_lists_pending_statements_and_writes_nothing(environment, history):
 def test_to_stops_at_the_given_version(environment, history):
     env_name, database = environment
     report = run_migrate(env_name, history, MigrateOptions(to_version=2))
-    assert report.applied == ["0001_accounts.sql", "0002_projects.sql"]
+    assert report.applied == ["0001_accounts.sql", "0002_projects.sql"] and report.held_back == ["0003_notes.sql"]
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql", "0002_projects.sql"]
+    again = run_migrate(env_name, history, MigrateOptions(to_version=1))
+    assert again.applied == [] and again.held_back == ["0003_notes.sql"]
+    assert run_migrate(env_name, history).applied == ["0003_notes.sql"]
 
 
 def test_lint_errors_stop_the_run_before_anything_is_written(environment, history):

@@ -101,8 +101,11 @@ def test_a_failing_remote_migration_is_one_line_and_the_token_is_never_printed(h
 
 
 def test_restore_asks_first_and_restores_on_yes(history, local_database):
-    invoke("migrate", "--path", str(history), "--to", "0001")
+    first = invoke("migrate", "--path", str(history), "--to", "0001")
+    assert "applied 1 migration(s)" in first.stdout
+    assert "left pending by --to: 0002_projects.sql, 0003_notes.sql" in first.stdout
     migrated = json.loads(invoke("migrate", "--path", str(history), "--format", "json").stdout)
+    assert migrated["applied"] == ["0002_projects.sql", "0003_notes.sql"] and migrated["held_back"] == []
     bookmark = migrated["restore_point"]["bookmark"]
     refused = invoke("restore", "--env", "local", "--bookmark", bookmark)  # no terminal: it must not guess
     assert_one_line_error(refused, 2, "pass --yes")
