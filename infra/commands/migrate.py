@@ -166,7 +166,10 @@ def _render_status(data: dict, state) -> str:
         lines.append(f"  applied  {entry.name}  {entry.applied_at}  {checksum}")
     lines += [f"  pending  {name}" for name in data["pending"]]
     lines += [f"  {finding['code']} {finding['message']} ({finding['hint']})" for finding in data["findings"]]
-    if not data["findings"]:
+    if state.unadopted:
+        lines.append(f"  checksums: {len(state.unadopted)} migration(s) applied by wrangler are not verified; "
+                     f"`invoke migrate --env {data['environment']} --adopt` verifies and adopts them")
+    elif not data["findings"]:
         lines.append("  checksums: every applied migration matches its file")
     lines.append(f"  lock: {data['lock'] or 'free'}")
     point = data["last_restore_point"]

@@ -45,7 +45,8 @@ def read_ledger(target: Target) -> LedgerState:
     try:
         return _read(target)
     except BatchFailed as failure:
-        raise LedgerMismatch(f"could not read the ledger of {target.description}: {failure.message}") from None
+        raise LedgerMismatch(f"could not read the ledger of {target.description}: {failure.message}; a table named "
+                             "d1_migrations or hyphae_* that is not hyphae's must be renamed") from None
 
 
 def _read(target: Target) -> LedgerState:

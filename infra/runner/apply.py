@@ -93,6 +93,10 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
             _plan(target, files, directory, options, report)
         else:
             _Run(target, files, directory, options, report).execute()
+    except BatchFailed as failure:  # a refusal no step above explains (e.g. a ledger table changed by hand)
+        raise MigrationFailed(f"{target.description} refused a statement of the run: {failure.message}; nothing of an "
+                              f"unfinished migration remains; `invoke status --env {env.name}` shows what is applied") \
+            from None
     finally:
         report.requests = target.requests_made
         report.seconds = time.perf_counter() - started
@@ -175,7 +179,9 @@ class _Run:
         except BatchFailed as failure:
             if ADOPTION_GUARD_FAILURE in failure.message:
                 self._refuse_unadopted(read_ledger(self.target))
-            raise
+            raise LedgerMismatch(f"could not create or read the ledger tables in {self.report.target}: "
+                                 f"{failure.message}; nothing was written; a table named d1_migrations or hyphae_* "
+                                 "that is not hyphae's must be renamed") from None
         applied, lock_rows, restore_rows = results[-3], results[-2], results[-1]
         return parse_state(applied, lock_rows, restore_rows)
 
@@ -269,10 +275,12 @@ class _Run:
         migration, statement = owners[index] if index is not None and index < len(owners) else (None, None)
         if migration is None:
             raise MigrationFailed(f"{self.report.target} refused a ledger statement: {failure.message}; nothing of "
-                                  f"{group[0].name} and later was applied")
+                                  f"{group[0].name} and later was applied; `invoke status --env "
+                                  f"{self.report.environment}` shows the ledger")
         if statement is None:
             raise LedgerMismatch(f"{migration.name} is already recorded in the ledger of {self.report.environment} "
-                                 f"(another run applied it?): {failure.message}; nothing was applied twice")
+                                 f"(another run applied it?): {failure.message}; nothing was applied twice; "
+                                 f"`invoke status --env {self.report.environment}` shows what is applied")
         before = group[: group.index(migration)]
         if before:
             self._apply_group(before, extra_first, last=False)
@@ -336,5 +344,6 @@ class _Run:
         recorded = {row["name"] for row in rows} & set(names)
         if recorded and len(recorded) != len(names):
             raise LedgerMismatch(f"{self.report.target}: {len(recorded)} of {len(names)} migrations of one batch are "
-                                 "recorded; a batch is atomic, so the ledger was edited by hand")
+                                 "recorded; a batch is atomic, so the ledger was edited by hand; compare "
+                                 f"`invoke status --env {self.report.environment}` with the database's tables")
         return len(recorded) == len(names)

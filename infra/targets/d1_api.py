@@ -89,7 +89,8 @@ class D1ApiTarget:
         answer = self._with_retries(lambda: self._client.d1.database.time_travel.get_bookmark(
             self.database_id, account_id=self.account_id), write=False)
         if not answer or not answer.bookmark:
-            raise RemoteApiError(f"D1 returned no Time Travel bookmark for {self.description}")
+            raise RemoteApiError(f"D1 returned no Time Travel bookmark for {self.description}, so nothing was applied; "
+                                 "try again later")
         return RestorePoint("bookmark", answer.bookmark, self.environment)
 
     def restore(self, reference: str) -> str:

@@ -237,3 +237,17 @@ def test_restoring_under_a_running_migration_is_refused(environment, history):
     finally:
         target.close()
     assert read_ledger_rows(database)[0] == list(HISTORY)
+
+
+def test_a_table_named_like_the_ledger_but_not_hyphaes_is_refused_and_nothing_is_written(environment, history):
+    env_name, database = environment
+    database.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(database)
+    connection.execute("CREATE TABLE hyphae_lock (note TEXT)")  # someone's own table, by bad luck
+    connection.commit()
+    connection.close()
+    before = database.read_bytes()
+    with pytest.raises(LedgerMismatch, match=r"could not create or read the ledger tables in .*: table hyphae_lock has no "
+                       r"column named .*nothing was written; .* must be renamed$"):
+        run_migrate(env_name, history)
+    assert database.read_bytes() == before

@@ -206,3 +206,22 @@ def test_break_lock_asks_in_a_terminal_and_refuses_without_one(history, local_da
     assert accepted.returncode == 0, accepted.stderr
     assert "broke the lock held by ci@runner pid 99" in accepted.stdout
     assert read_ledger_rows(local_database)[0] == list(HISTORY)
+
+
+def test_status_on_a_database_wrangler_migrated_says_to_adopt_and_changes_nothing(history, local_database):
+    import sqlite3
+
+    from infra.ledger.schema import WRANGLER_TABLE_SQL
+
+    local_database.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(local_database)
+    connection.executescript(WRANGLER_TABLE_SQL + ";" + HISTORY["0001_accounts.sql"]
+                             + "INSERT INTO d1_migrations (name) VALUES ('0001_accounts.sql');")
+    connection.close()
+    before = local_database.read_bytes()
+    status = invoke("status", "--path", str(history))
+    assert status.returncode == 0, status.stderr
+    assert "applied  0001_accounts.sql" in status.stdout and "NOT ADOPTED (wrangler)" in status.stdout
+    assert "1 migration(s) applied by wrangler are not verified; `invoke migrate --env local --adopt`" in status.stdout
+    assert "every applied migration matches" not in status.stdout
+    assert local_database.read_bytes() == before
