@@ -31,6 +31,7 @@ class LocalTarget:
         self.environment = environment
         self.description = f"local D1 file {self.path}"
         self.requests_made = 0
+        self._created = not self.path.exists()  # opening for writing creates the file (empty)
         self._connection = _open_read_only(self.path) if read_only else _open_for_writing(self.path)
 
     @classmethod
@@ -75,6 +76,10 @@ class LocalTarget:
         if "/" in reference or not copy.is_file():
             known = sorted(path.stem for path in restore_points_dir(self.environment).glob("*.sqlite"))
             hint = f" (known: {', '.join(known[-5:])})" if known else ""
+            if self._created and self.path.stat().st_size == 0:  # refused: leave no empty database behind
+                self._connection.close()
+                self.path.unlink()
+                self._connection = open_d1_database(":memory:")
             raise UsageError(f"no restore point {reference!r} for environment {self.environment!r}{hint}")
         source = sqlite3.connect(copy)
         try:

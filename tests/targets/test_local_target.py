@@ -77,3 +77,13 @@ def test_read_only_never_creates_the_file():
     assert reader.query("SELECT count(*) AS n FROM sqlite_master") == [{"n": 0}]
     reader.close()
     assert not local_d1_file("myco-team-local").exists()
+
+
+def test_an_unknown_restore_point_leaves_no_database_where_there_was_none():
+    target = open_target(load_environment("local"))
+    try:
+        with pytest.raises(UsageError, match="no restore point 'nope'"):
+            target.restore("nope")
+    finally:
+        target.close()
+    assert not local_d1_file("myco-team-local").exists()
