@@ -20,6 +20,9 @@ from infra.lint.splitter import Statement
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _FIRST_WORDS = re.compile(r"[A-Za-z_]+")
+# `UPDATE OR REPLACE t ...`: SQLite's conflict clause, which sqlglot cannot read; the rules only
+# need the rest of the statement.
+_UPDATE_CONFLICT_CLAUSE = re.compile(r"\bUPDATE\s+OR\s+(?:ROLLBACK|ABORT|REPLACE|FAIL|IGNORE)\b", re.IGNORECASE)
 
 
 def read_tree(sql: str) -> exp.Expression | None:
@@ -100,6 +103,15 @@ class StatementContext:
         """The sqlglot tree, read only when the statement starts with one of `keywords` (reading
         every statement with sqlglot would cost more than replaying it)."""
         return self.tree if self.keyword in keywords else None
+
+    def write_tree(self, kind: type[exp.Update] | type[exp.Delete]) -> exp.Update | exp.Delete | None:
+        """The tree of an UPDATE or DELETE statement (`kind`), also behind a `WITH` clause and with
+        an `UPDATE OR <conflict>` clause; None for any other statement."""
+        keyword = "UPDATE" if kind is exp.Update else "DELETE"
+        tree = self.tree_if(keyword, "WITH")
+        if tree is None and self.keyword in (keyword, "WITH") and kind is exp.Update:
+            tree = read_tree(_UPDATE_CONFLICT_CLAUSE.sub("UPDATE", self.statement.sql, count=1))
+        return tree if isinstance(tree, kind) else None
 
     def alter(self) -> exp.Alter | None:
         tree = self.tree_if("ALTER")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from infra.d1.rules import open_d1_database, runner_privileges
 from infra.history.files import MigrationFile
 from infra.lint.context import SchemaView, StatementContext
-from infra.lint.directives import apply_directives
+from infra.lint.directives import apply_directives, loose_directive_findings
 from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
@@ -117,7 +117,7 @@ def lint_files(replay: Replay, files: list[MigrationFile], snapshot_after: set[i
 
 
 def judge_file(file: MigrationFile, runs: list[StatementRun], on_empty: list[EngineFailure | None]) -> FileResult:
-    findings = []
+    findings = loose_directive_findings(file.text, str(file.path))
     for run, empty_failure in zip(runs, on_empty):
         findings.extend(judge_statement(run, empty_failure, str(file.path)))
     return FileResult(file.name, findings, len(runs))

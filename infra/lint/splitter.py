@@ -22,23 +22,40 @@ class Statement:
     line: int
     column: int
     leading_comments: tuple[str, ...]  # the comment lines directly above it, for `-- hyphae:` directives
+    leading_comment_lines: tuple[int, ...] = ()  # the 1-based line each of those comments starts on
 
 
 def split_statements(text: str, file: str = "<sql>") -> list[Statement]:
     """Every statement of `text` in order; a trailing statement without `;` is kept too."""
+    return split_with_loose_comments(text, file)[0]
+
+
+def split_with_loose_comments(text: str, file: str = "<sql>") -> tuple[list[Statement], list[tuple[int, str]]]:
+    """The statements of `text`, and (line, comment) for every comment that leads none: one a blank
+    line separates from the next statement, one at the end of the file, or one after a statement
+    on its line (it belongs to that statement, not to the one below)."""
     line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+
+    def line_of(offset: int) -> int:
+        return bisect.bisect_right(line_starts, offset)
+
     statements: list[Statement] = []
+    loose: list[tuple[int, str]] = []
     position = 0
     while True:
-        start, comments = _skip_trivia(text, position)
+        start, comments, detached = _skip_trivia(text, position)
+        loose.extend((line_of(offset), comment) for offset, comment in detached)
         if start >= len(text):
+            loose.extend((line_of(offset), comment) for offset, comment in comments)
             break
         end = _statement_end(text, start)
-        line = bisect.bisect_right(line_starts, start)
+        line = line_of(start)
         column = start - line_starts[line - 1] + 1
-        statements.append(Statement(file, len(statements), text[start:end].rstrip(), line, column, comments))
+        statements.append(Statement(file, len(statements), text[start:end].rstrip(), line, column,
+                                    tuple(comment for _, comment in comments),
+                                    tuple(line_of(offset) for offset, _ in comments)))
         position = end
-    return statements
+    return statements, loose
 
 
 def _statement_end(text: str, start: int) -> int:
@@ -53,12 +70,16 @@ def _statement_end(text: str, start: int) -> int:
     return len(text)
 
 
-def _skip_trivia(text: str, position: int) -> tuple[int, tuple[str, ...]]:
-    """Skip whitespace and comments; return the next token's offset and the comments directly above it.
+def _skip_trivia(text: str, position: int) -> tuple[int, list[tuple[int, str]], list[tuple[int, str]]]:
+    """Skip whitespace and comments; return the next token's offset, the comments directly above
+    it and the detached ones, each with its offset.
 
-    A blank line between a comment and the statement detaches the comment.
+    A blank line between a comment and the statement detaches the comment, and so does a
+    statement before it on the same line.
     """
-    comments: list[str] = []
+    comments: list[tuple[int, str]] = []
+    detached: list[tuple[int, str]] = []
+    after_statement = position > 0  # still on the line where the previous statement ended
     length = len(text)
     while position < length:
         char = text[position]
@@ -69,21 +90,25 @@ def _skip_trivia(text: str, position: int) -> tuple[int, tuple[str, ...]]:
                 blank_lines += text[newline_end] == "\n"
                 newline_end += 1
             if blank_lines > 1:
+                detached.extend(comments)
                 comments.clear()
+            after_statement = after_statement and blank_lines == 0
             position = newline_end
         elif text.startswith("--", position):
             end = text.find("\n", position)
             end = length if end == -1 else end
-            comments.append(text[position:end].strip())
+            (detached if after_statement else comments).append((position, text[position:end].strip()))
             position = end
         elif text.startswith("/*", position):
             end = text.find("*/", position + 2)
             end = length if end == -1 else end + 2
-            comments.append(text[position:end].strip())
+            (detached if after_statement else comments).append((position, text[position:end].strip()))
             position = end
         elif char == ";":  # an empty statement
+            detached.extend(comments)
             comments.clear()
+            after_statement = True
             position += 1
         else:
             break
-    return position, tuple(comments)
+    return position, comments, detached

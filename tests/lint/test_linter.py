@@ -73,22 +73,51 @@ def test_his001_names_numbering_duplicates_and_gaps(tmp_path, names, bad):
 def test_allow_directive_needs_a_reason_and_marks_the_finding(lint_history):
     report = lint_history("CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY);\nCREATE TABLE IF NOT EXISTS b (id INTEGER PRIMARY KEY);",
                           "-- hyphae: allow SAFE001 archived to R2 in release 12\nDROP TABLE a;\n\n-- hyphae: allow SAFE001\nDROP TABLE b;")
-    allowed, blocking = report.findings
+    allowed, no_reason, blocking = report.findings
     assert (allowed.code, allowed.allowed_reason, allowed.blocks) == ("SAFE001", "archived to R2 in release 12", False)
+    assert (no_reason.code, no_reason.line, no_reason.blocks) == ("LINT001", 4, True)
+    assert "has no reason" in no_reason.message and "allow SAFE001 <why" in no_reason.hint
     assert (blocking.code, blocking.blocks, blocking.line) == ("SAFE001", True, 5)
     assert "needs a reason" in blocking.hint
-    assert report.summary()["allowed"] == 1 and report.summary()["errors"] == 1
+    assert report.summary()["allowed"] == 1 and report.summary()["errors"] == 2
 
 
 def test_a_statement_d1_refuses_cannot_be_allowed(lint_history):
     report = lint_history("-- hyphae: allow D1001 we really want a transaction\nBEGIN;")
-    (finding,) = report.findings
+    directive, finding = report.findings
+    assert (directive.code, directive.line, directive.blocks) == ("LINT001", 1, True)
+    assert "D1001 cannot be allowed" in directive.message and "SAFE001" in directive.hint
+    assert (finding.code, finding.line) == ("D1001", 2)
     assert finding.blocks and finding.allowed_reason is None and "cannot be allowed" in finding.hint
 
 
-def test_directive_separated_by_a_blank_line_does_not_apply(lint_history):
+def test_directive_separated_by_a_blank_line_does_not_apply_and_is_reported(lint_history):
     report = lint_history("CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY);", "-- hyphae: allow SAFE001 reason\n\nDROP TABLE a;")
-    assert [finding.code for finding in report.errors] == ["SAFE001"]
+    assert [(finding.code, finding.line) for finding in report.errors] == [("LINT001", 1), ("SAFE001", 3)]
+    assert "applies to no statement" in report.errors[0].message
+
+
+@pytest.mark.parametrize(("typo", "closest"), [("SAFE01", "SAFE001"), ("SAFE0001", "SAFE001"), ("safe003", None),
+                                               ("IDEM01", "IDEM001"), ("SAFE009", "SAFE00")])
+def test_directive_with_an_unknown_code_names_the_closest_code(lint_history, typo, closest):
+    report = lint_history("CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY, t TEXT);",
+                          f"SELECT 1;\n-- hyphae: allow {typo} backfill of 20 rows\nUPDATE a SET t = 'x';")
+    codes = [(finding.code, finding.line) for finding in report.findings]
+    if closest is None:  # codes are read case-insensitively: this one is valid and allows SAFE003
+        assert codes == [("SAFE003", 3)] and report.findings[0].allowed_reason == "backfill of 20 rows"
+        return
+    assert codes == [("LINT001", 2), ("SAFE003", 3)]
+    directive = report.findings[0]
+    assert f"names {typo}, which is no rule code" in directive.message
+    assert directive.hint.startswith(f"did you mean {closest}")
+
+
+def test_directive_that_allows_nothing_is_a_warning_and_changes_no_verdict(lint_history):
+    report = lint_history("CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY, t TEXT);",
+                          "-- hyphae: allow SAFE003 backfill of 20 rows\nUPDATE a SET t = 'x' WHERE id = 1;")
+    (finding,) = report.findings
+    assert (finding.code, finding.severity, finding.line) == ("LINT002", "warning", 1)
+    assert report.ok
 
 
 def test_not_null_without_default_fails_only_on_tables_that_existed_before(lint_history):

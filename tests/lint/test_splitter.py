@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.lint.splitter import split_statements
+from infra.lint.splitter import split_statements, split_with_loose_comments
 
 
 def test_trigger_body_with_semicolons_is_one_statement():
@@ -28,3 +28,13 @@ def test_line_column_and_leading_comments():
     (statement,) = split_statements(text, "f.sql")
     assert (statement.file, statement.line, statement.column) == ("f.sql", 4, 3)
     assert statement.leading_comments == ("-- hyphae: allow SAFE001 why",)
+
+
+def test_comments_that_lead_no_statement_are_returned_with_their_lines():
+    text = ("-- header\n\nSELECT 1; -- trailing, belongs to SELECT 1\n-- leads SELECT 2\nSELECT 2;\n"
+            "; -- after an empty statement\nSELECT '\n-- in a string';\n/* end\nof file */\n")
+    statements, loose = split_with_loose_comments(text, "f.sql")
+    assert [(statement.line, statement.leading_comments, statement.leading_comment_lines) for statement in statements] == [
+        (3, (), ()), (5, ("-- leads SELECT 2",), (4,)), (7, (), ())]
+    assert loose == [(1, "-- header"), (3, "-- trailing, belongs to SELECT 1"), (6, "-- after an empty statement"),
+                     (9, "/* end\nof file */")]

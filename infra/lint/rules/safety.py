@@ -24,12 +24,12 @@ def dropped_table(tree: exp.Expression | None) -> str | None:
 def safe001_destructive(context: StatementContext):
     if context.keyword == "DROP" and context.words[1:2] != ["TABLE"]:
         return  # DROP INDEX / VIEW / TRIGGER lose no data
-    tree = context.tree_if("DROP", "DELETE", "ALTER")
+    tree = context.tree_if("DROP", "ALTER")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
             yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
-    elif isinstance(tree, exp.Delete) and tree.args.get("where") is None:
-        name = table_name(tree.this)
+    elif (delete := context.write_tree(exp.Delete)) is not None and delete.args.get("where") is None:
+        name = table_name(delete.this)
         if context.existed_before_migration(name):
             yield "SAFE001", f"DELETE FROM {name} without WHERE deletes every row"
     elif (alter := context.alter()) is not None:
@@ -57,8 +57,8 @@ def safe002_rename(context: StatementContext):
 
 
 def safe003_unbounded_update(context: StatementContext):
-    tree = context.tree_if("UPDATE")
-    if isinstance(tree, exp.Update) and tree.args.get("where") is None:
+    tree = context.write_tree(exp.Update)
+    if tree is not None and tree.args.get("where") is None:
         name = table_name(tree.this)
         if context.existed_before_migration(name):
             yield "SAFE003", f"UPDATE {name} without WHERE rewrites every row in one batch (D1 stops a query at 30 s)"
