@@ -107,7 +107,13 @@ def _confirm(question: str, yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError(f"{question} — this asks for confirmation; pass --yes to confirm without a terminal")
-    answer = input(f"{question} [y/N] ")
+    # The question goes where the person sees it: stdout may be piped (`--format json | jq`).
+    screen = sys.stdout if sys.stdout.isatty() else sys.stderr
+    screen.write(f"{question} [y/N] ")
+    screen.flush()
+    answer = sys.stdin.readline()
+    if screen is not sys.stdout:
+        screen.write("\n")  # the typed answer echoes on the terminal, not into the captured stream
     return answer.strip().lower() in ("y", "yes")
 
 

@@ -134,6 +134,13 @@ def test_restoring_a_remote_database_to_an_unknown_bookmark_is_one_line(history,
         assert cloudflare_env.token not in output
 
 
+def assert_asked_then(result: subprocess.CompletedProcess, question: str, code: int, *fragments: str) -> None:
+    """A question on stderr (stdout stays clean for JSON), then what `assert_one_line_error` checks."""
+    question_line, rest = result.stderr.split("\n", 1)
+    assert question in question_line and question_line.endswith("[y/N] "), result.stderr
+    assert_one_line_error(subprocess.CompletedProcess(result.args, result.returncode, result.stdout, rest), code, *fragments)
+
+
 def invoke_in_terminal(*arguments: str, answer: str) -> subprocess.CompletedProcess:
     """Run a task with a terminal as its stdin, where `answer` is already typed."""
     leader, follower = os.openpty()
@@ -166,8 +173,7 @@ def test_the_restore_command_migrate_prints_runs_as_printed_and_asks_first(envir
     program, *arguments = shlex.split(printed)
     assert program == "invoke" and arguments[:3] == ["restore", "--env", env_name]
     declined = invoke_in_terminal(*arguments, answer="n\n")
-    assert_one_line_error(declined, 2, "restore not confirmed; nothing was changed")
-    assert "Everything written since is undone. [y/N]" in declined.stdout
+    assert_asked_then(declined, "Everything written since is undone.", 2, "restore not confirmed; nothing was changed")
     assert read_ledger_rows(database)[0] == list(HISTORY)
     accepted = invoke_in_terminal(*arguments, answer="y\n")
     assert accepted.returncode == 0, accepted.stderr
@@ -199,12 +205,14 @@ def test_break_lock_asks_in_a_terminal_and_refuses_without_one(history, local_da
     _hold_lock(local_database)
     no_terminal = invoke("migrate", "--path", str(history), "--break-lock")
     assert_one_line_error(no_terminal, 2, "Break the migration lock on local held by ci@runner pid 99", "pass --yes")
-    declined = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", answer="n\n")
-    assert_one_line_error(declined, 1, "held by ci@runner pid 99", "not broken (you declined)")
+    declined = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", "--format", "json", answer="n\n")
+    assert_asked_then(declined, "Break the migration lock on local held by ci@runner pid 99", 1,
+                      "held by ci@runner pid 99", "not broken (you declined)")
+    assert declined.stdout == ""
     assert read_ledger_rows(local_database)[0] == ["0001_accounts.sql"]
-    accepted = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", answer="y\n")
+    accepted = invoke_in_terminal("migrate", "--path", str(history), "--break-lock", "--format", "json", answer="y\n")
     assert accepted.returncode == 0, accepted.stderr
-    assert "broke the lock held by ci@runner pid 99" in accepted.stdout
+    assert "broke the lock held by ci@runner pid 99" in json.loads(accepted.stdout)["notes"]
     assert read_ledger_rows(local_database)[0] == list(HISTORY)
 
 
