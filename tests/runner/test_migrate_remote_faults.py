@@ -90,3 +90,32 @@ def test_a_lost_batch_that_commits_after_the_ledger_check_is_still_applied_once(
     assert report.applied == list(HISTORY)
     assert any("committed after all" in note for note in report.notes)
     assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+
+
+def test_a_lost_answer_to_the_first_batch_is_resent_safely(cloudflare_env, remote_database, history):
+    # The first batch only creates tables if absent and takes this run's lease: resending it is harmless.
+    cloudflare_env.inject("d1.query", Fault.commit_then_drop(), Fault.status_code(502))
+    report = run_migrate("dev", history)
+    assert report.applied == list(HISTORY)
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+    assert cloudflare_env.pending_faults("d1.query") == 0
+
+
+def test_an_adoption_batch_whose_answer_is_lost_after_commit_is_recorded_once(cloudflare_env, remote_database, history):
+    import sqlite3
+
+    from infra.ledger.schema import WRANGLER_TABLE_SQL
+    from infra.runner.apply import MigrateOptions
+
+    connection = sqlite3.connect(remote_database)
+    connection.executescript(WRANGLER_TABLE_SQL + ";" + HISTORY["0001_accounts.sql"]
+                             + "INSERT INTO d1_migrations (name) VALUES ('0001_accounts.sql');")
+    connection.close()
+    # Before the adoption batch: ledger read (2 requests), schema, first batch, schema again under the lease.
+    cloudflare_env.inject("d1.query", *[Fault.none()] * 5, Fault.commit_then_drop())
+    report = run_migrate("dev", history, MigrateOptions(adopt=True))
+    dropped = [request.body.decode() for request in cloudflare_env.log if request.route == "d1.query"][5]
+    assert "INSERT INTO hyphae_migrations" in dropped and "INSERT INTO d1_migrations" not in dropped  # the adoption
+    assert report.adopted == ["0001_accounts.sql"] and report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert any("the ledger shows the batch committed" in note for note in report.notes)
+    assert read_ledger_rows(remote_database)[0] == list(HISTORY)
