@@ -30,8 +30,10 @@ def test_an_error_exits_1_and_json_is_parseable(tmp_path, isolated_state_dir):
     result = run_invoke("lint", "--path", str(tmp_path / "m"), "--format", "json", state=isolated_state_dir)
     assert result.returncode == 1
     payload = json.loads(result.stdout)
+    assert list(payload) == ["findings", "summary"]
     assert [finding["code"] for finding in payload["findings"]] == ["D1001"]
     assert payload["summary"]["errors"] == 1
+    assert "create it with `invoke lint --write-sum`" in payload["summary"]["notes"][0]  # the folder has no sum
 
 
 def test_missing_path_and_unknown_format_exit_2_with_one_line(tmp_path, isolated_state_dir):
@@ -46,7 +48,10 @@ def test_github_format_prints_annotations(tmp_path, isolated_state_dir):
     write_history(tmp_path / "m", "PRAGMA journal_mode = WAL;")
     result = run_invoke("lint", "--path", str(tmp_path / "m"), "--format", "github", state=isolated_state_dir)
     assert result.returncode == 1
-    assert result.stdout.startswith(f"::error file={tmp_path / 'm' / '0001_step_1.sql'},line=1,col=1,title=D1003::")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"::error file={tmp_path / 'm' / '0001_step_1.sql'},line=1,col=1,title=D1003::")
+    assert lines[1].startswith("::notice::") and "invoke lint --write-sum" in lines[1]
+    assert lines[-1] == "lint: 1 error, 0 warnings"
 
 
 def test_new_creates_the_next_file_and_rewrites_the_sum(tmp_path, isolated_state_dir):

@@ -180,6 +180,31 @@ def test_removed_file_makes_the_sum_stale_at_its_entry(history_copy):
     assert [(finding.code, finding.line) for finding in report.errors] == [("HIS005", 6)]
 
 
+def test_inserted_file_makes_the_sum_stale_at_its_entry(history_copy):
+    (history_copy / "0005_embed_stats_and_dlq_replays.sql").rename(history_copy / "0006_embed_stats_and_dlq_replays.sql")
+    (history_copy / "0005_inserted.sql").write_text("CREATE TABLE IF NOT EXISTS inserted (id INTEGER PRIMARY KEY);\n")
+    report = lint_migrations(history_copy)
+    assert [(finding.code, finding.line) for finding in report.errors] == [("HIS005", 6)]
+    assert "entry 5 (0005_inserted.sql)" in report.errors[0].message
+
+
+def test_file_added_without_updating_the_sum_is_stale_at_the_sum_s_last_line(history_copy):
+    (history_copy / "0006_added.sql").write_text("CREATE TABLE IF NOT EXISTS added (id INTEGER PRIMARY KEY);\n")
+    report = lint_migrations(history_copy)
+    assert [(finding.code, finding.line) for finding in report.errors] == [("HIS005", 6)]
+    assert "entry 6 (0006_added.sql)" in report.errors[0].message
+    write_sum(history_copy, read_migrations(history_copy))
+    assert lint_migrations(history_copy).findings == []
+
+
+def test_sum_with_a_damaged_line_is_stale_there(history_copy):
+    sum_file = history_copy / "hyphae.sum"
+    lines = sum_file.read_text().splitlines()
+    lines[2] = lines[2].replace(" sha256:", " sha265:")
+    sum_file.write_text("\n".join(lines) + "\n")
+    assert [(finding.code, finding.line) for finding in lint_migrations(history_copy).errors] == [("HIS005", 3)]
+
+
 def test_edit_of_an_early_file_invalidates_the_cache_for_everything_after_it(tmp_path):
     folder = tmp_path / "m"
     write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);", "CREATE INDEX IF NOT EXISTS i ON t (a);")

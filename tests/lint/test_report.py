@@ -30,11 +30,18 @@ def test_human_groups_by_file_with_line_code_and_hint():
     assert "note: migrations/hyphae.sum does not exist" in lines
 
 
-def test_json_has_findings_with_the_documented_keys_and_a_summary():
+def test_json_is_exactly_findings_with_the_documented_keys_and_a_summary():
     payload = json.loads(render(REPORT, "json"))
-    assert set(payload["findings"][0]) == {"code", "severity", "file", "line", "column", "message", "hint"}
-    assert payload["findings"][2]["allowed_reason"] == "archived"
-    assert payload["summary"] == {"files": 3, "statements": 40, "errors": 1, "warnings": 1, "allowed": 1}
+    assert list(payload) == ["findings", "summary"]
+    assert [list(finding) for finding in payload["findings"]] == [
+        ["code", "severity", "file", "line", "column", "message", "hint"]] * 3
+    assert payload["findings"][0] == {"code": "ORD002", "severity": "error", "file": "migrations/0002_skills.sql", "line": 55,
+                                      "column": 1, "message": "no such column: parent_prompt_batch_id",
+                                      "hint": "add the column first"}
+    assert payload["findings"][1]["severity"] == "warning"
+    assert (payload["findings"][2]["severity"], payload["findings"][2]["hint"]) == ("allowed", "allowed: archived")
+    assert payload["summary"] == {"files": 3, "statements": 40, "errors": 1, "warnings": 1, "allowed": 1,
+                                  "notes": ["migrations/hyphae.sum does not exist"]}
 
 
 def test_github_annotations_escape_properties_and_data():

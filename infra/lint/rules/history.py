@@ -56,7 +56,8 @@ def his005_stale_sum(directory: Path, files: list[MigrationFile]) -> tuple[list[
 
 
 def _line_of_entry(sum_path: Path, number: int) -> int:
-    """1-based line in the sum file of the `number`-th entry (comments and blank lines skipped)."""
+    """1-based line in the sum file of the `number`-th entry (comments and blank lines skipped);
+    its last line when the sum has fewer entries (a file was added without updating it)."""
     count = 0
     lines = sum_path.read_text(encoding="utf-8", errors="replace").splitlines()
     for line_number, line in enumerate(lines, start=1):
@@ -64,4 +65,4 @@ def _line_of_entry(sum_path: Path, number: int) -> int:
             count += 1
             if count == number:
                 return line_number
-    return len(lines) + 1
+    return max(len(lines), 1)
