@@ -46,6 +46,10 @@ def test_plan_as_json_lists_statements_and_writes_nothing(history, local_databas
     plan = json.loads(result.stdout)
     assert [migration["name"] for migration in plan["pending"]] == list(HISTORY)
     assert plan["pending"][2]["statements"][1] == {"line": 2, "sql": "ALTER TABLE projects ADD COLUMN title TEXT;"}
+    human = invoke("migrate", "--path", str(history), "--plan", "--to", "0003")
+    assert "migrate local (plan: nothing is written)" in human.stdout and "pending: 3 migration(s)" in human.stdout
+    assert "    0003_notes.sql (2 statements)\n" in human.stdout
+    assert "         2: ALTER TABLE projects ADD COLUMN title TEXT;" in human.stdout
     assert not local_database.exists()
 
 
