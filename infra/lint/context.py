@@ -78,7 +78,8 @@ class SchemaView:
 @dataclass
 class StatementContext:
     """One statement as the rules see it. `tables_before_migration`: tables that existed before this
-    file began (changes to those touch live data; changes to tables the file creates do not)."""
+    file began, under their new name once the file renames one (changes to those touch live data;
+    changes to tables the file creates do not)."""
 
     statement: Statement
     schema: SchemaView

@@ -83,15 +83,18 @@ class Replay:
     def run_file(self, file: MigrationFile, display: str) -> list[StatementRun]:
         """Seed, then run the static rules and the engine on each statement, the file as one
         transaction (one D1 batch); advances the database."""
-        tables_before = self.schema.tables()
+        tables_with_data = set(self.schema.tables())  # grows when the file renames one of them
         seed_representative_rows(self.connection)
         runs = []
         begin_batch(self.connection)
         for statement in split_statements(file.text, display):
-            context = StatementContext(statement, self.schema, tables_before)
+            context = StatementContext(statement, self.schema, frozenset(tables_with_data))
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
+            rename = safety.renamed_table(context) if context.keyword == "ALTER" else None
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
             runs.append(StatementRun(context, static, run_statement(self.connection, statement.sql)))
+            if rename and runs[-1].with_rows is None and context.existed_before_migration(rename[0]):
+                tables_with_data.add(rename[1].lower())  # the renamed table still holds the rows
         commit_failure = end_batch(self.connection)
         if commit_failure is not None and runs:
             runs[-1].with_rows = runs[-1].with_rows or commit_failure

@@ -16,7 +16,8 @@ from infra.paths import DEFAULT_MIGRATIONS_DIR
 HISTORY = [path.read_text() for path in sorted(DEFAULT_MIGRATIONS_DIR.glob("*.sql"))]
 SQL_WORDS = ["CREATE", "TABLE", "INDEX", "ALTER", "ADD", "COLUMN", "DROP", "IF", "NOT", "EXISTS", "(", ")", ",", ";",
              "BEGIN", "END", "TRIGGER", "VIEW", "SELECT", "FROM", "WHERE", "'", '"', "--", "/*", "*/", "CASE", "WHEN",
-             "PRAGMA", "ATTACH", "_cf_x", "t", "a", "1", "NULL", "DEFAULT", "UNIQUE", "PRIMARY", "KEY", "RENAME", "TO"]
+             "PRAGMA", "ATTACH", "_cf_x", "t", "a", "1", "NULL", "DEFAULT", "UNIQUE", "PRIMARY", "KEY", "RENAME", "TO",
+             "WITH", "UPDATE", "DELETE", "SET", "\n", "-- hyphae: allow SAFE001 why\n", "-- hyphae: allow SAF01\n"]
 
 settings.register_profile("lint", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -67,7 +68,8 @@ def test_mangled_history_never_raises(index, data):
     text = HISTORY[index]
     start = data.draw(st.integers(min_value=0, max_value=len(text)))
     end = data.draw(st.integers(min_value=start, max_value=min(len(text), start + 200)))
-    insertion = data.draw(st.sampled_from(["", ";", "'", "(", "--", "BEGIN", "END;", "\x00", "/*"]))
+    insertion = data.draw(st.sampled_from(["", ";", "'", "(", "--", "BEGIN", "END;", "\x00", "/*",
+                                                 "\n-- hyphae: allow SAFE001\n", "-- hyphae: allow X1 y"]))
     mangled = text[:start] + insertion + text[end:]
     report = lint_text(*HISTORY[:index], mangled)
     assert report.files_checked == index + 1

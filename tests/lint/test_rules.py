@@ -56,9 +56,11 @@ FAILING = [
     ("D1001", "SAVEPOINT before_change;", 1),
     ("D1001", "RELEASE before_change;", 1),
     ("D1001", "ROLLBACK;", 1),
+    ("D1001", "SELECT 1;\nCOMMIT;", 2),
     ("D1002", "ATTACH DATABASE 'other.db' AS other;", 1),
     ("D1002", "DETACH DATABASE other;", 1),
     ("D1002", "CREATE TEMP TABLE IF NOT EXISTS scratch (a TEXT);", 1),
+    ("D1002", "CREATE TEMPORARY VIEW IF NOT EXISTS recent AS SELECT id FROM sessions;", 1),
     ("D1002", "CREATE TABLE IF NOT EXISTS _cf_mine (a TEXT);", 1),
     ("D1002", "-- hyphae: allow SAFE002 test\nALTER TABLE sessions RENAME TO _cf_sessions;", 2),
     ("D1002", "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY, name TEXT);", 1),
@@ -73,12 +75,16 @@ FAILING = [
     ("SAFE001", "DROP TABLE spores;", 1),
     ("SAFE001", "ALTER TABLE sessions DROP COLUMN title;", 1),
     ("SAFE001", "DELETE FROM sessions;", 1),
+    ("SAFE001", "ALTER TABLE sessions DROP title;", 1),
+    ("SAFE001", "ALTER TABLE sessions DROP \"title\";", 1),
     ("SAFE001", "SELECT 1;\nWITH RECURSIVE n(x) AS (SELECT 1) DELETE FROM sessions;", 2),
     ("SAFE002", "ALTER TABLE sessions RENAME TO work_sessions;", 1),
     ("SAFE002", "ALTER TABLE sessions RENAME COLUMN title TO headline;", 1),
     ("SAFE003", "UPDATE sessions SET status = 'active';", 1),
     ("SAFE003", "SELECT 1;\nWITH ids AS (SELECT id FROM spores) UPDATE sessions SET status = 'active';", 2),
     ("SAFE003", "UPDATE OR REPLACE sessions SET status = 'active';", 1),
+    ("SAFE003", "-- hyphae: allow SAFE002 the Worker reads both names since v3.4\n"
+                "ALTER TABLE sessions RENAME TO work_sessions;\nUPDATE work_sessions SET status = 'active';", 3),
     ("SAFE003", "with ids as (select id from spores)\nupdate or ignore sessions set status = 'active';", 1),
     ("SAFE004", "-- hyphae: allow SAFE001 rebuild\nDROP TABLE parents;", 2),
     ("SAFE005", "CREATE UNIQUE INDEX IF NOT EXISTS u ON sessions (title);", 1),
@@ -121,6 +127,15 @@ PASSING = [
     "PRAGMA foreign_key_check;",
     "SELECT json_extract('{\"a\": 1}', '$.a'), unixepoch();",
     "-- hyphae: allow SAFE001 emptied and archived in release 41\nDROP TABLE spores;",
+    # twins of the failing cases above, at the limits or with the risk removed
+    "UPDATE sessions SET title = 'BEGIN; COMMIT; ATTACH' WHERE id = 'x';",
+    "CREATE TABLE IF NOT EXISTS cf_notes (a TEXT);\nCREATE VIEW IF NOT EXISTS recent AS SELECT id FROM sessions;",
+    "CREATE TABLE IF NOT EXISTS wide (" + ", ".join(f"c{i} TEXT" for i in range(100)) + ");",
+    "SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5;",
+    "-- hyphae: allow SAFE001 archived\nDROP TABLE children;\n-- hyphae: allow SAFE001 archived\nDROP TABLE parents;",
+    "CREATE TABLE IF NOT EXISTS fresh (id TEXT NOT NULL PRIMARY KEY, title TEXT);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS u ON fresh (title);",
+    "-- hyphae: allow SAFE002 the Worker reads both names since v3.4\nALTER TABLE sessions RENAME COLUMN title TO headline;",
 ]
 
 
@@ -134,6 +149,13 @@ def test_failing_fixture_reports_code_at_line(code, body, line, lint_history):
 def test_passing_fixture_has_no_error_or_warning(body, lint_history):
     report = lint_history(BASE, body)
     assert [finding for finding in report.findings if finding.allowed_reason is None] == []
+
+
+def test_statement_of_exactly_100_000_bytes_passes(lint_history):
+    head, tail = "INSERT INTO sessions (id, title) VALUES ('a', '", "');"
+    statement = head + "x" * (100_000 - len(head) - len(tail)) + tail
+    assert len(statement.encode()) == 100_000
+    assert lint_history(BASE, statement).findings == []
 
 
 def test_base_fixture_is_clean(lint_history):

@@ -35,10 +35,28 @@ def safe001_destructive(context: StatementContext):
     elif (alter := context.alter()) is not None:
         name = table_name(alter.this)
         for action in alter.args.get("actions") or []:
-            if isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
-                if context.existed_before_migration(name):
-                    columns = ", ".join(column.name for column in action.args.get("tables") or [])
-                    yield "SAFE001", f"DROP COLUMN {columns} on {name} deletes that column's data"
+            columns = dropped_columns(action)
+            if columns and context.existed_before_migration(name):
+                yield "SAFE001", f"DROP COLUMN {columns} on {name} deletes that column's data"
+
+
+def dropped_columns(action: exp.Expression) -> str:
+    """The column(s) an ALTER TABLE action drops, '' for any other action. SQLite's COLUMN keyword
+    is optional (`DROP name`), which sqlglot reads as an opaque Command."""
+    if isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
+        return ", ".join(column.name for column in action.args.get("tables") or [])
+    if isinstance(action, exp.Command) and str(action.this).upper() == "DROP":
+        return str(action.expression or "").strip().strip('"`[]')
+    return ""
+
+
+def renamed_table(context: StatementContext) -> tuple[str, str] | None:
+    """(old, new) names of an `ALTER TABLE old RENAME TO new`, else None."""
+    alter = context.alter()
+    for action in (alter.args.get("actions") or []) if alter is not None else []:
+        if isinstance(action, exp.AlterRename):
+            return table_name(alter.this), table_name(action.this)
+    return None
 
 
 def safe002_rename(context: StatementContext):
