@@ -120,7 +120,7 @@ def describe_column(column: Column) -> str:
     if column.primary_key_position:
         parts.append(f"PRIMARY KEY #{column.primary_key_position}")
     if column.generated:
-        parts.append("GENERATED")
+        parts.append(f"GENERATED ALWAYS {column.generated}")
     return " ".join(parts)
 
 

@@ -146,6 +146,71 @@ def read_table_checks(text: str | None) -> tuple[str, ...]:
     return tuple(sorted(check for check in checks if check))
 
 
+@functools.lru_cache(maxsize=4096)
+def read_generated_columns(text: str | None) -> tuple[tuple[str, str], ...]:
+    """Each generated column of a CREATE TABLE with its expression (canonical), in column order.
+
+    PRAGMA table_xinfo says a column is generated (hidden 2 virtual, 3 stored) but not from what:
+    the expression lives only in the statement. Read from sqlglot's tokens rather than its parse
+    tree because sqlglot 30 rejects SQLite's type-less `c GENERATED ALWAYS AS (...)`, which would
+    lose every column of the table. `AS (a + 1)` and `GENERATED ALWAYS AS ( "A"+1 )` read alike.
+    """
+    if not text:
+        return ()
+    try:
+        tokens = _TOKENIZER().tokenize(text)
+    except (SqlglotError, ValueError):
+        return ()
+    generated = []
+    for definition in _table_elements(tokens):  # a table constraint has no top-level `AS (`
+        expression = _generated_expression(text, definition)
+        if expression is not None:
+            generated.append((definition[0].text.lower(), expression))
+    return tuple(generated)
+
+
+def _table_elements(tokens: list) -> list[list]:
+    """The column definitions and table constraints of a CREATE TABLE: its parenthesised list split
+    at top-level commas. Nothing for `CREATE TABLE ... AS SELECT`."""
+    opening = next((i for i, token in enumerate(tokens) if token.token_type in (TokenType.L_PAREN, TokenType.ALIAS)),
+                   None)
+    if opening is None or tokens[opening].token_type != TokenType.L_PAREN:
+        return []
+    elements: list[list] = [[]]
+    depth = 0
+    for token in tokens[opening + 1:]:
+        if token.token_type == TokenType.R_PAREN and depth == 0:
+            break
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        if token.token_type == TokenType.COMMA and depth == 0:
+            elements.append([])
+        else:
+            elements[-1].append(token)
+    return [element for element in elements if element]
+
+
+def _generated_expression(text: str, definition: list) -> str | None:
+    """The canonical expression after a column definition's top-level `AS (`, if it has one."""
+    depth = 0
+    for position, token in enumerate(definition[:-1]):
+        if depth == 0 and token.token_type == TokenType.ALIAS and definition[position + 1].token_type == TokenType.L_PAREN:
+            closing = _matching_paren(definition, position + 1)
+            if closing is None or closing == position + 2:
+                return None
+            return normalize_expression(text[definition[position + 2].start:definition[closing - 1].end + 1])
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+    return None
+
+
+def _matching_paren(tokens: list, opening: int) -> int | None:
+    depth = 0
+    for position in range(opening, len(tokens)):
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[position].token_type, 0)
+        if depth == 0:
+            return position
+    return None
+
+
 def mentioned_names(text: str) -> frozenset[str]:
     """Every identifier a migration's text mentions, lower-cased: the tables it may have touched."""
     try:

@@ -19,9 +19,13 @@ from infra.drift.normalize import (
     normalize_expression,
     normalize_statement,
     normalize_type,
+    read_generated_columns,
     read_index_sql,
     read_table_checks,
 )
+
+# PRAGMA table_xinfo's `hidden`: 1 a virtual table's hidden column, 2 generated VIRTUAL, 3 STORED.
+_GENERATED_KINDS = {2: "VIRTUAL", 3: "STORED"}
 
 # LIKE is case-insensitive for ASCII, as D1's reservation of `_cf_` is.
 _INTERNAL = r"""
@@ -58,7 +62,7 @@ class Column:
     not_null: bool
     default: str | None
     primary_key_position: int  # 0: not part of the primary key
-    generated: bool = False
+    generated: str | None = None  # "AS (<canonical expression>) VIRTUAL|STORED" for a generated column
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ def build_schema(rows: Iterable[Mapping[str, object]]) -> Schema:
 
 def _build_table(row: Mapping[str, object], unique_constraints: list[tuple[str, ...]]) -> Table:
     sql = str(row["sql"] or "")
+    expressions = dict(read_generated_columns(sql))
     columns = tuple(
         Column(
             name=str(name).lower(),
@@ -163,7 +168,7 @@ def _build_table(row: Mapping[str, object], unique_constraints: list[tuple[str, 
             not_null=bool(not_null),
             default=normalize_expression(default),
             primary_key_position=int(pk or 0),
-            generated=int(hidden or 0) in (2, 3),
+            generated=_generated(int(hidden or 0), expressions.get(str(name).lower())),
         )
         for name, declared_type, not_null, default, pk, hidden in _json_list(row.get("columns"))
         if int(hidden or 0) != 1  # hidden columns of virtual tables are the module's, not ours
@@ -176,6 +181,13 @@ def _build_table(row: Mapping[str, object], unique_constraints: list[tuple[str, 
         foreign_keys=_foreign_keys(_json_list(row.get("foreign_keys"))),
         without_rowid="WITHOUT ROWID" in " ".join(sql.upper().split()),
     )
+
+
+def _generated(hidden: int, expression: str | None) -> str | None:
+    kind = _GENERATED_KINDS.get(hidden)
+    if kind is None:
+        return None
+    return f"AS ({expression if expression is not None else '<unreadable expression>'}) {kind}"
 
 
 def _build_index(row: Mapping[str, object]) -> Index:

@@ -13,6 +13,7 @@ import pytest
 from infra.drift.check import check_drift
 from infra.environments import load_environment
 from infra.history.files import latest_version, read_migrations
+from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate
 
@@ -99,6 +100,29 @@ def test_a_migration_edited_after_it_ran(tmp_path):
         ("HIS002", "migration 0005_embed_stats_and_dlq_replays.sql", ""),
     ]
     assert report.findings[0].detail == "default: repository 1, live 0"
+
+
+def test_a_generated_column_expression_changed_out_of_band(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    (directory / "0006_spore_title_key.sql").write_text(
+        "CREATE TABLE spore_titles (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL,\n"
+        "  title_key TEXT GENERATED ALWAYS AS (lower(trim(title))) STORED);\n")
+    write_sum(directory, read_migrations(directory))
+    migrate_local(directory)
+    assert drift_of_local(directory) == []
+    # SQLite can't ALTER a generated column: a rebuild with another expression is how it changes.
+    out_of_band(
+        "CREATE TABLE spore_titles_new (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL,"
+        " title_key TEXT GENERATED ALWAYS AS (lower(title)) STORED)",
+        "INSERT INTO spore_titles_new (id, title) SELECT id, title FROM spore_titles",
+        "DROP TABLE spore_titles",
+        "ALTER TABLE spore_titles_new RENAME TO spore_titles",
+    )
+    assert drift_of_local(directory) == [
+        ("SCH003", "column spore_titles.title_key",
+         "generated: repository AS (LOWER(TRIM(title))) STORED, live AS (LOWER(title)) STORED"),
+    ]
 
 
 def test_pending_migrations_are_notices_not_drift():

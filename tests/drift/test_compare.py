@@ -130,3 +130,35 @@ def test_a_difference_on_a_table_an_edited_migration_names_is_blamed_on_the_edit
     findings = schema_findings("dev", expected, read_connection_schema(live), edited_migrations=edited)
     assert [(f.code, f.object) for f in findings] == [("SCH001", "column team_dlq.replay_count")]
     assert findings[0].cause == "migration edited: 0005_embed_stats_and_dlq_replays.sql changed after it was applied"
+
+
+def test_a_generated_column_expression_changed_out_of_band_is_reported_with_both_expressions():
+    definition = ("CREATE TABLE sizes (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL,"
+                  " kib INTEGER GENERATED ALWAYS AS (bytes / 1024) STORED, label AS (lower(\"Name\")), name TEXT)")
+    expected = migrated_database(up_to=0)
+    expected.execute(definition)
+    same = migrated_database(up_to=0)
+    same.execute('create table SIZES (ID integer primary key, BYTES integer not null,'
+                 ' KIB integer as ( "bytes"/1024 ) stored, label text generated always as (LOWER(name)) virtual,'
+                 ' name TEXT)'.replace("label text", "label"))
+    live = migrated_database(up_to=0)
+    live.execute(definition.replace("bytes / 1024", "bytes / 1000"))
+    assert compare_schemas(read_connection_schema(expected), read_connection_schema(same)) == []
+    assert [(d.change, d.object, d.detail) for d in compare_schemas(read_connection_schema(expected),
+                                                                    read_connection_schema(live))] == [
+        ("changed", "column sizes.kib",
+         "generated: repository AS (bytes / 1024) STORED, live AS (bytes / 1000) STORED"),
+    ]
+
+
+def test_a_generated_column_turned_stored_or_plain_is_reported():
+    expected = migrated_database(up_to=0)
+    expected.execute("CREATE TABLE t (a INT, b INT AS (a * 2))")
+    stored = migrated_database(up_to=0)
+    stored.execute("CREATE TABLE t (a INT, b INT AS (a * 2) STORED)")
+    plain = migrated_database(up_to=0)
+    plain.execute("CREATE TABLE t (a INT, b INT)")
+    assert [d.detail for d in compare_schemas(read_connection_schema(expected), read_connection_schema(stored))] == [
+        "generated: repository AS (a * 2) VIRTUAL, live AS (a * 2) STORED"]
+    assert [d.detail for d in compare_schemas(read_connection_schema(expected), read_connection_schema(plain))] == [
+        "generated: repository AS (a * 2) VIRTUAL, live none"]

@@ -9,6 +9,7 @@ from infra.drift.normalize import (
     normalize_expression,
     normalize_statement,
     normalize_type,
+    read_generated_columns,
     read_index_sql,
     read_table_checks,
 )
@@ -52,6 +53,16 @@ def test_index_keys_and_partial_where_come_from_the_statement():
 def test_check_constraints_are_read_from_the_table_statement():
     sql = "CREATE TABLE t (id INTEGER CHECK (id = 1), b INT, CHECK(b>0))"
     assert read_table_checks(sql) == ("b > 0", "id = 1")
+
+
+def test_generated_column_expressions_are_read_from_the_table_statement_whatever_their_spelling():
+    sql = "CREATE TABLE t (a INT, b INT GENERATED ALWAYS AS (a + 1) STORED, c AS (lower(\"A\")) VIRTUAL, d TEXT)"
+    assert read_generated_columns(sql) == (("b", "a + 1"), ("c", "LOWER(a)"))
+    assert read_generated_columns(sql) == read_generated_columns(
+        'create table "T" ("A" int, "B" int as ( "A"+1 ) stored, [C] generated always as (LOWER(a)))')
+    assert read_generated_columns(sql.replace("a + 1", "a + 2")) != read_generated_columns(sql)
+    assert read_generated_columns(None) == ()
+    assert read_generated_columns("not sql at all (") == ()
 
 
 def test_mentioned_names_lists_identifiers_in_lower_case():
