@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from infra.d1.rules import open_d1_database, runner_privileges
 from infra.history.files import MigrationFile
 from infra.lint.context import SchemaView, StatementContext
@@ -147,7 +149,7 @@ def engine_finding(context: StatementContext, with_rows: EngineFailure | None, o
     if with_rows is not None and on_empty is not None:
         code, message = classify(context, on_empty)
     elif with_rows is not None:
-        if context.keyword in ("INSERT", "REPLACE") and _SEED_COLLISION.search(with_rows.message):
+        if inserts_rows(context) and _SEED_COLLISION.search(with_rows.message):
             return None
         code, message = classify(context, with_rows)
         if code == "SQL004":
@@ -161,6 +163,13 @@ def engine_finding(context: StatementContext, with_rows: EngineFailure | None, o
         else:
             message += " (only on empty tables, as in a fresh database)"
     return finding_for(code, statement, message, display)
+
+
+def inserts_rows(context: StatementContext) -> bool:
+    """INSERT or REPLACE, also behind a WITH clause."""
+    if context.keyword in ("INSERT", "REPLACE"):
+        return True
+    return context.keyword == "WITH" and isinstance(context.tree, exp.Insert)
 
 
 def run_static_rules(context: StatementContext):

@@ -3,6 +3,8 @@ answers combine; the empty-table replay gives the same verdicts in a child proce
 
 from __future__ import annotations
 
+import pytest
+
 from infra.lint.empty_replay import start_empty_replay
 from infra.paths import DEFAULT_MIGRATIONS_DIR
 from tests.lint.conftest import codes_at
@@ -30,8 +32,10 @@ def test_statement_failing_in_both_replays_is_an_ordinary_finding(lint_history):
     assert "only on" not in report.errors[0].message
 
 
-def test_insert_colliding_with_the_representative_row_is_not_a_finding(lint_history):
-    report = lint_history(TEAMS, "INSERT INTO settings (key, value) VALUES ('hyphae', 'x');")
+@pytest.mark.parametrize("insert", ["INSERT INTO settings (key, value) VALUES ('hyphae', 'x');",
+                                    "WITH new (key) AS (SELECT 'hyphae') INSERT INTO settings (key, value) SELECT key, 'x' FROM new;"])
+def test_insert_colliding_with_the_representative_row_is_not_a_finding(lint_history, insert):
+    report = lint_history(TEAMS, insert)
     assert report.findings == []
 
 
