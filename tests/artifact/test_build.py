@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ def test_two_builds_of_the_same_commit_are_byte_identical(source_checkout, tmp_p
     first, second = read_tree(tmp_path / "one"), read_tree(tmp_path / "two")
     assert sorted(first) == ["manifest.json", "worker.js"]
     assert first == second
+
+
+def test_two_checkouts_of_one_commit_in_different_folders_build_byte_identical_artifacts(source_checkout, tmp_path, on_a_laptop):
+    clone = tmp_path / "elsewhere" / "clone"
+    subprocess.run(["git", "clone", "-q", str(source_checkout), str(clone)], check=True, capture_output=True)
+    one = build_artifact(tmp_path / "one", source=source_checkout)
+    two = build_artifact(tmp_path / "two", source=clone)
+    assert one["git"] == two["git"] and one["git"]["dirty"] is False
+    assert read_tree(tmp_path / "one") == read_tree(tmp_path / "two")
+    assert str(source_checkout).encode() not in (tmp_path / "one" / "worker.js").read_bytes()
 
 
 def test_the_manifest_hashes_every_file_and_names_commit_toolchain_and_builder(source_checkout, tmp_path, on_a_laptop):

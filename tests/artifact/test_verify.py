@@ -74,3 +74,32 @@ def test_a_dirty_build_is_refused_for_staging_even_from_ci(source_checkout, tmp_
 def test_an_unknown_environment_is_a_usage_error(ci_artifact):
     with pytest.raises(UsageError, match="unknown environment 'stagin'"):
         verify_artifact(ci_artifact, "stagin")
+
+
+def invoke_verify(*flags: str):
+    import subprocess
+    import sys
+
+    from infra.paths import REPO_ROOT
+
+    return subprocess.run([sys.executable, "-m", "invoke", "verify", *flags], cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+def test_the_verify_task_refuses_a_tampered_file_in_one_line_and_leaves_it_as_it_was(ci_artifact):
+    bundle = ci_artifact / "worker.js"
+    bundle.write_text(bundle.read_text() + "\n// injected\n")
+    before = bundle.read_bytes()
+    result = invoke_verify("--artifact", str(ci_artifact), "--env", "production")
+    assert result.returncode == 1  # a refused artifact, like a failed check
+    assert result.stderr.strip().count("\n") == 0 and "worker.js: sha256" in result.stderr and "modified after the build" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert bundle.read_bytes() == before
+
+
+def test_the_verify_task_says_why_a_laptop_build_is_refused_for_staging(source_checkout, tmp_path, on_a_laptop):
+    build_artifact(tmp_path / "dist", source=source_checkout)
+    refused = invoke_verify("--artifact", str(tmp_path / "dist"), "--env", "staging")
+    assert refused.returncode == 1
+    assert "refused for staging: built locally" in refused.stderr and "only CI builds" in refused.stderr
+    accepted = invoke_verify("--artifact", str(tmp_path / "dist"), "--env", "local")
+    assert accepted.returncode == 0 and "accepted for local" in accepted.stdout

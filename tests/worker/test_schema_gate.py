@@ -52,8 +52,16 @@ def test_the_gate_opens_once_the_database_is_migrated(start_worker, tmp_path):
     assert httpx.get(f"{current.url}/health").json()["status"] == "ok"
 
 
-def test_a_protocol_mismatch_is_409_before_the_gate(running_worker):
-    response = httpx.post(f"{running_worker.url}/sync", json={**SYNC, "sync_protocol_version": 1}, headers=AUTH)
+@pytest.mark.parametrize("path", ["/sync", "/connect"])
+def test_a_protocol_mismatch_is_409_before_the_gate(running_worker, path):
+    response = httpx.post(f"{running_worker.url}{path}", json={**SYNC, "sync_protocol_version": 1}, headers=AUTH)
     body = response.json()
     assert response.status_code == 409
     assert (body["expected"], body["received"]) == (2, 1)
+
+
+def test_a_protocol_mismatch_is_409_even_while_the_database_is_behind(start_worker):
+    worker = start_worker(upto=schema_version() - 1)
+    response = httpx.post(f"{worker.url}/sync", json={**SYNC, "sync_protocol_version": 3}, headers=AUTH)
+    assert response.status_code == 409
+    assert (response.json()["expected"], response.json()["received"]) == (2, 3)

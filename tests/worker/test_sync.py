@@ -99,10 +99,21 @@ def test_deletes_remove_only_the_named_rows(running_worker, worker_state):
     assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-delete'") == [("keep",)]
 
 
+def test_records_for_one_row_count_in_request_order(running_worker, worker_state):
+    # Upserts are written before deletes; a row deleted then re-created on the node must stay.
+    sync(running_worker, "m-order", [session("recreated"), session("removed")])
+    delete = lambda record_id: {"table": "sessions", "operation": "delete", "id": record_id}  # noqa: E731
+    result = sync(running_worker, "m-order", [delete("recreated"), session("recreated", content_hash="h2", title="again"),
+                                              session("removed", content_hash="h3"), delete("removed")])
+    assert (result["synced"], result["skipped"], result["errors"]) == (2, 2, [])
+    assert read_rows(worker_state, "SELECT id, title FROM sessions WHERE machine_id = 'm-order'") == [("recreated", "again")]
+
+
 def test_a_table_without_a_primary_key_upserts_and_deletes_by_its_unique_key(running_worker, worker_state):
     mention = {"entity_id": "e1", "note_id": "n1", "note_type": "spore", "agent_id": "a1"}
     upsert = {"table": "entity_mentions", "operation": "upsert", "data": {**mention, "project_id": "p1"}}
-    assert sync(running_worker, "m-mention", [upsert, upsert])["synced"] == 2
+    twice = sync(running_worker, "m-mention", [upsert, upsert])
+    assert (twice["synced"], twice["skipped"]) == (1, 1), "the second upsert of a row supersedes the first"
     assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(1,)]
     delete = {"table": "entity_mentions", "operation": "delete", "data": mention}
     assert sync(running_worker, "m-mention", [delete])["synced"] == 1

@@ -3,6 +3,10 @@
 // Answer: {synced, skipped, errors: [{id, table, error}], embedded, embed_failed: [{id, table, error}],
 // vectorize: "bound" | "unbound"}. A record in `errors` was not written; a record in
 // `embed_failed` was written to D1 but its vector was not stored.
+//
+// Upserts are written before deletes (so each kind batches well); to keep the request's order
+// meaningful, only the last record for a row counts and earlier ones are skipped as superseded
+// (a row deleted then re-created on the node stays present, as it would if applied in order).
 
 import { applyRecords, isUnchanged, readStoredHashes } from "./d1_writes.js";
 import { HttpError, json, readJsonBody } from "./http.js";
@@ -28,13 +32,21 @@ function readRecords(body, now) {
   return { checked, errors };
 }
 
+const rowKey = (record) => `${record.table}\u0000${JSON.stringify(record.key)}`;
+
+function keepLastPerRow(records) {
+  const last = new Map(records.map((record) => [rowKey(record), record]));
+  return { current: records.filter((record) => last.get(rowKey(record)) === record), superseded: records.length - last.size };
+}
+
 export async function handleSync(request, env) {
   const body = await readJsonBody(request);
   requireProtocol(env, body);
   await requireSchema(env);
   const db = env.MYCO_TEAM_DB;
   const now = Math.floor(Date.now() / 1000);
-  const { checked, errors } = readRecords(body, now);
+  const { checked: valid, errors } = readRecords(body, now);
+  const { current: checked, superseded } = keepLastPerRow(valid);
 
   const stored = await readStoredHashes(db, checked.filter((record) => record.operation === "upsert"));
   const unchanged = new Set(checked.filter((record) => record.operation === "upsert" && isUnchanged(stored, record)));
@@ -52,7 +64,7 @@ export async function handleSync(request, env) {
 
   return json(200, {
     synced: written.length,
-    skipped: unchanged.size,
+    skipped: unchanged.size + superseded,
     errors,
     embedded: embeddings.embedded,
     embed_failed: embedFailed.map(({ record, error }) => describe(record, `embed_failed: ${error}`)),
