@@ -217,7 +217,10 @@ class _Run:
         return to_adopt
 
     def _refuse_unadopted(self, state: LedgerState) -> None:
-        first = state.unadopted[0].name if state.unadopted else "?"
+        if not state.unadopted:  # the guard fired, then another run adopted them before the read
+            raise LedgerMismatch(f"the ledger of {self.report.environment} changed while this run started (another run "
+                                 "adopted wrangler's migrations); nothing was written; run migrate again")
+        first = state.unadopted[0].name
         raise LedgerMismatch(f"{len(state.unadopted)} migration(s) in {self.report.environment} were applied by "
                              f"wrangler without checksums (first: {first}); nothing was written; run `invoke migrate "
                              f"--env {self.report.environment} --adopt` to verify the schema and adopt them")
