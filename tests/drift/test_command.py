@@ -74,6 +74,14 @@ def test_exit_2_when_credentials_are_missing():
     assert "CLOUDFLARE_API_TOKEN is not set" in result.stderr
 
 
+def test_exit_2_when_the_api_is_unreachable(cloudflare_env):
+    result = invoke_drift("--env", "staging", HYPHAE_CLOUDFLARE_API_BASE="http://127.0.0.1:9/client/v4",
+                          HYPHAE_STAGING_DATABASE_ID="00000000-0000-0000-0000-000000000000")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("hyphae: error: ")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def test_exit_2_for_a_missing_folder_or_an_unknown_format(tmp_path):
     assert invoke_drift("--path", str(tmp_path / "nope")).returncode == 2
     result = invoke_drift("--format", "markdwon")
@@ -122,6 +130,18 @@ def test_markdown_is_one_stable_comment(migrated_local):
     assert ("| local | SCH001 | missing | index idx_spores_status | ON spores(status) in the repository, not in the "
             "database | changed out of band |") in lines
     assert "<details><summary>How to fix each finding</summary>" in lines and lines[-1] == "</details>"
+
+
+def test_markdown_is_the_same_text_from_another_state_folder_and_run(migrated_local, tmp_path, monkeypatch):
+    # CI updates one comment in place: no path, time or run-specific value may reach it.
+    add_column_out_of_band(migrated_local)
+    first = invoke_drift("--format", "markdown").stdout
+    elsewhere = tmp_path / "other-state"
+    monkeypatch.setenv("HYPHAE_STATE_DIR", str(elsewhere))
+    run_migrate("local", DEFAULT_MIGRATIONS_DIR)
+    add_column_out_of_band(local_d1_file(load_environment("local").local_database_id))
+    assert local_d1_file(load_environment("local").local_database_id) != migrated_local
+    assert invoke_drift("--format", "markdown").stdout == first
 
 
 def test_markdown_when_clean_has_the_marker_and_a_summary_line(migrated_local):
