@@ -4,7 +4,7 @@
 or network, and prints the bindings it would deploy: they must be the local bindings declared in
 infra/bindings.py. `wrangler dev` with the documented command (`--persist-to
 $HYPHAE_STATE_DIR/wrangler`) must serve the database `invoke migrate --env local` wrote, the one
-`invoke local` runs on.
+`invoke local` runs on, and take the team key from `.dev.vars` (never from the config).
 
 wrangler is kept off the network: no metrics, no banner (its update check), no `Request.cf`
 download, and a proxy on a closed loopback port for anything else. Its logs go to the test's HOME.
@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -24,12 +25,12 @@ import httpx
 import pytest
 
 from infra.bindings import WORKER_BINDINGS
-from infra.environments import load_environment, schema_version
+from infra.environments import BINDING_API_KEY, load_environment, schema_version
 from infra.local.runtime import LOOPBACK, free_loopback_port
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file, wrangler_persist_dir
 from infra.render import LOCAL_CONFIG_PATH, plan_local_config
 from infra.runner.apply import MigrateOptions, run_migrate
-from tests.worker.conftest import worker_artifact  # noqa: F401
+from tests.worker.conftest import TEAM_KEY, worker_artifact  # noqa: F401
 
 pytestmark = pytest.mark.workerd
 
@@ -114,14 +115,21 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: flo
 def test_wrangler_dev_serves_the_database_invoke_migrate_wrote(project, tmp_path):
     run_migrate("local", DEFAULT_MIGRATIONS_DIR, MigrateOptions())
     database = local_d1_file(load_environment("local").local_database_id)
+    # The team key is a secret, never in the config: wrangler reads it from .dev.vars beside it.
+    (project / "worker" / ".dev.vars").write_text(f"{BINDING_API_KEY}={TEAM_KEY}\n")
     port, log = free_loopback_port(), tmp_path / "wrangler-dev.log"
     command = [str(WRANGLER), "dev", "-c", "worker/wrangler.local.jsonc", "--persist-to", str(wrangler_persist_dir()),
                "--ip", LOOPBACK, "--port", str(port), "--inspector-port", str(free_loopback_port())]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, cwd=project, env=wrangler_environment(tmp_path / "home"),
                                    stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True)
+    url = f"http://{LOOPBACK}:{port}"
     try:
-        response = wait_for_health(f"http://{LOOPBACK}:{port}", process, log)
+        response = wait_for_health(url, process, log)
+        record = {"table": "sessions", "operation": "upsert", "id": "via-wrangler",
+                  "data": {"agent": "a", "started_at": 1, "created_at": 1}}
+        synced = httpx.post(f"{url}/sync", json={"sync_protocol_version": 2, "machine_id": "m-wrangler", "records": [record]},
+                            headers={"authorization": f"Bearer {TEAM_KEY}"}, timeout=30)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -132,6 +140,13 @@ def test_wrangler_dev_serves_the_database_invoke_migrate_wrote(project, tmp_path
     body = response.json()
     assert response.status_code == 200, body
     assert (body["status"], body["schema_version"], body["schema_version_applied"]) == ("ok", schema_version(), schema_version())
-    assert body["bindings"] == {"d1": True, "kv": True, "vectorize": False, "api_key": False}
+    assert body["bindings"] == {"d1": True, "kv": True, "vectorize": False, "api_key": True}
+    assert (synced.status_code, synced.json()["synced"]) == (200, 1), synced.text
     written = sorted(path for path in database.parent.glob("*.sqlite") if path.name != "metadata.sqlite")
     assert written == [database], "wrangler dev used another database file than the migrated one"
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        assert connection.execute("SELECT id FROM sessions WHERE machine_id = 'm-wrangler'").fetchall() == [("via-wrangler",)]
+    finally:
+        connection.close()
+    assert TEAM_KEY not in log.read_text()

@@ -82,7 +82,8 @@ def test_a_record_the_database_refuses_is_reported_and_the_rest_are_written(runn
 
 
 def test_a_batch_far_above_100_bound_parameters_is_written_whole(running_worker, worker_state):
-    # 250 sessions of 10 columns each: 2,500 parameters to write, 250 ids to look up by hash.
+    # 250 sessions of 10 columns each: 2,500 parameters to write, 250 ids to look up by hash. The
+    # local D1 refuses a 101st parameter like D1 does (test_d1_limits.py), so unbatched writes fail.
     records = [session(f"bulk-{index:03d}", content_hash=f"h-{index}") for index in range(250)]
     result = sync(running_worker, "m-bulk", records)
     assert (result["synced"], result["errors"]) == (250, [])
