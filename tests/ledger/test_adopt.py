@@ -97,6 +97,10 @@ def test_a_run_without_adopt_on_a_wrangler_database_leaves_it_byte_for_byte_as_i
     _wrangler_migrated(database, HISTORY, list(HISTORY))
     (folder / "0003_notes.sql").write_text("CREATE TABLE notes (id INTEGER PRIMARY KEY);\n")
     before = database.read_bytes()
+    plan = run_migrate(env_name, folder, MigrateOptions(plan_only=True))
+    assert [migration.name for migration in plan.pending] == ["0003_notes.sql"]
+    assert any(note.startswith("2 migration(s) applied by wrangler are not adopted yet: `invoke migrate --env "
+                               f"{env_name} --adopt`") for note in plan.notes)
     with pytest.raises(LedgerMismatch, match=r"2 migration\(s\) in " + env_name + r" were applied by wrangler without "
                        r"checksums \(first: 0001_accounts.sql\); nothing was written; run `invoke migrate --env "
                        + env_name + " --adopt`"):
