@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 
 from infra.environments import schema_version
-from tests.worker.conftest import TEAM_KEY
+from tests.worker.conftest import TEAM_KEY, local_database
 
 pytestmark = pytest.mark.workerd
 
@@ -65,3 +67,18 @@ def test_a_protocol_mismatch_is_409_even_while_the_database_is_behind(start_work
     response = httpx.post(f"{worker.url}/sync", json={**SYNC, "sync_protocol_version": 3}, headers=AUTH)
     assert response.status_code == 409
     assert (response.json()["expected"], response.json()["received"]) == (2, 3)
+
+
+def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_worker, tmp_path):
+    state = tmp_path / "damaged-ledger"
+    database = local_database(state)
+    database.parent.mkdir(parents=True)
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")  # no `name` column
+    worker = start_worker(upto=0, state=state)
+    health = httpx.get(f"{worker.url}/health")
+    assert health.status_code == 503
+    assert health.json()["status"] == "database_unavailable" and "no such column: name" in health.json()["error"]
+    response = httpx.post(f"{worker.url}/sync", json=SYNC, headers=AUTH)
+    assert response.status_code == 503
+    assert response.json()["error"].startswith("cannot read the migration ledger d1_migrations (")

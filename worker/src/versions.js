@@ -40,7 +40,13 @@ export async function readAppliedSchemaVersion(db) {
 export async function requireSchema(env) {
   if (!env.MYCO_TEAM_DB) throw new HttpError(503, "the D1 binding MYCO_TEAM_DB is missing");
   const built = builtSchemaVersion(env);
-  const applied = await readAppliedSchemaVersion(env.MYCO_TEAM_DB);
+  let applied;
+  try {
+    applied = await readAppliedSchemaVersion(env.MYCO_TEAM_DB);
+  } catch (error) {
+    // A ledger the Worker cannot read is a gate that cannot say "open": refuse writes, and say why.
+    throw new HttpError(503, `cannot read the migration ledger d1_migrations (${error.message}); check it with \`invoke status\``);
+  }
   if (built === null) throw new HttpError(503, "MYCO_SCHEMA_VERSION is not set on this Worker");
   if (applied < built) {
     throw new HttpError(
