@@ -86,6 +86,9 @@ def test_each_stack_declares_one_component_with_its_resources_named_from_the_mod
     assert run.of_type(KV_TYPE).inputs["title"] == env.kv.title
     vectors = run.of_type(VECTORIZE_TYPE).inputs
     assert (vectors["index_name"], vectors["dimensions"], vectors["metric"]) == (env.vectorize.name, 1024, "cosine")
+    assert vectors["metadata_indexes"] == [{"property_name": "project_id", "index_type": "string"},
+                                           {"property_name": "table", "index_type": "string"}]
+    assert vectors["allow_replace"] is False and vectors["declared_in"] == f"Pulumi.{stack}.yaml"
     script = run.of_type(SCRIPT_TYPE).inputs
     assert script["scriptName"] == env.worker.name
     assert script["compatibilityDate"] == env.worker.compatibility_date

@@ -112,6 +112,22 @@ def test_diff_refuses_a_dimension_change_unless_replacement_is_allowed(provider,
     assert allowed.delete_before_replace is True, "the same name cannot exist twice: delete first"
 
 
+def test_an_allowed_replacement_deletes_the_old_index_then_creates_the_new_shape(provider, props, cloudflare_env):
+    olds = provider.create(props).outs
+    news = dict(props, dimensions=768, allow_replace=True)
+
+    diff = provider.diff(INDEX, olds, news)
+    assert diff.delete_before_replace is True
+    # The engine's order for delete_before_replace: delete the old resource, then create the new one.
+    provider.delete(INDEX, olds)
+    result = provider.create(news)
+
+    index = cloudflare_env.vectorize.indexes[INDEX]
+    assert (result.id, result.outs["dimensions"], index.dimensions, index.metric) == (INDEX, 768, 768, "cosine")
+    assert cloudflare_env.vectorize.deleted == [INDEX]
+    assert cloudflare_env.requests["vectorize.create"] == 2
+
+
 def test_diff_refuses_a_metric_change_too(provider, props, cloudflare_env):
     olds = provider.create(props).outs
     with pytest.raises(ConfigError, match="metric 'cosine' -> 'euclidean'"):
