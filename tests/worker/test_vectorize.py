@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from infra.environments import load_environment, schema_version
-from tests.worker.conftest import TEAM_KEY, read_rows
+from tests.worker.conftest import TEAM_KEY, read_rows, vectorize_stand_in
 
 pytestmark = pytest.mark.workerd
 
@@ -55,3 +55,16 @@ def test_an_embedding_that_is_not_numbers_is_a_record_error(running_worker):
     result = sync(running_worker.url, [spore("v-text", ["a", "b"])])
     assert result["synced"] == 0
     assert result["errors"][0]["error"] == "embedding must be an array of numbers"
+
+
+def test_re_sending_a_record_after_embed_failed_embeds_it_without_rewriting_the_row(start_worker, tmp_path):
+    state = tmp_path / "retry-state"
+    worker = start_worker(upto=schema_version(), state=state, extra=vectorize_stand_in())
+    failed = sync(worker.url, [spore("v-retry", [0.1, 0.2])])
+    assert (failed["synced"], len(failed["embed_failed"])) == (1, 1)
+    resent = spore("v-retry", [0.3] * DIMENSIONS)
+    resent["data"]["content"] = "not written: same content_hash"
+    retried = sync(worker.url, [resent])
+    assert (retried["synced"], retried["skipped"], retried["embedded"], retried["embed_failed"]) == (0, 1, 1, [])
+    assert read_rows(state, "SELECT content FROM spores WHERE id = 'v-retry'") == [("c-v-retry",)]
+    assert read_rows(state, "SELECT embed_ok, embed_failed FROM team_sync_stats") == [(1, 1)]

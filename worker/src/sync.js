@@ -57,7 +57,10 @@ export async function handleSync(request, env) {
   errors.push(...failed.map(({ record, error }) => describe(record, error)));
 
   const index = env.MYCO_TEAM_VECTORS;
-  const embeddings = await applyEmbeddings(index, written.filter((record) => record.operation === "upsert"));
+  // A skipped record that carries an embedding is still embedded: that is how a client recovers
+  // from `embed_failed` (its row is stored, so re-sending it would otherwise never reach Vectorize).
+  const toEmbed = [...written.filter((record) => record.operation === "upsert"), ...unchanged];
+  const embeddings = await applyEmbeddings(index, toEmbed);
   const vectorDeletes = await applyVectorDeletes(index, written.filter((record) => record.operation === "delete"));
   const embedFailed = [...embeddings.failed, ...vectorDeletes];
   await recordEmbedStats(db, embeddings.embedded, embedFailed);

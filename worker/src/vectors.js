@@ -2,8 +2,9 @@
 //
 // Upstream ignored Vectorize failures silently. Here a failed upsert is reported per record as
 // `embed_failed` and counted in team_sync_stats, and it never undoes the D1 write: the record is
-// stored and the client can re-send its embedding. Vectorize has no local emulation, so an unbound
-// index is reported (`vectorize: "unbound"`) and sync still works.
+// stored and the client re-sends it with its embedding (an unchanged, skipped record is still
+// embedded). Vectorize has no local emulation, so an unbound index is reported
+// (`vectorize: "unbound"`) and sync still works.
 
 const UPSERT_CHUNK = 500; // below the Workers binding's 1000-vectors-per-call limit
 
