@@ -36,6 +36,16 @@ def test_two_checkouts_of_one_commit_in_different_folders_build_byte_identical_a
     assert str(source_checkout).encode() not in (tmp_path / "one" / "worker.js").read_bytes()
 
 
+def test_a_ci_build_and_a_laptop_build_of_one_commit_differ_only_in_the_builder(source_checkout, tmp_path, monkeypatch, on_a_laptop):
+    laptop = build_artifact(tmp_path / "laptop", source=source_checkout)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_RUN_ID", "777")
+    ci = build_artifact(tmp_path / "ci", source=source_checkout)
+    assert (tmp_path / "laptop" / "worker.js").read_bytes() == (tmp_path / "ci" / "worker.js").read_bytes()
+    assert laptop["artifact_sha256"] == ci["artifact_sha256"]
+    assert {key for key in laptop if laptop[key] != ci[key]} == {"builder"}
+
+
 def test_the_manifest_hashes_every_file_and_names_commit_toolchain_and_builder(source_checkout, tmp_path, on_a_laptop):
     manifest = build_artifact(tmp_path / "dist", source=source_checkout)
     bundle = (tmp_path / "dist" / "worker.js").read_bytes()
