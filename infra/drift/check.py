@@ -13,6 +13,7 @@ MissingCredentials or RemoteApiError (exit 2) when a check cannot run; never wri
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,12 +81,13 @@ def check_database(env: Environment, files: list[MigrationFile], directory: Path
     state = read_database_state(env)
     applied_names = state.ledger.applied_names
     history = history_findings(env.name, files, state.ledger, directory)
-    edited = {finding.object.removeprefix("migration ") for finding in history if finding.code == "HIS002"}
+    edited = _migrations_named(history, "HIS002")
     expected = replay_expected(files, applied_names)
     report.findings += schema_findings(
         env.name, expected.applied, state.live, latest=expected.latest,
         edited_migrations={file.name: mentioned_names(file.text) for file in files if file.name in edited},
         pending_migrations={file.name: mentioned_names(file.text) for file in files if file.name not in applied_names},
+        missing_migrations=tuple(sorted(_migrations_named(history, "HIS003"))),
     )
     report.findings += history
     report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
@@ -97,7 +99,8 @@ def history_findings(environment: str, files: list[MigrationFile], ledger: Ledge
     """HIS002-HIS004 (drift) and PEN001 (a notice per migration not applied yet)."""
     findings = [
         DriftFinding(finding.code, environment, "history", _history_change(finding.code),
-                     f"migration {Path(finding.file).name}", finding.message, "", finding.hint)
+                     f"migration {Path(finding.file).name}", _shown_paths(finding.message, directory), "",
+                     _shown_paths(finding.hint, directory))
         for finding in verify_ledger(files, ledger, environment, directory)
     ]
     out_of_order = {finding.object for finding in findings if finding.code == "HIS004"}
@@ -107,6 +110,19 @@ def history_findings(environment: str, files: list[MigrationFile], ledger: Ledge
                 "PEN001", environment, "history", PENDING, f"migration {file.name}", "not applied yet",
                 "", f"`invoke migrate --env {environment}` applies it (`--plan` shows it first)", NOTICE))
     return findings
+
+
+def _shown_paths(text: str, directory: Path) -> str:
+    """Paths inside the repository shown relative to it: the same PR comment from any checkout."""
+    resolved = Path(directory).resolve()
+    if not resolved.is_relative_to(REPO_ROOT) or resolved == REPO_ROOT:
+        return text
+    # Only whole path prefixes: the folder's name followed by a separator, as verify_ledger writes them.
+    return text.replace(f"{Path(directory)}{os.sep}", f"{resolved.relative_to(REPO_ROOT)}{os.sep}")
+
+
+def _migrations_named(history: list[DriftFinding], code: str) -> set[str]:
+    return {finding.object.removeprefix("migration ") for finding in history if finding.code == code}
 
 
 def _history_change(code: str) -> str:

@@ -6,6 +6,8 @@ attribute by attribute. `schema_findings` turns those into findings with a likel
   included) makes the difference disappear, so a pending migration was applied outside hyphae;
 - *migration edited*: the object's table is named by an applied migration whose file changed
   after it ran (HIS002), so the replay no longer says what ran;
+- *migration missing*: an applied migration's file is gone (HIS003), so the replay lacks what it
+  did; its text is gone too, so any difference not explained otherwise may be its;
 - otherwise *changed out of band* (the dashboard, `wrangler d1 execute`, a script).
 Pure and read-only.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from infra.drift.findings import (
     CAUSE_MIGRATION_EDITED,
+    CAUSE_MIGRATION_MISSING,
     CAUSE_MIGRATION_PENDING,
     CAUSE_OUT_OF_BAND,
     CHANGED,
@@ -171,11 +174,13 @@ def schema_findings(
     latest: Schema | None = None,
     edited_migrations: dict[str, frozenset[str]] | None = None,
     pending_migrations: dict[str, frozenset[str]] | None = None,
+    missing_migrations: tuple[str, ...] = (),
 ) -> list[DriftFinding]:
     """Findings for `live` against `expected` (the replay up to the applied version).
 
     `latest`: the replay of the whole history, given when migrations are pending. The two dicts map
     a migration file name to the lower-cased names its statements mention (see `mentioned_names`).
+    `missing_migrations`: applied migrations whose files are gone (HIS003).
     """
     explained_by_pending = set()
     if latest is not None:
@@ -188,13 +193,13 @@ def schema_findings(
     findings = []
     for difference in compare_schemas(expected, live):
         cause, fix = _likely_cause(difference, explained_by_pending, edited_migrations or {},
-                                   pending_migrations or {}, environment)
+                                   pending_migrations or {}, missing_migrations, environment)
         findings.append(DriftFinding(CODES[difference.change], environment, "schema", difference.change,
                                      difference.object, difference.detail, cause, fix))
     return findings
 
 
-def _likely_cause(difference, explained_by_pending, edited, pending, environment) -> tuple[str, str]:
+def _likely_cause(difference, explained_by_pending, edited, pending, missing, environment) -> tuple[str, str]:
     if (difference.change, difference.object) in explained_by_pending:
         names = _mentioning(pending, difference.table) or sorted(pending)
         return (f"{CAUSE_MIGRATION_PENDING}: {', '.join(names)} makes this change but is not recorded as applied",
@@ -204,6 +209,9 @@ def _likely_cause(difference, explained_by_pending, edited, pending, environment
     if edited_names:
         return (f"{CAUSE_MIGRATION_EDITED}: {', '.join(edited_names)} changed after it was applied",
                 "restore the applied file from git and put the change in a new migration (`invoke new SLUG`)")
+    if missing:
+        return (f"{CAUSE_MIGRATION_MISSING}: {', '.join(sorted(missing))} applied but its file is gone",
+                "restore the applied file from git (HIS003), then run drift again")
     return (CAUSE_OUT_OF_BAND,
             "if the change is wanted, write it as a migration (`invoke new SLUG`); otherwise undo it in the database")
 

@@ -22,6 +22,7 @@ MISSING, EXTRA, CHANGED, PENDING = "missing", "extra", "changed", "pending"
 CAUSE_OUT_OF_BAND = "changed out of band"
 CAUSE_MIGRATION_EDITED = "migration edited"
 CAUSE_MIGRATION_PENDING = "migration pending"
+CAUSE_MIGRATION_MISSING = "migration missing"
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.drift.check import check_drift
+from infra.drift.check import check_drift, history_findings, read_database_state
 from infra.environments import load_environment
-from infra.history.files import latest_version, read_migrations
+from infra.history.files import MigrationFile, latest_version, read_migrations
 from infra.history.sumfile import write_sum
-from infra.paths import DEFAULT_MIGRATIONS_DIR, local_d1_file
+from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate
 
 
@@ -123,6 +123,47 @@ def test_a_generated_column_expression_changed_out_of_band(tmp_path):
         ("SCH003", "column spore_titles.title_key",
          "generated: repository AS (LOWER(TRIM(title))) STORED, live AS (LOWER(title)) STORED"),
     ]
+
+
+def test_an_applied_migration_whose_file_is_gone_is_his003_and_explains_the_schema_it_made(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    (directory / "0005_embed_stats_and_dlq_replays.sql").unlink()
+    report = check_drift(["local"], directory)
+    history = [(f.code, f.object) for f in report.findings if f.area == "history"]
+    schema = [f for f in report.findings if f.area == "schema"]
+    assert history == [("HIS003", "migration 0005_embed_stats_and_dlq_replays.sql")]
+    assert [(f.code, f.object) for f in schema] == [
+        ("SCH002", "column team_dlq.replay_count"), ("SCH002", "column team_sync_stats.embed_ok"),
+        ("SCH002", "column team_sync_stats.embed_failed"), ("SCH002", "column team_sync_stats.last_embed_error"),
+        ("SCH002", "column team_sync_stats.last_embed_at")]
+    assert {f.cause for f in schema} == {
+        "migration missing: 0005_embed_stats_and_dlq_replays.sql applied but its file is gone"}
+    assert not report.clean
+
+
+def test_a_migration_added_before_the_applied_history_is_his004_not_pending():
+    directory = DEFAULT_MIGRATIONS_DIR
+    migrate_local(directory)
+    files = read_migrations(directory)
+    late = MigrationFile(directory / "0004_late.sql", "CREATE TABLE late_table (id INTEGER PRIMARY KEY);\n")
+    env = load_environment("local")
+    ledger = read_database_state(env).ledger
+    findings = history_findings("local", sorted([*files, late], key=lambda file: file.name), ledger, directory)
+    assert [(f.code, f.object, f.change) for f in findings] == [("HIS004", "migration 0004_late.sql", "pending")]
+    assert findings[0].detail == ("0004_late.sql is not applied to local but sorts before "
+                                  "0005_embed_stats_and_dlq_replays.sql, which is: it would run out of order")
+    assert "migrations/0004_late.sql" in findings[0].fix and str(REPO_ROOT) not in findings[0].fix
+
+
+def test_history_paths_inside_the_repository_are_shown_relative_to_it(migrated_local):
+    files = read_migrations(DEFAULT_MIGRATIONS_DIR)
+    ledger = read_database_state(load_environment("local")).ledger
+    (finding,) = history_findings("local", files[:-1], ledger, DEFAULT_MIGRATIONS_DIR)
+    assert finding.code == "HIS003"
+    assert finding.detail == (f"migration {files[-1].name} is recorded as applied in local but "
+                              f"migrations/{files[-1].name} is missing")
 
 
 def test_pending_migrations_are_notices_not_drift():
