@@ -22,6 +22,9 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _FIRST_WORDS = re.compile(r"[A-Za-z_]+")
 # `UPDATE OR REPLACE t ...`: SQLite's conflict clause, which sqlglot cannot read; the rules only
 # need the rest of the statement.
+# Strings, quoted names and comments: where the word WHERE can appear without being a clause.
+_LITERALS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 _UPDATE_CONFLICT_CLAUSE = re.compile(r"\bUPDATE\s+OR\s+(?:ROLLBACK|ABORT|REPLACE|FAIL|IGNORE)\b", re.IGNORECASE)
 
 
@@ -36,6 +39,14 @@ def read_tree(sql: str) -> exp.Expression | None:
 def first_words(sql: str, count: int = 6) -> list[str]:
     """The statement's first keywords, upper-case: ["CREATE", "TEMP", "TABLE", ...]."""
     return [word.upper() for word in _FIRST_WORDS.findall(sql[:200])[:count]]
+
+
+def certainly_has_where(sql: str) -> bool:
+    """True when an UPDATE or DELETE certainly has its own WHERE: the word outside strings, quoted
+    names and comments, and no parenthesis (so no subquery it could belong to). Most backfills
+    look like that; skipping sqlglot for them keeps a long history's cold lint near the replay."""
+    bare = _LITERALS_AND_COMMENTS.sub(" ", sql)
+    return "(" not in bare and _WHERE.search(bare) is not None
 
 
 class SchemaView:
@@ -113,6 +124,15 @@ class StatementContext:
         if tree is None and self.keyword in (keyword, "WITH") and kind is exp.Update:
             tree = read_tree(_UPDATE_CONFLICT_CLAUSE.sub("UPDATE", self.statement.sql, count=1))
         return tree if isinstance(tree, kind) else None
+
+    def write_without_where(self, kind: type[exp.Update] | type[exp.Delete]) -> exp.Update | exp.Delete | None:
+        """The tree of an UPDATE or DELETE (`kind`) that has no WHERE clause, else None."""
+        if self.keyword not in ("UPDATE" if kind is exp.Update else "DELETE", "WITH"):
+            return None
+        if certainly_has_where(self.statement.sql):
+            return None
+        tree = self.write_tree(kind)
+        return tree if tree is not None and tree.args.get("where") is None else None
 
     def alter(self) -> exp.Alter | None:
         tree = self.tree_if("ALTER")

@@ -76,6 +76,7 @@ FAILING = [
     ("SAFE001", "ALTER TABLE sessions DROP COLUMN title;", 1),
     ("SAFE001", "DELETE FROM sessions;", 1),
     ("SAFE001", "ALTER TABLE sessions DROP title;", 1),
+    ("SAFE001", "DELETE FROM sessions -- WHERE status = 'gone'\n;", 1),
     ("SAFE001", "ALTER TABLE sessions DROP \"title\";", 1),
     ("SAFE001", "SELECT 1;\nWITH RECURSIVE n(x) AS (SELECT 1) DELETE FROM sessions;", 2),
     ("SAFE002", "ALTER TABLE sessions RENAME TO work_sessions;", 1),
@@ -83,6 +84,8 @@ FAILING = [
     ("SAFE003", "UPDATE sessions SET status = 'active';", 1),
     ("SAFE003", "SELECT 1;\nWITH ids AS (SELECT id FROM spores) UPDATE sessions SET status = 'active';", 2),
     ("SAFE003", "UPDATE OR REPLACE sessions SET status = 'active';", 1),
+    ("SAFE003", "UPDATE sessions SET title = 'keep WHERE it was';", 1),
+    ("SAFE003", "UPDATE sessions SET title = (SELECT tags FROM spores WHERE spores.id = sessions.id);", 1),
     ("SAFE003", "-- hyphae: allow SAFE002 the Worker reads both names since v3.4\n"
                 "ALTER TABLE sessions RENAME TO work_sessions;\nUPDATE work_sessions SET status = 'active';", 3),
     ("SAFE003", "with ids as (select id from spores)\nupdate or ignore sessions set status = 'active';", 1),
@@ -112,6 +115,7 @@ PASSING = [
     "ALTER TABLE sessions ADD COLUMN score INTEGER AS (length(title)) VIRTUAL;",
     "UPDATE sessions SET status = 'active' WHERE status IS NULL;",
     "DELETE FROM sessions WHERE status = 'gone';",
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM spores WHERE status = 'gone');",
     "WITH gone AS (SELECT id FROM spores WHERE status = 'gone') DELETE FROM sessions WHERE id IN (SELECT id FROM gone);",
     "WITH ids AS (SELECT id FROM spores) UPDATE OR IGNORE sessions SET status = 'active' WHERE id IN (SELECT id FROM ids);",
     "CREATE TABLE IF NOT EXISTS fresh (id TEXT NOT NULL PRIMARY KEY, n INTEGER);\n"

@@ -23,6 +23,12 @@ def test_case_end_comma_does_not_end_the_statement():
     assert len(split_statements(text)) == 2
 
 
+def test_case_end_comma_inside_a_trigger_body_does_not_end_the_trigger():
+    text = ("CREATE TRIGGER t AFTER UPDATE ON a BEGIN\n  UPDATE a SET x = CASE WHEN new.y THEN 1 ELSE 0 END, z = 'a;b'"
+            " WHERE id = new.id;\nEND;\nSELECT 1;")
+    assert [statement.line for statement in split_statements(text)] == [1, 4]
+
+
 def test_line_column_and_leading_comments():
     text = "-- header\n\n-- hyphae: allow SAFE001 why\n  DROP TABLE a;"
     (statement,) = split_statements(text, "f.sql")

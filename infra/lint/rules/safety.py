@@ -28,7 +28,7 @@ def safe001_destructive(context: StatementContext):
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
             yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
-    elif (delete := context.write_tree(exp.Delete)) is not None and delete.args.get("where") is None:
+    elif (delete := context.write_without_where(exp.Delete)) is not None:
         name = table_name(delete.this)
         if context.existed_before_migration(name):
             yield "SAFE001", f"DELETE FROM {name} without WHERE deletes every row"
@@ -75,8 +75,8 @@ def safe002_rename(context: StatementContext):
 
 
 def safe003_unbounded_update(context: StatementContext):
-    tree = context.write_tree(exp.Update)
-    if tree is not None and tree.args.get("where") is None:
+    tree = context.write_without_where(exp.Update)
+    if tree is not None:
         name = table_name(tree.this)
         if context.existed_before_migration(name):
             yield "SAFE003", f"UPDATE {name} without WHERE rewrites every row in one batch (D1 stops a query at 30 s)"
