@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from infra.artifact import build_artifact
 from infra.artifact.manifest import BUILD_INPUTS
-from infra.errors import ArtifactRejected
+from infra.errors import ArtifactRejected, ConfigError, UsageError
+from infra.paths import REPO_ROOT
 
 
 def read_tree(directory: Path) -> dict[str, bytes]:
@@ -95,3 +97,28 @@ def test_building_over_a_folder_that_is_not_an_artifact_is_refused(source_checko
     with pytest.raises(Exception, match="not a build output"):
         build_artifact(tmp_path / "precious", source=source_checkout)
     assert (tmp_path / "precious" / "keep.txt").read_text() == "mine"
+
+
+def fake_toolchain(root: Path, pinned: str) -> Path:
+    """A toolchain folder pinning esbuild at `pinned`, with this repository's installed esbuild."""
+    root.mkdir()
+    (root / "package.json").write_text(json.dumps({"devDependencies": {"esbuild": pinned}}))
+    (root / "node_modules").mkdir()
+    (root / "node_modules" / "esbuild").symlink_to(REPO_ROOT / "node_modules" / "esbuild")
+    return root
+
+
+def test_an_installed_esbuild_that_differs_from_the_pin_is_refused_before_writing(source_checkout, tmp_path):
+    toolchain = fake_toolchain(tmp_path / "toolchain", pinned="0.0.1")
+    with pytest.raises(ConfigError, match=r"package\.json: devDependencies\.esbuild: pinned 0\.0\.1 but node_modules has .*run `npm ci`"):
+        build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_missing_node_modules_says_to_run_npm_ci(source_checkout, tmp_path):
+    toolchain = tmp_path / "toolchain"
+    toolchain.mkdir()
+    shutil.copy(REPO_ROOT / "package.json", toolchain / "package.json")
+    with pytest.raises(UsageError, match=r"node_modules/esbuild is missing; run `npm ci`"):
+        build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
+    assert not (tmp_path / "dist").exists()
