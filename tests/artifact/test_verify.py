@@ -55,11 +55,12 @@ def test_a_missing_manifest_says_to_build(tmp_path):
         verify_artifact(tmp_path / "dist", "local")
 
 
-def test_a_local_build_is_refused_for_staging_but_accepted_for_local(source_checkout, tmp_path, on_a_laptop):
+def test_a_local_build_is_refused_beyond_local_but_accepted_for_local(source_checkout, tmp_path, on_a_laptop):
     build_artifact(tmp_path / "dist", source=source_checkout)
     assert verify_artifact(tmp_path / "dist", "local")["builder"] == {"kind": "local"}
-    with pytest.raises(ArtifactRejected, match="refused for staging: built locally"):
-        verify_artifact(tmp_path / "dist", "staging")
+    for env_name in ("dev", "staging", "production"):
+        with pytest.raises(ArtifactRejected, match=f"refused for {env_name}: built locally"):
+            verify_artifact(tmp_path / "dist", env_name)
 
 
 def test_a_dirty_build_is_refused_for_staging_even_from_ci(source_checkout, tmp_path, in_ci):
