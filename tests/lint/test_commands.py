@@ -36,6 +36,17 @@ def test_an_error_exits_1_and_json_is_parseable(tmp_path, isolated_state_dir):
     assert "create it with `invoke lint --write-sum`" in payload["summary"]["notes"][0]  # the folder has no sum
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, isolated_state_dir):
+    write_history(tmp_path / "m", "BEGIN;")
+    environment = os.environ | {"HYPHAE_STATE_DIR": str(isolated_state_dir)}
+    process = subprocess.Popen([INVOKE, "lint", "--path", str(tmp_path / "m"), "--format", "json"], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+    process.stdout.close()  # like `| head` exiting before lint prints
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1  # the verdict still shows in the exit code
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
 def test_missing_path_and_unknown_format_exit_2_with_one_line(tmp_path, isolated_state_dir):
     missing = run_invoke("lint", "--path", str(tmp_path / "absent"), state=isolated_state_dir)
     assert missing.returncode == 2 and "no such migrations folder" in missing.stderr
