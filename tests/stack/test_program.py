@@ -204,6 +204,17 @@ def test_ids_declared_in_the_stack_file_become_import_options(tmp_path, artifact
     assert all(run.of_type(type_).protect for type_ in DATA_TYPES), "adopted data stays protected"
 
 
+@pytest.mark.parametrize("stack, protect", [("dev", True), ("staging", False)])
+def test_protection_follows_the_stack_files_setting_not_the_stack_name(tmp_path, artifact, stack, protect):
+    from infra.stack.program import build_environment, stack_outputs
+
+    env = load_environment(stack, _stack_root(tmp_path, stack, lambda config: config.update({"hyphae:protect": protect})))
+    run = run_under_mocks(stack, lambda: stack_outputs(build_environment(env, artifact)))
+
+    protected = {registration.type for registration in run.registrations if registration.protect}
+    assert protected == (set(DATA_TYPES) if protect else set())
+
+
 def test_the_local_environment_is_not_a_pulumi_stack(artifact):
     from infra.stack.program import build_environment
 
