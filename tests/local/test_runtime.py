@@ -75,3 +75,13 @@ def test_a_tampered_artifact_is_not_started(worker_artifact, tmp_path):
 def test_a_worker_that_cannot_start_is_reported_with_its_log(worker_artifact, tmp_path):
     with pytest.raises(RuntimeFailed, match=r"workerd exited with .* before listening; log .*workerd\.log"):
         start_local_worker(worker_artifact, "runtime-key", extra_options={"compatibilityDate": "not-a-date"})
+
+
+def test_the_team_key_is_never_on_a_command_line(worker_artifact):
+    key = "argv-secret-4d1f9c"
+    with start_local_worker(worker_artifact, key) as worker:
+        processes = {worker.process.pid} | descendants(worker.process.pid)
+        command_lines = [open(f"/proc/{pid}/cmdline", "rb").read() for pid in processes if alive(pid)]
+        assert len(command_lines) >= 2  # node and workerd
+        assert not [line for line in command_lines if key.encode() in line]
+        assert httpx.post(f"{worker.url}/sync", json={}, headers={"authorization": f"Bearer {key}"}).status_code != 401
