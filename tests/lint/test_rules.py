@@ -36,6 +36,8 @@ FAILING = [
     ("ORD003", "ALTER TABLE sessions ADD COLUMN status TEXT;", 1),
     ("ORD003", "CREATE TABLE sessions (id TEXT);", 1),
     ("ORD003", "CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (tags);", 1),
+    ("ORD003", "CREATE VIEW IF NOT EXISTS idx_spores_status AS SELECT id FROM spores;", 1),
+    ("ORD003", "CREATE INDEX spores ON sessions (title);", 1),
     ("SQL001", "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS x TEXT;", 1),
     ("SQL001", "-- hyphae: allow SAFE001 test\nALTER TABLE sessions DROP COLUMN IF EXISTS title;", 2),
     ("SQL001", "ALTER TABLE sessions ALTER COLUMN title TYPE TEXT;", 1),
@@ -160,6 +162,13 @@ def test_statement_of_exactly_100_000_bytes_passes(lint_history):
     statement = head + "x" * (100_000 - len(head) - len(tail)) + tail
     assert len(statement.encode()) == 100_000
     assert lint_history(BASE, statement).findings == []
+
+
+def test_a_name_taken_by_another_kind_of_object_is_one_ord003_with_the_kind(lint_history):
+    report = lint_history(BASE, "CREATE VIEW IF NOT EXISTS idx_spores_status AS SELECT id FROM spores;")
+    (finding,) = report.findings
+    assert finding.code == "ORD003"
+    assert finding.message == "view idx_spores_status: the name is taken by the index idx_spores_status made earlier"
 
 
 def test_base_fixture_is_clean(lint_history):

@@ -13,7 +13,7 @@ from infra.lint.context import StatementContext
 
 _MISSING_OBJECT = re.compile(r"no such (table|index|view|trigger)", re.IGNORECASE)
 _MISSING_COLUMN = re.compile(r"no such column|has no column named", re.IGNORECASE)
-_DUPLICATE = re.compile(r"already exists|duplicate column name", re.IGNORECASE)
+_DUPLICATE = re.compile(r"already exists|duplicate column name|there is already an? \w+ named", re.IGNORECASE)
 _CREATE_IF_NOT_EXISTS = re.compile(
     r"^\s*CREATE\s+(?:UNIQUE\s+|VIRTUAL\s+)?(TABLE|INDEX|VIEW|TRIGGER)\s+IF\s+NOT\s+EXISTS\s+"
     r"(?:(?:\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s*\.\s*)?(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)",
@@ -46,8 +46,10 @@ def ord003_created_twice_if_not_exists(context: StatementContext):
         return
     kind, name = match[1].lower(), match[2].strip('"`[]')
     existing = context.schema.kind_of(name)
-    if existing is not None:
+    if existing == kind:
         yield "ORD003", f"{kind} {name} already exists ({existing} made earlier); IF NOT EXISTS skips this definition"
+    elif existing is not None:  # IF NOT EXISTS only skips an object of the same kind: SQLite refuses this
+        yield "ORD003", f"{kind} {name}: the name is taken by the {existing} {name} made earlier"
 
 
 STATIC = [ord003_created_twice_if_not_exists]
