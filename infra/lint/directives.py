@@ -33,21 +33,22 @@ class Directive:
     `problem` (message, hint) when it cannot take effect."""
 
     line: int
+    column: int
     code: str
     reason: str
     problem: tuple[str, str] | None = None
 
 
-def read_directive(comment: str, line: int) -> Directive | None:
+def read_directive(comment: str, line: int, column: int = 1) -> Directive | None:
     """The directive a comment holds, None for an ordinary comment."""
     text = comment.strip()
     if not _HYPHAE_COMMENT.match(text):
         return None
     match = _DIRECTIVE.match(text)
     if match is None:
-        return Directive(line, "", "", (f"`{text[:60]}` is not a hyphae directive", f"write {_FORM}"))
+        return Directive(line, column, "", "", (f"`{text[:60]}` is not a hyphae directive", f"write {_FORM}"))
     code, reason = match[1].upper(), (match[2] or "").strip()
-    return Directive(line, code, reason, directive_problem(code, reason))
+    return Directive(line, column, code, reason, directive_problem(code, reason))
 
 
 def directive_problem(code: str, reason: str) -> tuple[str, str] | None:
@@ -66,8 +67,8 @@ def directive_problem(code: str, reason: str) -> tuple[str, str] | None:
 
 def read_directives(statement: Statement) -> list[Directive]:
     """Every `-- hyphae:` directive directly above `statement`."""
-    lines = statement.leading_comment_lines or (statement.line,) * len(statement.leading_comments)
-    found = (read_directive(comment, line) for comment, line in zip(statement.leading_comments, lines))
+    positions = statement.leading_comment_positions or ((statement.line, 1),) * len(statement.leading_comments)
+    found = (read_directive(comment, *position) for comment, position in zip(statement.leading_comments, positions))
     return [directive for directive in found if directive is not None]
 
 
@@ -82,10 +83,10 @@ def apply_directives(findings: list[Finding], statement: Statement) -> list[Find
     found_codes = {finding.code for finding in findings}
     for directive in directives:
         if directive.problem is not None:
-            result.append(directive_finding("LINT001", statement.file, directive.line, *directive.problem))
+            result.append(directive_finding("LINT001", statement.file, directive, *directive.problem))
         elif directive.code not in found_codes:
             result.append(directive_finding(
-                "LINT002", statement.file, directive.line,
+                "LINT002", statement.file, directive,
                 f"allow directive for {directive.code} allows nothing: the statement below has no {directive.code} finding",
                 "remove the directive (it would silently allow a later, unreviewed change)"))
     return result
@@ -110,13 +111,13 @@ def loose_directive_findings(text: str, file: str) -> list[Finding]:
     if "hyphae" not in text.lower():
         return []  # most files hold no directive: skip the second split
     findings = []
-    for line, comment in split_with_loose_comments(text, file)[1]:
-        if read_directive(comment, line) is not None:
+    for line, column, comment in split_with_loose_comments(text, file)[1]:
+        if (directive := read_directive(comment, line, column)) is not None:
             findings.append(directive_finding(
-                "LINT001", file, line, "allow directive applies to no statement, so it allows nothing",
+                "LINT001", file, directive, "allow directive applies to no statement, so it allows nothing",
                 "put it on the line directly above the statement it allows, with no blank line between"))
     return findings
 
 
-def directive_finding(code: str, file: str, line: int, message: str, hint: str) -> Finding:
-    return Finding(code, RULES[code].severity, file, line, 1, message, hint)
+def directive_finding(code: str, file: str, directive: Directive, message: str, hint: str) -> Finding:
+    return Finding(code, RULES[code].severity, file, directive.line, directive.column, message, hint)

@@ -22,7 +22,7 @@ class Statement:
     line: int
     column: int
     leading_comments: tuple[str, ...]  # the comment lines directly above it, for `-- hyphae:` directives
-    leading_comment_lines: tuple[int, ...] = ()  # the 1-based line each of those comments starts on
+    leading_comment_positions: tuple[tuple[int, int], ...] = ()  # 1-based (line, column) where each starts
 
 
 def split_statements(text: str, file: str = "<sql>") -> list[Statement]:
@@ -30,8 +30,8 @@ def split_statements(text: str, file: str = "<sql>") -> list[Statement]:
     return split_with_loose_comments(text, file)[0]
 
 
-def split_with_loose_comments(text: str, file: str = "<sql>") -> tuple[list[Statement], list[tuple[int, str]]]:
-    """The statements of `text`, and (line, comment) for every comment that leads none: one a blank
+def split_with_loose_comments(text: str, file: str = "<sql>") -> tuple[list[Statement], list[tuple[int, int, str]]]:
+    """The statements of `text`, and (line, column, comment) for every comment that leads none: one a blank
     line separates from the next statement, one at the end of the file, or one after a statement
     on its line (it belongs to that statement, not to the one below)."""
     line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
@@ -39,21 +39,24 @@ def split_with_loose_comments(text: str, file: str = "<sql>") -> tuple[list[Stat
     def line_of(offset: int) -> int:
         return bisect.bisect_right(line_starts, offset)
 
+    def position_of(offset: int) -> tuple[int, int]:
+        line = line_of(offset)
+        return line, offset - line_starts[line - 1] + 1
+
     statements: list[Statement] = []
-    loose: list[tuple[int, str]] = []
+    loose: list[tuple[int, int, str]] = []
     position = 0
     while True:
         start, comments, detached = _skip_trivia(text, position)
-        loose.extend((line_of(offset), comment) for offset, comment in detached)
+        loose.extend((*position_of(offset), comment) for offset, comment in detached)
         if start >= len(text):
-            loose.extend((line_of(offset), comment) for offset, comment in comments)
+            loose.extend((*position_of(offset), comment) for offset, comment in comments)
             break
         end = _statement_end(text, start)
-        line = line_of(start)
-        column = start - line_starts[line - 1] + 1
+        line, column = position_of(start)
         statements.append(Statement(file, len(statements), text[start:end].rstrip(), line, column,
                                     tuple(comment for _, comment in comments),
-                                    tuple(line_of(offset) for offset, _ in comments)))
+                                    tuple(position_of(offset) for offset, _ in comments)))
         position = end
     return statements, loose
 

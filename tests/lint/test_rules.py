@@ -171,6 +171,13 @@ def test_a_name_taken_by_another_kind_of_object_is_one_ord003_with_the_kind(lint
     assert finding.message == "view idx_spores_status: the name is taken by the index idx_spores_status made earlier"
 
 
+def test_directive_findings_point_at_the_directive_s_line_and_column(lint_history):
+    report = lint_history(BASE, "SELECT 1;  -- hyphae: allow SAFE001 archived\nDROP TABLE spores;\n"
+                                "  -- hyphae: allow SAFE01 archived\nDROP TABLE sessions;")
+    assert [(finding.code, finding.line, finding.column) for finding in report.findings] == [
+        ("LINT001", 1, 12), ("SAFE001", 2, 1), ("LINT001", 3, 3), ("SAFE001", 4, 1)]
+
+
 def test_base_fixture_is_clean(lint_history):
     assert lint_history(BASE).findings == []
 

@@ -40,7 +40,7 @@ def test_comments_that_lead_no_statement_are_returned_with_their_lines():
     text = ("-- header\n\nSELECT 1; -- trailing, belongs to SELECT 1\n-- leads SELECT 2\nSELECT 2;\n"
             "; -- after an empty statement\nSELECT '\n-- in a string';\n/* end\nof file */\n")
     statements, loose = split_with_loose_comments(text, "f.sql")
-    assert [(statement.line, statement.leading_comments, statement.leading_comment_lines) for statement in statements] == [
-        (3, (), ()), (5, ("-- leads SELECT 2",), (4,)), (7, (), ())]
-    assert loose == [(1, "-- header"), (3, "-- trailing, belongs to SELECT 1"), (6, "-- after an empty statement"),
-                     (9, "/* end\nof file */")]
+    assert [(statement.line, statement.leading_comments, statement.leading_comment_positions) for statement in statements] == [
+        (3, (), ()), (5, ("-- leads SELECT 2",), ((4, 1),)), (7, (), ())]
+    assert loose == [(1, 1, "-- header"), (3, 11, "-- trailing, belongs to SELECT 1"), (6, 3, "-- after an empty statement"),
+                     (9, 1, "/* end\nof file */")]
