@@ -46,7 +46,8 @@ class LintReport:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.severity == WARNING]
+        """Warnings no directive allowed (an allowed one counts as allowed, not twice)."""
+        return [finding for finding in self.findings if finding.severity == WARNING and finding.allowed_reason is None]
 
     @property
     def ok(self) -> bool:

@@ -25,6 +25,13 @@ def test_clean_history_exits_0(isolated_state_dir):
     assert "lint ok: 5 files" in result.stdout
 
 
+def test_warnings_alone_exit_0(tmp_path, isolated_state_dir):
+    write_history(tmp_path / "m", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    result = run_invoke("lint", "--path", str(tmp_path / "m"), state=isolated_state_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning  IDEM001" in result.stdout and "lint ok: 1 file, 1 statement, 0 errors, 1 warning" in result.stdout
+
+
 def test_an_error_exits_1_and_json_is_parseable(tmp_path, isolated_state_dir):
     write_history(tmp_path / "m", "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY);", "BEGIN;")
     result = run_invoke("lint", "--path", str(tmp_path / "m"), "--format", "json", state=isolated_state_dir)

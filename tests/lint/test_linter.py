@@ -120,6 +120,15 @@ def test_directive_that_allows_nothing_is_a_warning_and_changes_no_verdict(lint_
     assert report.ok
 
 
+def test_an_allowed_warning_counts_as_allowed_only(lint_history):
+    report = lint_history("-- hyphae: allow IDEM001 the first migration runs once on an empty database\n"
+                          "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    (finding,) = report.findings
+    assert (finding.code, finding.allowed_reason) == ("IDEM001", "the first migration runs once on an empty database")
+    assert report.summary() | {"files": 0, "statements": 0} == {"files": 0, "statements": 0, "errors": 0, "warnings": 0,
+                                                                  "allowed": 1}
+
+
 def test_not_null_without_default_fails_only_on_tables_that_existed_before(lint_history):
     report = lint_history("CREATE TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY);",
                           "CREATE TABLE IF NOT EXISTS new (id INTEGER PRIMARY KEY);\n"
