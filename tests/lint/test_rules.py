@@ -178,6 +178,13 @@ def test_directive_findings_point_at_the_directive_s_line_and_column(lint_histor
         ("LINT001", 1, 12), ("SAFE001", 2, 1), ("LINT001", 3, 3), ("SAFE001", 4, 1)]
 
 
+def test_adding_a_101st_column_is_d1005_naming_the_table(lint_history):
+    wide = "CREATE TABLE IF NOT EXISTS wide (" + ", ".join(f"c{i} TEXT" for i in range(100)) + ");"
+    report = lint_history(wide, "ALTER TABLE wide ADD COLUMN c100 TEXT;")
+    assert [(finding.code, finding.line, finding.message) for finding in report.findings] == [
+        ("D1005", 1, "too many columns on wide (a D1 limit)")]
+
+
 def test_base_fixture_is_clean(lint_history):
     assert lint_history(BASE).findings == []
 

@@ -125,7 +125,10 @@ def describe_denial(denial: Denial, message: str) -> str:
 
 
 def d1005_engine(context: StatementContext, message: str) -> str | None:
-    return f"{message} (a D1 limit)" if _LIMIT_MESSAGES.search(message) else None
+    if not _LIMIT_MESSAGES.search(message):
+        return None
+    # ADD COLUMN checks the limit on SQLite's working copy of the table, named sqlite_altertab_<table>.
+    return f"{message.replace('sqlite_altertab_', '')} (a D1 limit)"
 
 
 STATIC = [d1001_transaction_control, d1002_reserved_objects, d1003_denied_pragma, d1004_denied_module,
