@@ -17,7 +17,13 @@ import tempfile
 from pathlib import Path
 
 from infra.artifact.allowlist import read_allowlist
-from infra.artifact.manifest import MANIFEST_NAME, plan_manifest, read_builder, read_git_state, render_manifest
+from infra.artifact.manifest import (
+    MANIFEST_NAME,
+    plan_manifest,
+    read_builder,
+    read_git_state,
+    render_manifest,
+)
 from infra.errors import ArtifactRejected, ConfigError, UsageError
 from infra.paths import REPO_ROOT
 
@@ -75,7 +81,7 @@ def stage_sources(source: Path, staging: Path) -> dict:
 def run_esbuild(staging: Path, outfile: Path, toolchain_root: Path = REPO_ROOT) -> None:
     esbuild = toolchain_root / "node_modules" / ".bin" / "esbuild"
     command = [str(esbuild), "src/index.js", f"--outfile={outfile}", *ESBUILD_FLAGS]
-    result = subprocess.run(command, cwd=staging, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=staging, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ArtifactRejected(f"esbuild failed on worker/src: {result.stderr.strip().splitlines()[0] if result.stderr.strip() else result.returncode}")
 

@@ -19,6 +19,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from infra.artifact.verify import verify_artifact
 from infra.environments import BINDING_API_KEY
@@ -58,7 +59,7 @@ class LocalWorker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def __enter__(self) -> LocalWorker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

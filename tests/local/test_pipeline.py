@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -85,5 +86,5 @@ def test_a_failure_after_workerd_started_still_stops_it(tmp_path):
 
     with pytest.raises(BrokenPipeError):
         run_local(report, artifact=tmp_path / "dist")
-    leftovers = [pid for pid in descendants(os.getpid()) if alive(pid) and b"serve.mjs" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    leftovers = [pid for pid in descendants(os.getpid()) if alive(pid) and b"serve.mjs" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert leftovers == [], "workerd was left running"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ def descendants(pid: int) -> set[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             children.setdefault(int(fields[1]), set()).add(int(entry))
@@ -37,7 +38,7 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_the_worker_listens_on_loopback_and_stops_with_workerd(worker_artifact):
@@ -81,7 +82,7 @@ def test_the_team_key_is_never_on_a_command_line(worker_artifact):
     key = "argv-secret-4d1f9c"
     with start_local_worker(worker_artifact, key) as worker:
         processes = {worker.process.pid} | descendants(worker.process.pid)
-        command_lines = [open(f"/proc/{pid}/cmdline", "rb").read() for pid in processes if alive(pid)]
+        command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes if alive(pid)]
         assert len(command_lines) >= 2  # node and workerd
         assert not [line for line in command_lines if key.encode() in line]
         assert httpx.post(f"{worker.url}/sync", json={}, headers={"authorization": f"Bearer {key}"}).status_code != 401

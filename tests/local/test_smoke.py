@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.environments import schema_version
-from infra.local.smoke import SMOKE_MACHINE, run_smoke, SmokeTestFailed
+from infra.local.smoke import SMOKE_MACHINE, SmokeTestFailed, run_smoke
 from tests.worker.conftest import TEAM_KEY, read_rows
 
 pytestmark = pytest.mark.workerd
@@ -48,7 +48,8 @@ def invoke_smoke(*flags: str, **environment: str):
 
     variables = {key: value for key, value in os.environ.items() if key != "MYCO_TEAM_API_KEY"}
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "smoke", *flags], cwd=REPO_ROOT, capture_output=True, text=True, env={**variables, **environment}
+        [sys.executable, "-m", "invoke", "smoke", *flags], cwd=REPO_ROOT, capture_output=True, text=True, env={**variables, **environment},
+        check=False,
     )
 
 

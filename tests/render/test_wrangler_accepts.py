@@ -27,7 +27,12 @@ import pytest
 from infra.bindings import WORKER_BINDINGS
 from infra.environments import BINDING_API_KEY, load_environment, schema_version
 from infra.local.runtime import LOOPBACK, free_loopback_port
-from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file, wrangler_persist_dir
+from infra.paths import (
+    DEFAULT_MIGRATIONS_DIR,
+    REPO_ROOT,
+    local_d1_file,
+    wrangler_persist_dir,
+)
 from infra.render import LOCAL_CONFIG_PATH, plan_local_config
 from infra.runner.apply import MigrateOptions, run_migrate
 from tests.worker.conftest import TEAM_KEY, worker_artifact  # noqa: F401
@@ -85,7 +90,7 @@ def expected_local_bindings() -> dict[str, tuple[str, str]]:
 
 def test_wrangler_accepts_the_committed_config_and_reports_the_declared_local_bindings(project, tmp_path):
     command = [str(WRANGLER), "deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", "worker/wrangler.local.jsonc"]
-    result = subprocess.run(command, cwd=project, env=wrangler_environment(tmp_path / "home"), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, cwd=project, env=wrangler_environment(tmp_path / "home"), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--dry-run: exiting now." in result.stdout
     assert read_bindings_table(result.stdout) == expected_local_bindings()
@@ -95,7 +100,7 @@ def test_wrangler_accepts_the_committed_config_and_reports_the_declared_local_bi
 def test_wrangler_refuses_a_config_whose_main_module_is_missing(project, tmp_path):
     shutil.rmtree(project / "dist")
     command = [str(WRANGLER), "deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", "worker/wrangler.local.jsonc"]
-    result = subprocess.run(command, cwd=project, env=wrangler_environment(tmp_path / "home"), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, cwd=project, env=wrangler_environment(tmp_path / "home"), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode != 0
     assert "dist/worker.js" in result.stdout + result.stderr
 

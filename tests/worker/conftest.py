@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from infra.artifact import build_artifact
-from infra.environments import BINDING_KV, BINDING_VECTORIZE, load_environment, schema_version
+from infra.environments import (
+    BINDING_KV,
+    BINDING_VECTORIZE,
+    load_environment,
+    schema_version,
+)
 from infra.local.runtime import start_local_worker
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate

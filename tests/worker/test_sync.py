@@ -94,16 +94,19 @@ def test_a_batch_far_above_100_bound_parameters_is_written_whole(running_worker,
 
 def test_deletes_remove_only_the_named_rows(running_worker, worker_state):
     sync(running_worker, "m-delete", [session("keep"), session("drop1"), session("drop2")])
-    deletes = [{"table": "sessions", "operation": "delete", "id": record_id} for record_id in ("drop1", "drop2")]
+    deletes = [delete(record_id) for record_id in ("drop1", "drop2")]
     result = sync(running_worker, "m-delete", deletes)
     assert (result["synced"], result["errors"]) == (2, [])
     assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-delete'") == [("keep",)]
 
 
+def delete(record_id: str) -> dict:
+    return {"table": "sessions", "operation": "delete", "id": record_id}
+
+
 def test_records_for_one_row_count_in_request_order(running_worker, worker_state):
     # Upserts are written before deletes; a row deleted then re-created on the node must stay.
     sync(running_worker, "m-order", [session("recreated"), session("removed")])
-    delete = lambda record_id: {"table": "sessions", "operation": "delete", "id": record_id}  # noqa: E731
     result = sync(running_worker, "m-order", [delete("recreated"), session("recreated", content_hash="h2", title="again"),
                                               session("removed", content_hash="h3"), delete("removed")])
     assert (result["synced"], result["skipped"], result["errors"]) == (2, 2, [])

@@ -23,11 +23,19 @@ async function route(request, env) {
   return entry.handle(request, env);
 }
 
+// An answer sent before the request body was read (a 401, say) makes the runtime close the
+// connection with unread data in it, which resets it (ECONNRESET) before the client reads the
+// answer. Reading the rest of the body first keeps every refusal readable.
+async function drainBody(request) {
+  if (request.body && !request.bodyUsed) await request.arrayBuffer().catch(() => undefined);
+}
+
 export default {
   async fetch(request, env) {
     try {
       return await route(request, env);
     } catch (error) {
+      await drainBody(request);
       if (error instanceof HttpError) return errorResponse(error.status, error.message, error.details);
       console.error("unhandled error", error && error.stack ? error.stack : error);
       return errorResponse(500, "internal error");
