@@ -16,7 +16,12 @@ import pytest
 from infra.artifact import build_artifact
 from infra.environments import load_environment
 from infra.local.runtime import start_local_worker
-from infra.paths import local_d1_file, miniflare_object_id, state_dir, wrangler_persist_dir
+from infra.paths import (
+    local_d1_file,
+    miniflare_object_id,
+    state_dir,
+    wrangler_persist_dir,
+)
 
 pytestmark = pytest.mark.workerd
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infra.artifact.manifest import MANIFEST_FORMAT, MANIFEST_NAME, artifact_digest, read_file_entries
+from infra.artifact.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    artifact_digest,
+    read_file_entries,
+)
 from infra.environments import ENVIRONMENTS
 from infra.errors import ArtifactRejected, UsageError
 

@@ -10,14 +10,14 @@ under `keep_running`. The lint, migrate and drift packages are imported lazily, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from infra.environments import Environment, load_environment, schema_version
 from infra.errors import DriftDetected, LintFailed
-from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
 from infra.local.runtime import LocalWorker, start_local_worker
+from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
 
 DEFAULT_ARTIFACT = REPO_ROOT / "dist"
 

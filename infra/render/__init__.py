@@ -5,6 +5,11 @@
 miniflare options of `infra.local.runtime` are both built from it.
 """
 
-from infra.render.local_config import LOCAL_CONFIG_PATH, apply_local_config, plan_local_config, render_local_config
+from infra.render.local_config import (
+    LOCAL_CONFIG_PATH,
+    apply_local_config,
+    plan_local_config,
+    render_local_config,
+)
 
 __all__ = ["LOCAL_CONFIG_PATH", "apply_local_config", "plan_local_config", "render_local_config"]

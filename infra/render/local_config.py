@@ -13,7 +13,13 @@ from pathlib import Path
 import jinja2
 
 from infra import environments
-from infra.bindings import DATABASE_ID, KV_NAMESPACE_ID, PROTOCOL_VERSION, SCHEMA_VERSION, WORKER_BINDINGS
+from infra.bindings import (
+    DATABASE_ID,
+    KV_NAMESPACE_ID,
+    PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+    WORKER_BINDINGS,
+)
 from infra.environments import Environment
 from infra.paths import REPO_ROOT
 
