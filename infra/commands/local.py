@@ -36,9 +36,9 @@ def smoke(c, env="local", url=None):
 
 def _smoke_local_artifact(expected: dict):
     from infra.local.api_key import read_or_create_local_api_key
+    from infra.local.pipeline import DEFAULT_ARTIFACT
     from infra.local.runtime import start_local_worker
     from infra.local.smoke import run_smoke
-    from infra.local.pipeline import DEFAULT_ARTIFACT
 
     api_key = read_or_create_local_api_key()
     with start_local_worker(DEFAULT_ARTIFACT, api_key) as worker:
@@ -55,7 +55,9 @@ def _remote_api_key(environment) -> str:
         return read_or_create_local_api_key()
     key = os.environ.get(BINDING_API_KEY)
     if not key:
-        from infra.stack.cli import read_secret_output  # runs the CLI; never imports pulumi
+        from infra.stack.cli import (
+            read_secret_output,  # runs the CLI; never imports pulumi
+        )
 
         key = read_secret_output(environment.name, "apiKey")
     if not key:
