@@ -4,11 +4,11 @@
 tasks are thin skins over the `infra` package, and nothing here may import Pulumi.
 """
 
-from infra.commands.testing import test  # noqa: F401
-from infra.commands.lint import lint, new  # noqa: F401
-from infra.commands.build import build, render, verify  # noqa: F401
-from infra.commands.local import local, smoke  # noqa: F401
-from infra.commands.drift import drift  # noqa: F401
-from infra.commands.migrate import migrate, restore, status  # noqa: F401
 from infra.commands.bench import bench  # noqa: F401
+from infra.commands.build import build, render, verify  # noqa: F401
 from infra.commands.deploy import outputs, preview, refresh, up  # noqa: F401
+from infra.commands.drift import drift  # noqa: F401
+from infra.commands.lint import lint, new  # noqa: F401
+from infra.commands.local import local, smoke  # noqa: F401
+from infra.commands.migrate import migrate, restore, status  # noqa: F401
+from infra.commands.testing import test  # noqa: F401

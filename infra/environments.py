@@ -124,13 +124,14 @@ def load_environment(name: str, root: Path = REPO_ROOT) -> Environment:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(f"unknown environment {name!r} (known: {', '.join(ENVIRONMENTS)}){hint}")
     path = config_file(name, root)
-    settings = _deep_merge(_project_defaults(root), _read_namespace(path))
+    defaults, own = _project_defaults(root), _read_namespace(path)
     try:
-        return Environment.model_validate({"name": name, "source": path.name, **settings})
+        return Environment.model_validate({"name": name, "source": path.name, **_deep_merge(defaults, own)})
     except ValidationError as error:
         first = error.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(path.name, f"{CONFIG_NAMESPACE}:{key}", first["msg"]) from None
+        blamed = DEFAULTS_FILE if _sets(defaults, first["loc"]) and not _sets(own, first["loc"]) else path.name
+        raise ConfigError(blamed, f"{CONFIG_NAMESPACE}:{key}", first["msg"]) from None
 
 
 def load_all(root: Path = REPO_ROOT) -> dict[str, Environment]:
@@ -165,6 +166,18 @@ def _read_namespace(path: Path) -> dict:
 def _project_defaults(root: Path) -> dict:
     """The shared settings of `hyphae.defaults.yaml` (same `config:` layout as a stack file)."""
     return _read_namespace(root / DEFAULTS_FILE)
+
+
+def _sets(settings: dict, location: tuple) -> bool:
+    """Whether these settings give a value at `location` (or at a parent of it that is not a mapping)."""
+    value = settings
+    for part in location:
+        if not isinstance(value, dict):
+            return True  # a parent is set to a non-mapping: that value is the one at fault
+        if part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

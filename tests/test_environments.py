@@ -77,3 +77,19 @@ def test_missing_file_is_named(declarations: Path):
     (declarations / "Pulumi.production.yaml").unlink()
     with pytest.raises(ConfigError, match="Pulumi.production.yaml"):
         load_environment("production", declarations)
+
+
+def test_bad_shared_default_names_the_defaults_file(declarations: Path):
+    path = declarations / "hyphae.defaults.yaml"
+    path.write_text(path.read_text().replace('compatibilityDate: "2026-04-01"', "compatibilityDate: soon"))
+    with pytest.raises(ConfigError) as caught:
+        load_environment("dev", declarations)
+    assert str(caught.value).startswith("hyphae.defaults.yaml: hyphae:worker.compatibilityDate:")
+
+
+def test_bad_override_of_a_default_names_the_environment_file(declarations: Path):
+    path = declarations / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("  hyphae:vectorize:\n", "  hyphae:vectorize:\n    dimensions: -3\n"))
+    with pytest.raises(ConfigError) as caught:
+        load_environment("dev", declarations)
+    assert str(caught.value).startswith("Pulumi.dev.yaml: hyphae:vectorize.dimensions:")

@@ -1,5 +1,6 @@
 """Every task answers bad input with one line naming what to fix, exit code 2, and no traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -39,3 +40,20 @@ def test_bad_input_is_one_line_exit_2_without_traceback(arguments, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hyphae: error: "), result.stderr
     assert BAD_INPUT[arguments] in lines[0]
+
+
+def test_a_reader_that_leaves_early_stops_neither_the_work_nor_the_verdict(tmp_path):
+    """`invoke migrate | head -1`: the migration still completes (ledger and lock straight), no traceback."""
+    environment = os.environ | {"HYPHAE_STATE_DIR": str(tmp_path)}
+    migrate = subprocess.Popen([sys.executable, "-m", "invoke", "migrate"], cwd=REPO_ROOT, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    migrate.stdout.close()  # the reader is gone before the first line
+    stderr = migrate.stderr.read().decode()
+    assert migrate.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+    status = subprocess.run([sys.executable, "-m", "invoke", "status", "--format", "json"], cwd=REPO_ROOT,
+                            env=environment, capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert state["pending"] == [] and len(state["applied"]) == len(list((REPO_ROOT / "migrations").glob("*.sql")))

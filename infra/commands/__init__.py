@@ -19,6 +19,7 @@ def reports_errors(task_function):
 
     @functools.wraps(task_function)
     def wrapper(*args, **kwargs):
+        real_stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
         try:
             return task_function(*args, **kwargs)
         except HyphaeError as error:
@@ -26,8 +27,40 @@ def reports_errors(task_function):
             raise Exit(f"hyphae: error: {error}", code=error.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("hyphae: interrupted", code=130) from None
+        finally:
+            sys.stdout = real_stdout
 
     return wrapper
+
+
+class _ReaderMayLeave:
+    """stdout for a task whose reader may stop early (`invoke status | head -3`).
+
+    A closed pipe must not abort the work half way (a migration printing its progress goes on and
+    keeps its lock and ledger straight) nor print a traceback: the rest of the output goes to
+    devnull, as Python's docs advise for SIGPIPE, and the exit code still tells the verdict.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._quietly(lambda: self._stream.write(text)) or len(text)
+
+    def flush(self) -> None:
+        self._quietly(self._stream.flush)
+
+    def _quietly(self, action):
+        try:
+            return action()
+        except BrokenPipeError:
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            return None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def choose(value: str, allowed: tuple[str, ...], flag: str) -> str:

@@ -32,7 +32,7 @@ def lint(c, path=None, format="human", env=None, write_sum=False):
         _rewrite_sum(directory)
     extra = _ledger_findings(env, directory) if env else []
     report = lint_migrations(directory, extra_findings=extra)
-    print_to_reader(render(report, output_format))
+    print(render(report, output_format))
     if not report.ok:
         raise Exit(code=1)
 
@@ -49,22 +49,6 @@ def new(c, slug, path=None):
     created = create_migration(directory, slug)
     _rewrite_sum(directory)
     print(f"created {created} (hyphae.sum updated)")
-
-
-def print_to_reader(text: str) -> None:
-    """Print `text`; a reader that stops early (`invoke lint --format json | head`) is not an error.
-
-    Python's advice for a closed pipe: point stdout at devnull so the interpreter's final flush
-    does not raise again (docs.python.org, signal module, "Note on SIGPIPE").
-    """
-    import os
-    import sys
-
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _existing_folder(path: str | None) -> Path:

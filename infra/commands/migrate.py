@@ -65,7 +65,7 @@ def status(c, env="local", path=None, format="human"):
         "applied": [{"name": entry.name, "applied_at": entry.applied_at, "sha256": entry.sha256,
                      "adopted": entry.adopted} for entry in state.applied],
         "pending": [migration.name for migration in plan_pending(history.files, state)],
-        "findings": [finding.to_json() for finding in history.findings],
+        "findings": [finding.to_report_json() for finding in history.findings],
         "lock": state.lock.describe() if state.lock else None,
         "last_restore_point": state.last_restore_point,
     }
@@ -151,8 +151,8 @@ def _one_line(sql: str, width: int = 100) -> str:
 def _report_json(report) -> dict:
     return {
         "environment": report.environment, "target": report.target, "plan": report.plan_only,
-        "lint": report.lint_summary, "lint_findings": [finding.to_json() for finding in report.lint_findings],
-        "ledger_findings": [finding.to_json() for finding in report.ledger_findings],
+        "lint": report.lint_summary, "lint_findings": [finding.to_report_json() for finding in report.lint_findings],
+        "ledger_findings": [finding.to_report_json() for finding in report.ledger_findings],
         "pending": [{"name": migration.name, "sha256": migration.file.sha256,
                      "statements": [{"line": statement.line, "sql": statement.sql} for statement in migration.statements]}
                     for migration in report.pending],

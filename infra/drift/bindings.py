@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, DriftFinding
 from infra.bindings import (
     API_FIELD,
     API_KEY,
@@ -27,6 +26,7 @@ from infra.bindings import (
     SCHEMA_VERSION,
     api_bindings,
 )
+from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, DriftFinding
 from infra.environments import Environment
 
 RESOURCE_LABELS = {"d1": "D1 database", "kv_namespace": "KV namespace", "vectorize": "Vectorize index"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from infra.d1.rules import WRANGLER_LEDGER
+from infra.errors import LedgerMismatch
 from infra.ledger.lock import LockHolder, parse_holder
 from infra.ledger.schema import (
     APPLIED_WITH_CHECKSUMS_SQL,
@@ -19,7 +20,6 @@ from infra.ledger.schema import (
     AppliedMigration,
     parse_applied,
 )
-from infra.errors import LedgerMismatch
 from infra.targets import BatchFailed, BatchStatement, Target
 
 

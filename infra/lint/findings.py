@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 ERROR = "error"
 WARNING = "warning"
+REPORT_KEYS = ("code", "severity", "file", "line", "column", "message", "hint")
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,16 @@ class Finding:
         """True when this finding stops a run: an error that no directive allowed."""
         return self.severity == ERROR and self.allowed_reason is None
 
+    def to_report_json(self) -> dict:
+        """The shape every report prints (lint, migrate, status): the same seven keys for every finding;
+        an allowed one has severity "allowed" and its reason as the hint, as `human` shows it."""
+        data = {key: getattr(self, key) for key in REPORT_KEYS}
+        if self.allowed_reason is not None:
+            data |= {"severity": "allowed", "hint": f"allowed: {self.allowed_reason}"}
+        return data
+
     def to_json(self) -> dict:
+        """Every field, for the lint cache to rebuild the finding from."""
         data = asdict(self)
         if data["allowed_reason"] is None:
             del data["allowed_reason"]

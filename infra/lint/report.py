@@ -41,7 +41,6 @@ def _human_finding(finding: Finding) -> list[str]:
     return lines
 
 
-JSON_KEYS = ("code", "severity", "file", "line", "column", "message", "hint")
 
 
 def render_json(report: LintReport) -> str:
@@ -50,16 +49,9 @@ def render_json(report: LintReport) -> str:
     Every finding has exactly those keys, so a tool can rely on them: an allowed finding has
     severity "allowed" and its reason as the hint (as `human` shows it); notes are in the summary.
     """
-    payload = {"findings": [_json_finding(finding) for finding in report.findings],
+    payload = {"findings": [finding.to_report_json() for finding in report.findings],
                "summary": report.summary() | {"notes": report.notes}}
     return json.dumps(payload, indent=2)
-
-
-def _json_finding(finding: Finding) -> dict:
-    data = {key: getattr(finding, key) for key in JSON_KEYS}
-    if finding.allowed_reason is not None:
-        data |= {"severity": "allowed", "hint": f"allowed: {finding.allowed_reason}"}
-    return data
 
 
 def render_github(report: LintReport) -> str:

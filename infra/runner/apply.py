@@ -29,8 +29,14 @@ from infra.history.files import read_migrations
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
 from infra.ledger.read import LedgerState, parse_state, read_ledger
-from infra.ledger.schema import ADOPTION_GUARD_FAILURE, create_tables_statements, read_state_statements, \
-    record_migration_statements, record_restore_point_statement, refuse_unadopted_statement
+from infra.ledger.schema import (
+    ADOPTION_GUARD_FAILURE,
+    create_tables_statements,
+    read_state_statements,
+    record_migration_statements,
+    record_restore_point_statement,
+    refuse_unadopted_statement,
+)
 from infra.ledger.verify import verify_ledger
 from infra.lint.findings import Finding
 from infra.runner.batches import pack_requests

@@ -24,7 +24,6 @@ from cloudflare import Cloudflare
 from infra.credentials import api_base_url, read_api_token
 from infra.errors import ConfigError, RemoteApiError
 
-
 # Vectorize's own error codes (the v2 API answers some of them with HTTP 400, not 404/409).
 ERROR_INDEX_NOT_FOUND = 3000
 ERROR_DUPLICATE_NAME = 3002

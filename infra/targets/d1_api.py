@@ -30,7 +30,6 @@ from infra.errors import RemoteApiError, UsageError
 from infra.outputs import read_outputs
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint
 
-
 # D1 bounds a call at 30 s; give the answer time to travel back before calling it lost.
 REQUEST_TIMEOUT = httpx.Timeout(45.0, connect=10.0)
 _T = TypeVar("_T")

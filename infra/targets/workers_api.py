@@ -9,7 +9,6 @@ Retry-After, 5xx, timeouts, with backoff) are on here. The token goes to the SDK
 
 from __future__ import annotations
 
-
 import cloudflare
 import httpx
 from cloudflare import Cloudflare

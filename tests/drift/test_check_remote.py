@@ -3,7 +3,6 @@ SDK, the Worker's bindings from its script settings, and parity between environm
 
 from __future__ import annotations
 
-
 import pytest
 
 from infra.drift.check import check_drift

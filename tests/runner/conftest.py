@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from migration_history import HISTORY, write_history
 
 from infra.environments import load_environment
 from infra.paths import local_d1_file
-from migration_history import HISTORY, write_history
 
 
 @pytest.fixture

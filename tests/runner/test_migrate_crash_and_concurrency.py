@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import multiprocessing
+import os
 import random
 import signal
 import sqlite3
@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from migration_history import read_ledger_rows, read_schema, write_history
 
 from infra.errors import LockHeld
 from infra.paths import REPO_ROOT, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate
-
-from migration_history import read_ledger_rows, read_schema, write_history
 
 KILLS = 60
 CHILD = "import sys; from infra.runner.apply import run_migrate; run_migrate(sys.argv[1], sys.argv[2])"

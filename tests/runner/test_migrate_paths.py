@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
 
 from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.runner.apply import MigrateOptions, run_migrate
-
-from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
 
 
 def test_a_fresh_database_gets_every_migration_with_ledger_rows_and_checksums(environment, history):

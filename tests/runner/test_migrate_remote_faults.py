@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from loopback import Fault
+from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
 
 from infra.errors import MissingCredentials, RemoteApiError
 from infra.runner.apply import run_migrate
-
-from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
-from loopback import Fault
 
 
 def _many(count: int) -> dict[str, str]:

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from migration_history import HISTORY, read_ledger_rows, read_schema
 
 from infra.paths import REPO_ROOT
 from infra.runner.apply import MigrateOptions
-from migration_history import HISTORY, read_ledger_rows, read_schema
 
 INVOKE = str(REPO_ROOT / ".venv" / "bin" / "invoke")
 

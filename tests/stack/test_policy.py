@@ -21,7 +21,15 @@ from pulumi_policy import (
 from infra.environments import REMOTE_ENVIRONMENTS, schema_version
 from infra.stack.policy import rules
 
-from .harness import D1_TYPE, KV_TYPE, SCRIPT_TYPE, VECTORIZE_TYPE, run_program_under_mocks, unwrap_secrets, write_artifact
+from .harness import (
+    D1_TYPE,
+    KV_TYPE,
+    SCRIPT_TYPE,
+    VECTORIZE_TYPE,
+    run_program_under_mocks,
+    unwrap_secrets,
+    write_artifact,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

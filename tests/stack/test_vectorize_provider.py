@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 
 import pytest
+from loopback import ApiFailure, Fault
 from pulumi.dynamic.dynamic import serialize_provider
 
 from infra.environments import load_environment
 from infra.errors import ConfigError, MissingCredentials, RemoteApiError
 from infra.stack.vectorize import VectorizeIndexProvider, index_properties
-from loopback import ApiFailure, Fault
 
 INDEX = "myco-team-dev-vectors"
 

@@ -6,12 +6,12 @@ import logging
 
 import httpx
 import pytest
+from loopback import Fault
 
 from infra.environments import load_environment
 from infra.errors import ConfigError, MissingCredentials, RemoteApiError, UsageError
 from infra.targets import BatchFailed, BatchStatement, ResponseLost
 from infra.targets.d1_api import D1ApiTarget, RetryPolicy
-from loopback import Fault
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 

@@ -4,7 +4,15 @@ production runs after staging; one deploy per environment at a time."""
 
 from __future__ import annotations
 
-from tests.workflows.reading import DEPLOY_ENVIRONMENT, INVOKE_LINE, LOCAL_SETUP, WORKFLOWS_DIR, read_setup_action, read_workflows, run_lines
+from tests.workflows.reading import (
+    DEPLOY_ENVIRONMENT,
+    INVOKE_LINE,
+    LOCAL_SETUP,
+    WORKFLOWS_DIR,
+    read_setup_action,
+    read_workflows,
+    run_lines,
+)
 
 NODE_TOOLS = ("npm ", "npx ", "yarn ", "pnpm ", "node ")
 

@@ -3,7 +3,6 @@ stack; a failure opens the drift issue or updates the open one."""
 
 from __future__ import annotations
 
-
 from infra.environments import REMOTE_ENVIRONMENTS
 from infra.stack.cli import plan_refresh_command
 from tests.workflows.reading import INVOKE_LINE, read_workflows, run_lines
