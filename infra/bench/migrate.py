@@ -19,14 +19,13 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from infra.bench import BenchResult, Measurement, Target, timed
-from infra.d1.rules import is_ledger_table
+from infra.d1.rules import read_user_schema
 from infra.paths import REPO_ROOT, local_d1_file
 
 MIGRATIONS = 200
@@ -109,15 +108,6 @@ def apply_with_wrangler(config: Path, persist: Path) -> subprocess.CompletedProc
     return subprocess.run([str(WRANGLER), "d1", "migrations", "apply", "DB", "--local", "--config", str(config),
                            "--persist-to", str(persist)], cwd=config.parent, env=environment, check=True,
                           capture_output=True, text=True, timeout=600)
-
-
-def read_user_schema(path: Path) -> list[tuple]:
-    connection = sqlite3.connect(path)
-    try:
-        rows = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
-    finally:
-        connection.close()
-    return [row for row in rows if not is_ledger_table(row[2]) and not row[1].startswith(("sqlite_", "_cf_"))]
 
 
 def _request_counts(folder: Path, root: Path, result: BenchResult) -> None:

@@ -62,6 +62,17 @@ def is_ledger_table(name: str | None) -> bool:
     return bool(name) and (name.lower() == WRANGLER_LEDGER or name.lower().startswith(HYPHAE_TABLE_PREFIX))
 
 
+def read_user_schema(path: str | Path) -> list[tuple]:
+    """(type, name, table, sql) of a database file's own objects: D1's, SQLite's and the ledger's left
+    out, so two databases migrated by different tools (hyphae, wrangler) compare equal."""
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    finally:
+        connection.close()
+    return [row for row in rows if not is_ledger_table(row[2]) and not row[1].startswith(("sqlite_", "_cf_"))]
+
+
 def is_reserved_name(name: str | None) -> bool:
     """D1 reserves `_cf_*` (matched case-insensitively, as workerd does)."""
     return bool(name) and name.lower().startswith("_cf_")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from infra.d1.rules import is_ledger_table
-
 HISTORY = {
     "0001_accounts.sql": "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
     "0002_projects.sql": "-- projects belong to accounts\nCREATE TABLE projects (\n  id INTEGER PRIMARY KEY,\n"
@@ -21,16 +19,6 @@ def write_history(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text)
     return folder
-
-
-def read_schema(path: Path) -> list[tuple]:
-    """The user schema of a SQLite file (ledger and internal objects left out)."""
-    connection = sqlite3.connect(path)
-    try:
-        rows = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
-    finally:
-        connection.close()
-    return [row for row in rows if not is_ledger_table(row[2]) and not row[1].startswith(("sqlite_", "_cf_"))]
 
 
 def read_ledger_rows(path: Path) -> tuple[list[str], list[tuple]]:

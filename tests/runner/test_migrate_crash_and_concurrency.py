@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from migration_history import read_ledger_rows, read_schema, write_history
+from migration_history import read_ledger_rows, write_history
 
+from infra.d1.rules import read_user_schema
 from infra.errors import LockHeld
 from infra.paths import REPO_ROOT, local_d1_file
 from infra.runner.apply import MigrateOptions, run_migrate
@@ -45,7 +46,7 @@ def _expected_schemas(files: dict[str, str], tmp_path: Path) -> list[list[tuple]
         connection = sqlite3.connect(path)
         connection.executescript("".join(files[name] for name in names[:applied]))
         connection.close()
-        schemas.append(read_schema(path))
+        schemas.append(read_user_schema(path))
     return schemas
 
 
@@ -99,7 +100,7 @@ def test_sigkill_at_random_moments_never_leaves_schema_and_ledger_disagreeing(tm
         applied = _check_agreement(database, names, expected)
         seen.append(applied)
         run_migrate("local", folder)  # the rerun takes over the dead run's lease and finishes
-        assert read_schema(database) == expected[-1], f"attempt {attempt}: rerun after kill at {applied} differs"
+        assert read_user_schema(database) == expected[-1], f"attempt {attempt}: rerun after kill at {applied} differs"
         assert read_ledger_rows(database)[0] == names
     print(f"migrations recorded when each kill landed: {sorted(seen)}")
 
@@ -112,12 +113,12 @@ def _check_agreement(database: Path, names: list[str], expected: list[list[tuple
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     connection.close()
     if "d1_migrations" not in tables:
-        assert read_schema(database) == [], "schema written without a ledger"
+        assert read_user_schema(database) == [], "schema written without a ledger"
         return 0
     ledger, checksums = read_ledger_rows(database)
     assert ledger == names[: len(ledger)], f"ledger is not a prefix of the history: {ledger}"
     assert [name for name, _ in checksums] == sorted(ledger), "wrangler's ledger and hyphae's checksums disagree"
-    assert read_schema(database) == expected[len(ledger)], f"schema does not match the {len(ledger)} recorded migrations"
+    assert read_user_schema(database) == expected[len(ledger)], f"schema does not match the {len(ledger)} recorded migrations"
     return len(ledger)
 
 

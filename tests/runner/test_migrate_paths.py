@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
+from migration_history import HISTORY, read_ledger_rows, write_history
 
+from infra.d1.rules import read_user_schema
 from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.runner.apply import MigrateOptions, run_migrate
@@ -19,7 +20,7 @@ def test_a_fresh_database_gets_every_migration_with_ledger_rows_and_checksums(en
     names, checksums = read_ledger_rows(database)
     assert names == list(HISTORY)
     assert checksums == [(migration.name, migration.sha256) for migration in read_migrations(history)]
-    assert [row[1] for row in read_schema(database)] == ["projects_account", "accounts", "notes", "projects"]
+    assert [row[1] for row in read_user_schema(database)] == ["projects_account", "accounts", "notes", "projects"]
 
 
 def test_a_second_run_applies_nothing_and_changes_nothing_but_its_lease(environment, history):
@@ -94,7 +95,7 @@ def test_a_new_file_sorting_before_the_last_applied_is_refused_with_his004(envir
     assert "sorts before 0002_projects.sql" in his004.message and "git mv" in his004.hint
     with pytest.raises(LedgerMismatch, match=r"HIS003 .*and 1 more"):
         run_migrate(env_name, history)
-    assert "late" not in [row[1] for row in read_schema(database)]
+    assert "late" not in [row[1] for row in read_user_schema(database)]
 
 
 def _contents(path):
@@ -140,7 +141,7 @@ def test_a_failing_migration_leaves_nothing_of_itself_and_names_statement_line_a
     message = str(caught.value)
     assert "0005_unique_email.sql:3: statement 2 of 0005_unique_email.sql failed in " + env_name in message
     assert "UNIQUE constraint failed: accounts.email" in message
-    names = [row[1] for row in read_schema(database)]
+    names = [row[1] for row in read_user_schema(database)]
     assert "tags" in names  # the migration before it, in the same batch, is applied on its own
     assert "audit" not in names and "after_failure" not in names
     assert read_ledger_rows(database)[0][-1] == "0004_tags.sql"
@@ -189,7 +190,7 @@ def test_an_expired_lease_is_taken_over(environment, history):
 def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_schema(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
-    schema_before = read_schema(database)
+    schema_before = read_user_schema(database)
     report = run_migrate(env_name, history)
     point = report.restore_point
     recorded = sqlite3.connect(database).execute("SELECT kind, reference FROM hyphae_restore_points").fetchall()
@@ -204,7 +205,7 @@ def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_s
         target.restore(point.reference)
     finally:
         target.close()
-    assert read_schema(database) == schema_before
+    assert read_user_schema(database) == schema_before
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from loopback import Fault
-from migration_history import HISTORY, read_ledger_rows, read_schema, write_history
+from migration_history import HISTORY, read_ledger_rows, write_history
 
+from infra.d1.rules import read_user_schema
 from infra.errors import MissingCredentials, RemoteApiError
 from infra.runner.apply import run_migrate
 
@@ -57,7 +58,7 @@ def test_an_api_that_keeps_failing_ends_in_a_one_line_error_with_nothing_applied
     with pytest.raises(RemoteApiError) as caught:
         run_migrate("dev", history)
     assert "kept failing" in str(caught.value) and "\n" not in str(caught.value)
-    assert read_schema(remote_database) == []
+    assert read_user_schema(remote_database) == []
 
 
 def test_missing_token_names_the_variable_before_any_request(cloudflare_env, remote_database, history, monkeypatch):

@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from migration_history import HISTORY, read_ledger_rows, read_schema
+from migration_history import HISTORY, read_ledger_rows
 
+from infra.d1.rules import read_user_schema
 from infra.paths import REPO_ROOT
 from infra.runner.apply import MigrateOptions
 
@@ -80,7 +81,7 @@ def test_bad_flags_are_one_line(history):
 def test_missing_token_for_a_remote_environment_names_the_variable(history, remote_database, monkeypatch):
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
     assert_one_line_error(invoke("migrate", "--env", "dev", "--path", str(history)), 2, "CLOUDFLARE_API_TOKEN is not set")
-    assert read_schema(remote_database) == []
+    assert read_user_schema(remote_database) == []
 
 
 def test_a_failing_remote_migration_is_one_line_and_the_token_is_never_printed(history, remote_database, cloudflare_env,
@@ -127,10 +128,10 @@ def test_each_task_has_help(task):
 
 def test_restoring_a_remote_database_to_an_unknown_bookmark_is_one_line(history, remote_database, cloudflare_env):
     migrated = invoke("migrate", "--env", "dev", "--path", str(history))
-    before = read_schema(remote_database)
+    before = read_user_schema(remote_database)
     result = invoke("restore", "--env", "dev", "--bookmark", "00000000-00000000-00000000-nope", "--yes")
     assert_one_line_error(result, 2, "D1 refused to restore", "00000000-00000000-00000000-nope")
-    assert read_schema(remote_database) == before
+    assert read_user_schema(remote_database) == before
     bookmark = next(line for line in migrated.stdout.splitlines() if "undo with: " in line).rsplit(" ", 1)[1]
     restored = invoke("restore", "--env", "dev", "--bookmark", bookmark, "--yes")
     assert restored.returncode == 0 and "to undo: invoke restore --env dev --bookmark " in restored.stdout
