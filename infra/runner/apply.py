@@ -8,12 +8,12 @@ The guarantees, and where they come from:
   at all, so the schema and the ledger never disagree, whatever fails and when (kill -9 included).
 - Exactly once: the lease keeps runs apart; every batch aborts unless this run still holds it
   (lock.py's guard); and wrangler's `UNIQUE(name)` refuses a second ledger row for a name.
-- A response lost after sending (timeout, dropped connection, 5xx) is never resent blindly: the
-  ledger says whether that batch committed (its rows carry this run's id).
-- When a batch fails, the failing statement is found (locally SQLite says which; remotely by
-  probe batches that end in a statement that always fails, so they never commit), the
-  migrations before it in the same batch are applied again on their own, and the run stops
-  naming the migration, statement, line and D1's message.
+- A response lost after sending is never resent blindly (sending.py: the ledger says whether
+  that batch committed).
+- When a batch fails, the failing statement is found (locally SQLite says which; remotely
+  sending.py bisects with probe batches that never commit), the migrations before it in the
+  same batch are applied again on their own, and the run stops naming the migration, statement,
+  line and D1's message.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from infra.environments import load_environment
-from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed, RemoteApiError
+from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
@@ -41,9 +41,8 @@ from infra.ledger.verify import verify_ledger
 from infra.lint.findings import Finding
 from infra.runner.batches import pack_requests
 from infra.runner.plan import PendingMigration, plan_pending, read_held_back
-from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint, Target, open_target
-
-_RESEND_ATTEMPTS = 4
+from infra.runner.sending import RunSender
+from infra.targets import BatchFailed, BatchStatement, RestorePoint, Target, open_target
 
 
 @dataclass
@@ -135,6 +134,7 @@ class _Run:
         self.target, self.files, self.directory, self.options, self.report = target, files, directory, options, report
         self.run = lock.current_run()
         self.holding = False
+        self.sender = RunSender(target, self.run.run_id, report.environment, report.notes.append)
 
     def execute(self) -> None:
         if self.options.adopt:
@@ -169,7 +169,7 @@ class _Run:
         else:
             raise LockHeld(f"the migration lock on {self.report.environment} is held by {holder.describe()}; wait for "
                            "that run, or pass --break-lock if it is gone")
-        self._send([lock.break_statement(holder)])
+        self.sender.send([lock.break_statement(holder)])
         return self._take_lock()
 
     def _first_batch(self) -> LedgerState:
@@ -181,7 +181,7 @@ class _Run:
         guard = [] if self.options.adopt else [refuse_unadopted_statement()]
         statements = create_tables_statements() + guard + lock.acquire_statements(self.run) + read_state_statements()
         try:
-            results = self._send(statements)
+            results = self.sender.send(statements)
         except BatchFailed as failure:
             if ADOPTION_GUARD_FAILURE in failure.message:
                 self._refuse_unadopted(read_ledger(self.target))
@@ -193,7 +193,7 @@ class _Run:
 
     def _release(self) -> None:
         try:
-            self._send([lock.release_statement(self.run)])
+            self.sender.send([lock.release_statement(self.run)])
         except Exception:  # noqa: BLE001 - the lease expires on its own; the run's own error matters more
             self.report.notes.append(f"could not release the lock; it expires in {lock.LEASE_SECONDS} s")
         self.holding = False
@@ -208,7 +208,7 @@ class _Run:
             self._refuse_unadopted(state)
         to_adopt = self._verify_adoptable(state)  # again, under the lease: the database may have moved on
         statements = lock.guard_statements(self.run) + adoption.adoption_statements(to_adopt, self.run.run_id, self.run.holder)
-        self._send_checked(statements, [migration.name for migration in to_adopt])
+        self.sender.send_recorded(statements, [migration.name for migration in to_adopt])
         self.report.adopted = [migration.name for migration in to_adopt]
         self.options.progress(f"adopted {len(to_adopt)} migration(s) applied by wrangler (schema verified)")
         return read_ledger(self.target)
@@ -251,7 +251,7 @@ class _Run:
     def _apply_group(self, group: list[PendingMigration], extra_first: list[BatchStatement], last: bool) -> None:
         statements, owners = self._group_statements(group, extra_first, last)
         try:
-            self._send_checked(statements, [migration.name for migration in group])
+            self.sender.send_recorded(statements, [migration.name for migration in group])
         except BatchFailed as failure:
             self._report_failure(group, statements, owners, failure, extra_first)
         if last:
@@ -280,7 +280,7 @@ class _Run:
         if lock.GUARD_FAILURE in failure.message:
             raise LockHeld(f"this run lost the migration lock on {self.report.environment} (broken or expired); "
                            f"nothing of {group[0].name} and later was applied; run migrate again")
-        index = failure.index if failure.index is not None else self._locate_failure(statements)
+        index = failure.index if failure.index is not None else self.sender.locate_failure(statements)
         migration, statement = owners[index] if index is not None and index < len(owners) else (None, None)
         if migration is None:
             raise MigrationFailed(f"{self.report.target} refused a ledger statement: {failure.message}; nothing of "
@@ -296,63 +296,3 @@ class _Run:
         raise MigrationFailed(f"{migration.file.path}:{statement.line}: statement {statement.index + 1} of "
                               f"{migration.name} failed in {self.report.environment}: {failure.message}; nothing of "
                               f"{migration.name} was applied ({len(self.report.applied)} migration(s) before it were)")
-
-    def _locate_failure(self, statements: list[BatchStatement]) -> int | None:
-        """Find the failing statement remotely with probe batches that always roll back."""
-        sentinel = BatchStatement(f"SELECT * FROM hyphae_probe_{self.run.run_id}")
-        low, high = 0, len(statements) - 1
-        while low < high:
-            middle = (low + high) // 2
-            try:
-                self._send(statements[: middle + 1] + [sentinel])
-                return None  # the probe committed?! impossible: the sentinel table never exists
-            except BatchFailed as probe:
-                if f"hyphae_probe_{self.run.run_id}" in probe.message:
-                    low = middle + 1
-                else:
-                    high = middle
-        return low
-
-    # -- sending --------------------------------------------------------------------------------
-    def _send(self, statements: list[BatchStatement]) -> list[list[dict]]:
-        """One batch; a lost response is retried (only for batches that are safe to resend)."""
-        for attempt in range(_RESEND_ATTEMPTS):
-            try:
-                return self.target.batch(statements)
-            except ResponseLost as lost:
-                last = lost
-                time.sleep(0.2 * 2 ** attempt)
-        raise RemoteApiError(f"{self.report.target}: no answer after {_RESEND_ATTEMPTS} attempts ({last}); "
-                             "`invoke status` shows what was applied")
-
-    def _send_checked(self, statements: list[BatchStatement], names: list[str]) -> None:
-        """Send a batch that writes ledger rows for `names`; after a lost response, ask the ledger."""
-        for attempt in range(_RESEND_ATTEMPTS):
-            try:
-                self.target.batch(statements)
-                return
-            except BatchFailed:
-                # A resent batch that fails may have lost the race with its first copy, still running
-                # on D1 when the ledger was read and committed since: then it is applied, once.
-                if attempt > 0 and self._committed(names):
-                    self.report.notes.append("a lost batch committed after all; its resend was refused and rolled back")
-                    return
-                raise
-            except ResponseLost as lost:
-                last = lost
-                if self._committed(names):
-                    self.report.notes.append(f"a response was lost ({lost}); the ledger shows the batch committed")
-                    return
-                time.sleep(0.2 * 2 ** attempt)
-        raise RemoteApiError(f"{self.report.target}: no answer after {_RESEND_ATTEMPTS} attempts ({last}); "
-                             "`invoke status` shows what was applied")
-
-    def _committed(self, names: list[str]) -> bool:
-        # One bound parameter only: D1 allows 100 per statement and a batch may hold more migrations.
-        rows = self.target.query("SELECT name FROM hyphae_migrations WHERE run_id = ?", [self.run.run_id])
-        recorded = {row["name"] for row in rows} & set(names)
-        if recorded and len(recorded) != len(names):
-            raise LedgerMismatch(f"{self.report.target}: {len(recorded)} of {len(names)} migrations of one batch are "
-                                 "recorded; a batch is atomic, so the ledger was edited by hand; compare "
-                                 f"`invoke status --env {self.report.environment}` with the database's tables")
-        return len(recorded) == len(names)
