@@ -147,14 +147,20 @@ def test_a_failing_migration_leaves_nothing_of_itself_and_names_statement_line_a
     assert read_ledger_rows(database)[0][-1] == "0004_tags.sql"
 
 
+def _put_foreign_lease(database, expired: bool = False) -> None:
+    """Another run (a CI job on another machine) holds the lease: for five more minutes, or expired."""
+    row = ("(1, 'gone', 'oldrun', 'elsewhere', 99, 0, unixepoch() - 1)" if expired else
+           "(1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, unixepoch(), unixepoch() + 300)")
+    connection = sqlite3.connect(database)
+    connection.execute(f"INSERT INTO hyphae_lock VALUES {row}")
+    connection.commit()
+    connection.close()
+
+
 def test_a_held_lock_refuses_the_run_and_names_the_holder(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
-    connection = sqlite3.connect(database)
-    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
-                       "unixepoch(), unixepoch() + 300)")
-    connection.commit()
-    connection.close()
+    _put_foreign_lease(database)
     with pytest.raises(LockHeld, match=r"held by ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"):
         run_migrate(env_name, history)
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
@@ -163,11 +169,7 @@ def test_a_held_lock_refuses_the_run_and_names_the_holder(environment, history):
 def test_break_lock_asks_and_proceeds_only_on_yes(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
-    connection = sqlite3.connect(database)
-    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
-                       "unixepoch(), unixepoch() + 300)")
-    connection.commit()
-    connection.close()
+    _put_foreign_lease(database)
     questions = []
     with pytest.raises(LockHeld, match="not broken"):
         run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: questions.append(q) or False))
@@ -180,10 +182,7 @@ def test_break_lock_asks_and_proceeds_only_on_yes(environment, history):
 def test_an_expired_lease_is_taken_over(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
-    connection = sqlite3.connect(database)
-    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'gone', 'oldrun', 'elsewhere', 99, 0, unixepoch() - 1)")
-    connection.commit()
-    connection.close()
+    _put_foreign_lease(database, expired=True)
     assert run_migrate(env_name, history).applied == ["0002_projects.sql", "0003_notes.sql"]
 
 
@@ -233,11 +232,7 @@ def test_restoring_under_a_running_migration_is_refused(environment, history):
 
     env_name, database = environment
     point = run_migrate(env_name, history).restore_point
-    connection = sqlite3.connect(database)
-    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 99', 'otherrun', 'elsewhere', 99, "
-                       "unixepoch(), unixepoch() + 300)")
-    connection.commit()
-    connection.close()
+    _put_foreign_lease(database)
     target = open_target(load_environment(env_name))
     try:
         with pytest.raises(LockHeld, match="a migration is running"):
