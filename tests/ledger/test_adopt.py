@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.bench.migrate import WRANGLER, apply_with_wrangler, write_wrangler_config
 from infra.errors import LedgerMismatch
@@ -82,10 +83,7 @@ def test_a_remote_database_wrangler_migrated_is_adopted(remote_database_for_adop
 def _wrangler_migrated_database(env_name: str, cloudflare_env, monkeypatch) -> Path:
     if env_name == "local":
         return local_d1_file("myco-team-local")
-    database_id = cloudflare_env.d1.add_database(name="myco-team-dev")
-    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", database_id)
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    return cloudflare_env.d1.path(database_id)
+    return point_dev_at_new_database(cloudflare_env, monkeypatch)
 
 
 @pytest.mark.parametrize("env_name", ["local", "dev"])
@@ -179,7 +177,4 @@ def test_adopting_twice_says_there_is_nothing_to_adopt(tmp_path):
 
 @pytest.fixture
 def remote_database_for_adoption(cloudflare_env, monkeypatch) -> Path:
-    database_id = cloudflare_env.d1.add_database(name="myco-team-dev")
-    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", database_id)
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    return cloudflare_env.d1.path(database_id)
+    return point_dev_at_new_database(cloudflare_env, monkeypatch)

@@ -9,6 +9,7 @@ Fixtures (made available to every test by tests/conftest.py):
 - `loopback_api`: a started server with a fresh token and account id;
 - `cloudflare_env`: `loopback_api` plus CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID and
   HYPHAE_CLOUDFLARE_API_BASE pointing hyphae (through the official SDK) at it.
+`point_dev_at_new_database(cloudflare_env, monkeypatch)` gives environment `dev` a fresh database.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from .server import ApiFailure, Fault, LoopbackApi, LoopbackRequest, RawResponse, envelope
 
 __all__ = ["ApiFailure", "Fault", "LoopbackApi", "LoopbackRequest", "RawResponse", "envelope",
-           "start_loopback_api", "loopback_api", "cloudflare_env", "LOOPBACK_ACCOUNT_ID"]
+           "start_loopback_api", "loopback_api", "cloudflare_env", "point_dev_at_new_database", "LOOPBACK_ACCOUNT_ID"]
 
 # The account id the committed stack files declare, so remote environments resolve against the loopback.
 LOOPBACK_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
@@ -58,3 +59,11 @@ def cloudflare_env(loopback_api: LoopbackApi, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", loopback_api.account_id)
     monkeypatch.setenv("HYPHAE_CLOUDFLARE_API_BASE", loopback_api.base_url)
     return loopback_api
+
+
+def point_dev_at_new_database(api: LoopbackApi, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment `dev` pointed at a fresh loopback D1 database (no Pulumi CLI asked); its SQLite file."""
+    database_id = api.d1.add_database(name="myco-team-dev")
+    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", database_id)
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    return api.d1.path(database_id)

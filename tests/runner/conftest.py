@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 from migration_history import HISTORY, write_history
 
 from infra.environments import load_environment
@@ -25,10 +26,7 @@ def local_database() -> Path:
 @pytest.fixture
 def remote_database(cloudflare_env, monkeypatch) -> Path:
     """Environment `dev` pointed at a fresh loopback D1 database; returns the database's file."""
-    database_id = cloudflare_env.d1.add_database(name="myco-team-dev")
-    monkeypatch.setenv("HYPHAE_DEV_DATABASE_ID", database_id)
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    return cloudflare_env.d1.path(database_id)
+    return point_dev_at_new_database(cloudflare_env, monkeypatch)
 
 
 @pytest.fixture(params=["local", "dev"])
