@@ -39,16 +39,21 @@ def no_pulumi_on_path(tmp_path: Path, monkeypatch) -> Path:
     return empty
 
 
-def install_stand_in_pulumi(bin_dir: Path, record: Path, exit_code: int = 0) -> None:
+def write_stand_in_pulumi(bin_dir: Path, body: str) -> None:
+    """An executable `pulumi` in `bin_dir`: a Python script with `body` (there is no Pulumi CLI here)."""
     script = bin_dir / "pulumi"
-    script.write_text(
-        f"#!{sys.executable}\n"
+    script.write_text(f"#!{sys.executable}\n{body}")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def install_stand_in_pulumi(bin_dir: Path, record: Path, exit_code: int = 0) -> None:
+    write_stand_in_pulumi(
+        bin_dir,
         "import json, os, sys\n"
         f"json.dump({{'argv': sys.argv[1:], 'cwd': os.getcwd(), 'artifact': os.environ.get('HYPHAE_ARTIFACT_DIR'),\n"
         f"           'token_in_argv': any('CLOUDFLARE' in a for a in sys.argv)}}, open({str(record)!r}, 'w'))\n"
-        f"sys.exit({exit_code})\n"
+        f"sys.exit({exit_code})\n",
     )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
 def test_the_command_previews_or_updates_the_environments_stack_with_the_policy_pack():
@@ -145,15 +150,13 @@ def test_loading_the_tasks_imports_neither_pulumi_nor_the_sdk():
 
 def install_stand_in_stack_output(bin_dir: Path, outputs: dict, exit_code: int = 0) -> None:
     """A stand-in `pulumi` that answers `stack output --json` with `outputs`."""
-    script = bin_dir / "pulumi"
-    script.write_text(
-        f"#!{sys.executable}\n"
+    write_stand_in_pulumi(
+        bin_dir,
         "import json, sys\n"
         f"assert sys.argv[1:4] == ['stack', 'output', '--json'], sys.argv\n"
         f"print(json.dumps({outputs!r}))\n"
-        f"sys.exit({exit_code})\n"
+        f"sys.exit({exit_code})\n",
     )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
 def test_outputs_are_saved_for_later_tasks_without_the_secret_api_key(tmp_path, monkeypatch, isolated_state_dir):
@@ -208,8 +211,6 @@ def test_secret_output_is_read_from_the_stack_and_absent_without_the_cli(tmp_pat
     assert read_secret_output("staging", "apiKey") is None
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    script = bin_dir / "pulumi"
-    script.write_text(f"#!{sys.executable}\nimport sys\nassert '--show-secrets' in sys.argv\nprint('the-team-key')\n")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    write_stand_in_pulumi(bin_dir, "import sys\nassert '--show-secrets' in sys.argv\nprint('the-team-key')\n")
     monkeypatch.setenv("PATH", str(bin_dir))
     assert read_secret_output("staging", "apiKey") == "the-team-key"
