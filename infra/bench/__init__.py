@@ -5,6 +5,8 @@ whether they were met. Benchmarks are evidence, not tests: nothing here asserts 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
@@ -62,3 +64,18 @@ def render_table(result: BenchResult) -> str:
                   + (f" ({target.observed})" if target.observed else "") for target in result.targets]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def scratch_variables(**variables: str):
+    """Set environment variables for the benchmark and put the previous values back after."""
+    previous = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

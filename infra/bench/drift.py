@@ -13,7 +13,6 @@ Targets (issue 4): at most 2 API round trips; local compute under 1 s.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import shutil
@@ -22,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from infra.bench import BenchResult, Measurement, Target, timed
+from infra.bench import BenchResult, Measurement, Target, scratch_variables, timed
 from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 from infra.paths import REPO_ROOT, local_d1_file, miniflare_object_id
@@ -45,21 +44,6 @@ def generate_schema_history(directory: Path) -> None:
             body.append(f"CREATE INDEX IF NOT EXISTS idx_t{table}_status ON t{table} (status) WHERE status <> 'gone';")
         (directory / f"{number:04d}_tables_{number}.sql").write_text("\n".join(body) + "\n")
     write_sum(directory, read_migrations(directory))
-
-
-@contextlib.contextmanager
-def scratch_variables(**variables: str):
-    """Set environment variables for the benchmark and put the previous values back after."""
-    previous = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def start_loopback(root: Path):

@@ -10,7 +10,6 @@ machine the two replays share a core and the ratio approaches 2.5x or more.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import sqlite3
@@ -19,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from infra.bench import BenchResult, Measurement, Target, timed
+from infra.bench import BenchResult, Measurement, Target, scratch_variables, timed
 from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 
@@ -86,8 +85,8 @@ def lint_with_hyphae(directory: Path, state: Path):
     """One lint run with its replay cache in `state` (a new folder gives a cold cache)."""
     from infra.lint import lint_migrations
 
-    os.environ["HYPHAE_STATE_DIR"] = str(state)
-    return lint_migrations(directory)
+    with scratch_variables(HYPHAE_STATE_DIR=str(state)):
+        return lint_migrations(directory)
 
 
 def lint_with_sqlfluff(directory: Path, count: int) -> Path:
@@ -107,26 +106,19 @@ def run() -> BenchResult:
         scratch_path = Path(scratch)
         history = scratch_path / "migrations"
         history.mkdir()
-        previous_state = os.environ.get("HYPHAE_STATE_DIR")
         cold_states = iter(scratch_path / f"state-{run}" for run in range(RUNS))
-        try:
-            statements = generate_history(history)
-            bare_runs, cold_runs = [], []
-            for _ in range(RUNS):  # interleaved, so a busy moment of the machine hits both alike
-                bare_runs.append(timed(lambda: replay_bare(history)))
-                cold_runs.append(timed(lambda: lint_with_hyphae(history, next(cold_states))))
-            bare, _ = min(bare_runs, key=lambda pair: pair[0])
-            cold, report = min(cold_runs, key=lambda pair: pair[0])
-            _write(history, MIGRATIONS + 1, ["ALTER TABLE t0 ADD COLUMN added_on_top TEXT;",
-                                             "CREATE INDEX IF NOT EXISTS idx_on_top ON t0 (added_on_top);"])
-            write_sum(history, read_migrations(history))
-            warm, warm_report = timed(lambda: lint_with_hyphae(history, scratch_path / "state-0"))
-            fluff, _ = timed(lambda: lint_with_sqlfluff(history, SQLFLUFF_FILES))
-        finally:
-            if previous_state is None:
-                os.environ.pop("HYPHAE_STATE_DIR", None)
-            else:
-                os.environ["HYPHAE_STATE_DIR"] = previous_state
+        statements = generate_history(history)
+        bare_runs, cold_runs = [], []
+        for _ in range(RUNS):  # interleaved, so a busy moment of the machine hits both alike
+            bare_runs.append(timed(lambda: replay_bare(history)))
+            cold_runs.append(timed(lambda: lint_with_hyphae(history, next(cold_states))))
+        bare, _ = min(bare_runs, key=lambda pair: pair[0])
+        cold, report = min(cold_runs, key=lambda pair: pair[0])
+        _write(history, MIGRATIONS + 1, ["ALTER TABLE t0 ADD COLUMN added_on_top TEXT;",
+                                         "CREATE INDEX IF NOT EXISTS idx_on_top ON t0 (added_on_top);"])
+        write_sum(history, read_migrations(history))
+        warm, warm_report = timed(lambda: lint_with_hyphae(history, scratch_path / "state-0"))
+        fluff, _ = timed(lambda: lint_with_sqlfluff(history, SQLFLUFF_FILES))
     fluff_extrapolated = fluff * MIGRATIONS / SQLFLUFF_FILES
     result.rows = [
         Measurement(f"bare replay into SQLite (floor, best of {RUNS})", bare, f"{statements:,} statements"),

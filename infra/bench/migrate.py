@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from infra.bench import BenchResult, Measurement, Target, timed
+from infra.bench import BenchResult, Measurement, Target, scratch_variables, timed
 from infra.d1.rules import read_user_schema
 from infra.paths import REPO_ROOT, local_d1_file
 
@@ -141,16 +141,13 @@ def _count_hyphae_requests(loopback, folder: Path, root: Path) -> tuple[float, i
 
     api = loopback.start_loopback_api(root)
     database_id = api.d1.add_database(name="myco-team-dev")
-    saved = dict(os.environ)
     try:
-        os.environ.update({"CLOUDFLARE_API_TOKEN": api.token, "CLOUDFLARE_ACCOUNT_ID": api.account_id,
-                           "HYPHAE_CLOUDFLARE_API_BASE": api.base_url, "HYPHAE_NO_PULUMI_CLI": "1",
-                           "HYPHAE_STATE_DIR": str(root / "state"), "HYPHAE_DEV_DATABASE_ID": database_id})
-        seconds, _ = timed(lambda: run_migrate("dev", folder))
+        with scratch_variables(CLOUDFLARE_API_TOKEN=api.token, CLOUDFLARE_ACCOUNT_ID=api.account_id,
+                               HYPHAE_CLOUDFLARE_API_BASE=api.base_url, HYPHAE_NO_PULUMI_CLI="1",
+                               HYPHAE_STATE_DIR=str(root / "state"), HYPHAE_DEV_DATABASE_ID=database_id):
+            seconds, _ = timed(lambda: run_migrate("dev", folder))
         return seconds, sum(api.requests.values())
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         api.close()
 
 
