@@ -30,6 +30,10 @@ from infra.drift.schema import Column, Schema, Table
 
 CODES = {MISSING: "SCH001", EXTRA: "SCH002", CHANGED: "SCH003"}
 
+# How a changed attribute names the two sides compared: drift compares the repository with the
+# live database; a pull request's review compares the history before it with the history after.
+REPOSITORY_AND_LIVE = ("repository", "live")
+
 
 @dataclass(frozen=True)
 class SchemaDifference:
@@ -44,20 +48,25 @@ class SchemaDifference:
         return f"{self.kind} {self.name}"
 
 
-def compare_schemas(expected: Schema, live: Schema) -> list[SchemaDifference]:
-    """Every difference between `expected` (the repository) and `live`, in a stable order."""
+def compare_schemas(expected: Schema, live: Schema,
+                    sides: tuple[str, str] = REPOSITORY_AND_LIVE) -> list[SchemaDifference]:
+    """Every difference between `expected` (the repository) and `live`, in a stable order.
+
+    `sides` names the two schemas in a changed attribute's detail ("type: repository X, live Y").
+    """
     differences: list[SchemaDifference] = []
-    differences += _compare_tables(expected.tables, live.tables)
+    differences += _compare_tables(expected.tables, live.tables, sides)
     for kind, expected_objects, live_objects in (
         ("index", expected.indexes, live.indexes),
         ("view", expected.views, live.views),
         ("trigger", expected.triggers, live.triggers),
     ):
-        differences += _compare_objects(kind, expected_objects, live_objects)
+        differences += _compare_objects(kind, expected_objects, live_objects, sides)
     return differences
 
 
-def _compare_tables(expected: dict[str, Table], live: dict[str, Table]) -> list[SchemaDifference]:
+def _compare_tables(expected: dict[str, Table], live: dict[str, Table],
+                    sides: tuple[str, str]) -> list[SchemaDifference]:
     differences = []
     for key in sorted(expected.keys() | live.keys()):
         if key not in live:
@@ -66,11 +75,11 @@ def _compare_tables(expected: dict[str, Table], live: dict[str, Table]) -> list[
             columns = ", ".join(column.name for column in live[key].columns)
             differences.append(SchemaDifference(EXTRA, "table", key, key, f"in the database only (columns: {columns})"))
         else:
-            differences += _compare_table(expected[key], live[key])
+            differences += _compare_table(expected[key], live[key], sides)
     return differences
 
 
-def _compare_table(expected: Table, live: Table) -> list[SchemaDifference]:
+def _compare_table(expected: Table, live: Table, sides: tuple[str, str]) -> list[SchemaDifference]:
     table = expected.name.lower()
     differences = []
     expected_columns = {column.name: column for column in expected.columns}
@@ -81,7 +90,7 @@ def _compare_table(expected: Table, live: Table) -> list[SchemaDifference]:
                                                 f"{describe_column(column)} in the repository, not in the database"))
         elif column != live_columns[name]:
             differences.append(SchemaDifference(CHANGED, "column", f"{table}.{name}", table,
-                                                _column_changes(column, live_columns[name])))
+                                                _column_changes(column, live_columns[name], sides)))
     for name, column in live_columns.items():
         if name not in expected_columns:
             differences.append(SchemaDifference(EXTRA, "column", f"{table}.{name}", table,
@@ -89,28 +98,30 @@ def _compare_table(expected: Table, live: Table) -> list[SchemaDifference]:
     shared = [name for name in expected_columns if name in live_columns]
     if shared != [name for name in live_columns if name in expected_columns]:
         differences.append(SchemaDifference(CHANGED, "table", table, table, _difference(
-            "column order", ", ".join(shared), ", ".join(name for name in live_columns if name in expected_columns))))
+            "column order", ", ".join(shared), ", ".join(name for name in live_columns if name in expected_columns),
+            sides)))
     for label, attribute in (("unique constraints", "unique_constraints"), ("CHECK constraints", "checks"),
                              ("foreign keys", "foreign_keys"), ("WITHOUT ROWID", "without_rowid")):
         want, have = getattr(expected, attribute), getattr(live, attribute)
         if want != have:
             differences.append(SchemaDifference(CHANGED, "table", table, table,
-                                                _difference(label, _show(want), _show(have))))
+                                                _difference(label, _show(want), _show(have), sides)))
     return differences
 
 
-def _compare_objects(kind: str, expected: dict, live: dict) -> list[SchemaDifference]:
+def _compare_objects(kind: str, expected: dict, live: dict, sides: tuple[str, str]) -> list[SchemaDifference]:
     differences = []
     for key in sorted(expected.keys() | live.keys()):
         want, have = expected.get(key), live.get(key)
         table = getattr(want or have, "table", key)
         if have is None:
-            differences.append(SchemaDifference(MISSING, kind, key, table, f"{_describe(want)} in the repository, "
-                                                                           "not in the database"))
+            differences.append(SchemaDifference(MISSING, kind, key, table,
+                                                f"{describe_object(want)} in the repository, not in the database"))
         elif want is None:
-            differences.append(SchemaDifference(EXTRA, kind, key, table, f"{_describe(have)} in the database only"))
+            differences.append(SchemaDifference(EXTRA, kind, key, table,
+                                                f"{describe_object(have)} in the database only"))
         elif want != have:
-            differences.append(SchemaDifference(CHANGED, kind, key, table, _object_changes(want, have)))
+            differences.append(SchemaDifference(CHANGED, kind, key, table, _object_changes(want, have, sides)))
     return differences
 
 
@@ -127,33 +138,34 @@ def describe_column(column: Column) -> str:
     return " ".join(parts)
 
 
-def _column_changes(want: Column, have: Column) -> str:
+def _column_changes(want: Column, have: Column, sides: tuple[str, str]) -> str:
     changes = []
     for label, attribute in (("type", "type"), ("NOT NULL", "not_null"), ("default", "default"),
                              ("primary key position", "primary_key_position"), ("generated", "generated")):
         if getattr(want, attribute) != getattr(have, attribute):
-            changes.append(_difference(label, _show(getattr(want, attribute)), _show(getattr(have, attribute))))
+            changes.append(_difference(label, _show(getattr(want, attribute)), _show(getattr(have, attribute)), sides))
     return "; ".join(changes)
 
 
-def _object_changes(want, have) -> str:
+def _object_changes(want, have, sides: tuple[str, str]) -> str:
     changes = []
     for attribute in ("table", "keys", "unique", "where", "definition"):
         if hasattr(want, attribute) and getattr(want, attribute) != getattr(have, attribute):
             label = {"keys": "columns", "where": "partial WHERE"}.get(attribute, attribute)
-            changes.append(_difference(label, _show(getattr(want, attribute)), _show(getattr(have, attribute))))
+            changes.append(_difference(label, _show(getattr(want, attribute)), _show(getattr(have, attribute)), sides))
     return "; ".join(changes)
 
 
-def _describe(obj) -> str:
+def describe_object(obj) -> str:
+    """An index as `[UNIQUE ]ON table(keys)[ WHERE ...]`; a trigger as `on table`; a view as `definition`."""
     if hasattr(obj, "keys") and hasattr(obj, "unique"):
         text = f"{'UNIQUE ' if obj.unique else ''}ON {obj.table}({', '.join(obj.keys)})"
         return text + (f" WHERE {obj.where}" if obj.where else "")
     return f"on {obj.table}" if hasattr(obj, "table") else "definition"
 
 
-def _difference(label: str, want: str, have: str) -> str:
-    return f"{label}: repository {want}, live {have}"
+def _difference(label: str, want: str, have: str, sides: tuple[str, str]) -> str:
+    return f"{label}: {sides[0]} {want}, {sides[1]} {have}"
 
 
 def _show(value) -> str:

@@ -84,7 +84,7 @@ def render_markdown(report: DriftReport) -> str:
     if report.parity:
         lines.append(f"- ❌ across environments: {_count(len(report.parity), 'finding')}")
     if report.findings:
-        lines += ["", *_findings_table(report.findings), "", *_fixes(report.findings)]
+        lines += ["", *findings_table(report.findings), "", *fix_lines(report.findings)]
     return "\n".join(lines) + "\n"
 
 
@@ -96,18 +96,19 @@ def _headline(report: DriftReport) -> str:
     return headline + (f", {_count(len(report.parity), 'finding')} across environments" if report.parity else "")
 
 
-def _findings_table(findings: list[DriftFinding]) -> list[str]:
+def findings_table(findings: list[DriftFinding], limit: int = MAX_TABLE_ROWS) -> list[str]:
+    """The findings as a markdown table, at most `limit` rows and a last row counting the rest."""
     # GitHub caps a comment at 65,536 characters: a long table is cut, the JSON format has it all.
     rows = ["| environment | code | change | object | what differs | likely cause |", "|---|---|---|---|---|---|"]
-    for finding in findings[:MAX_TABLE_ROWS]:
+    for finding in findings[:limit]:
         cells = [finding.environment, finding.code, finding.change, finding.object, finding.detail, finding.cause]
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-    if len(findings) > MAX_TABLE_ROWS:
-        rows.append(f"| | | | {len(findings) - MAX_TABLE_ROWS} more | run `invoke drift --format json` for all | |")
+    if len(findings) > limit:
+        rows.append(f"| | | | {len(findings) - limit} more | run `invoke drift --format json` for all | |")
     return rows
 
 
-def _fixes(findings: list[DriftFinding]) -> list[str]:
+def fix_lines(findings: list[DriftFinding]) -> list[str]:
     """One line per distinct (environment, code, fix), with the objects it applies to."""
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for finding in findings:
