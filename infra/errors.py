@@ -64,3 +64,9 @@ class ArtifactRejected(HyphaeError):
 
 class DriftDetected(HyphaeError):
     """An environment differs from what the repository says."""
+
+
+class EnvironmentUnreadable(HyphaeError):
+    """A report was made, but an environment it covers could not be read (credentials, the API)."""
+
+    exit_code = 2

@@ -26,6 +26,10 @@ BAD_INPUT = {
     "smoke --env qa": "--env 'qa' is not one of",
     "new Bad-Slug": "migration slug 'Bad-Slug' must be lower-case",
     "migrate --env staging": "CLOUDFLARE_API_TOKEN is not set",
+    "review --format json": "--format 'json' is not one of human, markdown",
+    "review --env stagin": "did you mean 'staging'?",
+    "review --path /nonexistent": "--path /nonexistent: no such migrations folder",
+    "review --preview /nonexistent.json": "--preview /nonexistent.json: no such file",
 }
 
 
