@@ -17,13 +17,17 @@ HELP = {
 }
 
 
-@task(help=HELP)
+@task(help=HELP | {"json": "save the preview as Pulumi's JSON to this file (for `invoke review --preview`)"})
 @reports_errors
-def preview(c, env="", artifact=""):
+def preview(c, env="", artifact="", json=""):
     """Verify the artifact for ENV, then `pulumi preview` its stack with hyphae's policy pack."""
+    from pathlib import Path
+
     from infra.stack.cli import apply_pulumi
 
-    apply_pulumi("preview", _environment(env), artifact or None)
+    apply_pulumi("preview", _environment(env), artifact or None, Path(json) if json else None)
+    if json:
+        print(f"pulumi preview of {env} saved to {json}")
 
 
 @task(help=HELP)

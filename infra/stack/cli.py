@@ -54,11 +54,19 @@ def default_artifact_dir() -> Path:
     return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "dist"
 
 
-def plan_pulumi_command(action: str, env_name: str) -> list[str]:
-    """The CLI's arguments: the stack is the environment; the policy pack always applies."""
+def plan_pulumi_command(action: str, env_name: str, json_output: bool = False) -> list[str]:
+    """The CLI's arguments: the stack is the environment; the policy pack always applies.
+
+    `json_output` (preview only): print Pulumi's PreviewDigest JSON instead of the diff, for
+    `invoke review --preview FILE`.
+    """
     if action not in ACTIONS:
         raise UsageError(f"unknown Pulumi action {action!r} (known: {', '.join(ACTIONS)})")
+    if json_output and action != "preview":
+        raise UsageError(f"--json is for preview only, not {action}")
     command = ["pulumi", action, "--stack", env_name, "--non-interactive", "--policy-pack", str(POLICY_PACK)]
+    if json_output:
+        return command + ["--json"]
     # `up --yes` still previews first; `--diff` shows each property change (secrets stay masked).
     return command + (["--diff"] if action == "preview" else ["--yes", "--diff"])
 
@@ -70,9 +78,13 @@ def install_hint() -> str:
             "(in CI: the pulumi/actions setup step) and make sure `pulumi` is on PATH")
 
 
-def apply_pulumi(action: str, env_name: str, artifact: Path | None = None) -> None:
-    """Run `pulumi <action>` for `env_name` after the checks above. Raises a HyphaeError subclass."""
-    command = plan_pulumi_command(action, env_name)
+def apply_pulumi(action: str, env_name: str, artifact: Path | None = None, json_file: Path | None = None) -> None:
+    """Run `pulumi <action>` for `env_name` after the checks above. Raises a HyphaeError subclass.
+
+    With `json_file` (preview only), the preview's JSON is written there once Pulumi succeeds;
+    after a failure the file is not written and Pulumi's output is shown instead.
+    """
+    command = plan_pulumi_command(action, env_name, json_output=json_file is not None)
     require_deployable(load_environment(env_name))
     folder = Path(artifact) if artifact else default_artifact_dir()
     _verify_artifact(folder, env_name)
@@ -82,7 +94,13 @@ def apply_pulumi(action: str, env_name: str, artifact: Path | None = None) -> No
     read_api_token(f"export a Cloudflare API token for {env_name} (in CI: the environment's secret) "
                    f"before `invoke {action}`")
     variables = dict(os.environ, **{ARTIFACT_DIR_VARIABLE: str(folder.resolve())})
-    completed = subprocess.run([executable, *command[1:]], cwd=REPO_ROOT, env=variables, check=False)
+    completed = subprocess.run([executable, *command[1:]], cwd=REPO_ROOT, env=variables, check=False,
+                               stdout=subprocess.PIPE if json_file else None, text=True)
+    if json_file is not None:
+        if completed.returncode == 0:
+            Path(json_file).write_text(completed.stdout, encoding="utf-8")
+        else:
+            print(completed.stdout, end="")
     if completed.returncode != 0:
         raise DeployFailed(f"pulumi {action} failed for {env_name} (exit {completed.returncode}); see Pulumi's output above")
 

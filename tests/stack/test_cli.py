@@ -214,3 +214,34 @@ def test_secret_output_is_read_from_the_stack_and_absent_without_the_cli(tmp_pat
     write_stand_in_pulumi(bin_dir, "import sys\nassert '--show-secrets' in sys.argv\nprint('the-team-key')\n")
     monkeypatch.setenv("PATH", str(bin_dir))
     assert read_secret_output("staging", "apiKey") == "the-team-key"
+
+
+def test_preview_can_save_pulumis_json_for_the_review(artifact, no_pulumi_on_path, tmp_path, monkeypatch):
+    digest = {"steps": [{"op": "same", "urn": "urn:pulumi:dev::hyphae::pulumi:pulumi:Stack::hyphae-dev"}],
+              "changeSummary": {"same": 1}}
+    write_stand_in_pulumi(no_pulumi_on_path, "import json, sys\n"
+                          f"assert sys.argv[-1] == '--json' and '--diff' not in sys.argv, sys.argv\n"
+                          f"print(json.dumps({digest!r}))\n")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-for-this-test")
+    saved = tmp_path / "preview-dev.json"
+
+    apply_pulumi("preview", "dev", artifact, json_file=saved)
+
+    assert json.loads(saved.read_text()) == digest
+    assert plan_pulumi_command("preview", "dev", json_output=True)[-1] == "--json"
+
+
+def test_a_failed_json_preview_writes_no_file(artifact, no_pulumi_on_path, tmp_path, monkeypatch, capsys):
+    write_stand_in_pulumi(no_pulumi_on_path, "import sys\nprint('{\"diagnostics\": []}')\nsys.exit(255)\n")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-for-this-test")
+    saved = tmp_path / "preview-dev.json"
+
+    with pytest.raises(DeployFailed, match=r"^pulumi preview failed for dev \(exit 255\)"):
+        apply_pulumi("preview", "dev", artifact, json_file=saved)
+    assert not saved.exists()
+    assert '{"diagnostics": []}' in capsys.readouterr().out
+
+
+def test_json_output_is_for_preview_only():
+    with pytest.raises(UsageError, match="^--json is for preview only, not up$"):
+        plan_pulumi_command("up", "dev", json_output=True)
