@@ -66,7 +66,7 @@ class DriftDetected(HyphaeError):
     """An environment differs from what the repository says."""
 
 
-class EnvironmentUnreadable(HyphaeError):
-    """A report was made, but an environment it covers could not be read (credentials, the API)."""
+class ReviewIncomplete(HyphaeError):
+    """The review was printed, but an environment or a saved preview it covers could not be read."""
 
     exit_code = 2

@@ -29,7 +29,7 @@ BAD_INPUT = {
     "review --format json": "--format 'json' is not one of human, markdown",
     "review --env stagin": "did you mean 'staging'?",
     "review --path /nonexistent": "--path /nonexistent: no such migrations folder",
-    "review --preview /nonexistent.json": "--preview /nonexistent.json: no such file",
+    "review --preview /nonexistent.json": "review printed, but --preview /nonexistent.json could not be read",
 }
 
 

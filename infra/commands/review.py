@@ -2,8 +2,8 @@
 risks; the plan per environment) or the same review in a terminal.
 
 A thin skin over `infra.review.collect.read_review`. Exit codes: 0 the review was printed and
-every environment read; 2 it was printed but an environment could not be read (the review says
-which and why), or it could not be made (no git base, a bad flag, a missing preview file).
+every environment and saved preview read; 2 it was printed but one could not be read (the review
+says which and why), or it could not be made (no git base, a bad flag).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def review(c, env=None, all=False, base=None, path=None, preview=None, artifact=
            full_output=None):
     """The pull request's migrations reviewed: schema changes (ER diagrams), risks with row counts, plan, drift."""
     from infra.environments import ENVIRONMENTS
-    from infra.errors import EnvironmentUnreadable, UsageError
+    from infra.errors import ReviewIncomplete, UsageError
     from infra.review.collect import ReviewRequest, read_review
     from infra.review.human import render_human
     from infra.review.markdown import render_markdown
@@ -56,5 +56,6 @@ def review(c, env=None, all=False, base=None, path=None, preview=None, artifact=
     print(render_markdown(result) if output_format == "markdown" else render_human(result), end="")
     unread = sorted({plan.environment for plan in result.plans.unreadable}
                     | {counts.environment for counts in result.row_counts if counts.error is not None})
+    unread += [error.split(":", 1)[0] for error in result.preview_errors]  # "--preview FILE"
     if unread:
-        raise EnvironmentUnreadable(f"review printed, but {', '.join(unread)} could not be read (see the review)")
+        raise ReviewIncomplete(f"review printed, but {', '.join(unread)} could not be read (see the review)")

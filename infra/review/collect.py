@@ -3,7 +3,7 @@
 Every part is read-only: git for the base, in-memory replays, the linter (which may write its
 replay cache), drift's reads of each environment, row counts, a saved preview file, the built
 artifact's manifest. Raises UsageError (exit 2) when the review cannot be made at all (no git
-base, a missing preview file); an environment that cannot be read is recorded in the review.
+base); an environment or a saved preview that cannot be read is recorded in the review.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.errors import UsageError
 from infra.review.base import read_history_change
 from infra.review.changes import SchemaChanges, plan_schema_changes
 from infra.review.plan import EnvironmentPlans, read_environment_plans
@@ -26,6 +27,7 @@ class Review:
     row_counts: list[RowCounts]
     plans: EnvironmentPlans
     previews: list[PreviewSummary] = field(default_factory=list)
+    preview_errors: list[str] = field(default_factory=list)  # saved previews that could not be read
     provenance: Provenance | None = None
     lint_notes: list[str] = field(default_factory=list)
 
@@ -42,7 +44,12 @@ class ReviewRequest:
 def read_review(request: ReviewRequest) -> Review:
     from infra.lint import lint_migrations
 
-    previews = [read_preview(path) for path in request.preview_files]  # a bad file fails before anything is read
+    previews, preview_errors = [], []
+    for path in request.preview_files:
+        try:
+            previews.append(read_preview(path))
+        except UsageError as error:  # in CI: the preview step failed; the review says so and goes on
+            preview_errors.append(str(error))
     history = read_history_change(request.directory, request.base_ref)
     changes = plan_schema_changes(history)
     lint = lint_migrations(request.directory)
@@ -55,6 +62,7 @@ def read_review(request: ReviewRequest) -> Review:
         row_counts=row_counts,
         plans=read_environment_plans(request.environments, request.directory),
         previews=previews,
+        preview_errors=preview_errors,
         provenance=read_provenance(request.directory, request.artifact_dir),
         lint_notes=list(lint.notes),
     )

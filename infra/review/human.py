@@ -65,6 +65,7 @@ def _plan(review: Review) -> list[str]:
             lines.append(f"      {finding.code} {finding.change} {finding.object}: {finding.detail}")
     for finding in review.plans.parity:
         lines.append(f"  across environments: {finding.code} {finding.object}: {finding.detail}")
+    lines += [f"  preview not read: {error}" for error in review.preview_errors]
     for preview in review.previews:
         lines.append(f"  {preview.stack} pulumi preview ({preview.path.name}): {preview.headline()}")
         lines += [f"      replace {step.describe()}" for step in preview.replaced]

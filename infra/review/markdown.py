@@ -95,6 +95,7 @@ def _verdict(review: Review) -> str:
     history = review.changes.history
     attention = (any(risk.status == "warning" for risk in review.risks) or has_large_table(review)
                  or review.plans.drift or review.plans.unreadable or history.edited or history.deleted
+                 or review.preview_errors
                  or any(preview.replaced or preview.deleted or preview.errors for preview in review.previews))
     return ICONS["warning"] if attention else "✅"
 
@@ -253,12 +254,14 @@ def _plan_section(review: Review) -> Section:
     if unread:
         parts.append(f"{count(unread, 'environment')} not read")
     parts += [f"`{preview.stack}` preview: {preview.headline()}" for preview in review.previews]
+    if review.preview_errors:
+        parts.append(f"{count(len(review.preview_errors), 'preview')} not read")
     title = f"<b>Plan per environment</b>: {_escape('; '.join(parts))}"
     order = "Deploy order, per environment (`deploy-environment.yml`): " + " → ".join(
         f"{number}. `{task}` ({description})" for number, (task, description) in enumerate(DEPLOY_STEPS, 1)) + "."
     full = [order, "", *_environment_table(review, None), "", *_previews(review, None), *_drift(review, None)]
     brief = [order, "", *_environment_table(review, 5), "", *_previews(review, 10), *_drift(review, 10)]
-    return Section(title, tuple(full), tuple(brief), open=bool(drift or unread))
+    return Section(title, tuple(full), tuple(brief), open=bool(drift or unread or review.preview_errors))
 
 
 def _environment_table(review: Review, limit: int | None) -> list[str]:
@@ -279,10 +282,13 @@ def _environment_table(review: Review, limit: int | None) -> list[str]:
 
 
 def _previews(review: Review, limit: int | None) -> list[str]:
+    unread = [f"{ICONS['warning']} Not read: {_escape(error)}" for error in review.preview_errors]
     if not review.previews:
+        if unread:
+            return [*unread, ""]
         return ["No `pulumi preview` was given (CI saves dev's: `invoke preview --env dev --json FILE`, "
                 "then `invoke review --preview FILE`).", ""]
-    lines = []
+    lines = [*unread, ""] if unread else []
     for preview in review.previews:
         lines.append(f"**`{preview.stack}` pulumi preview** ({_code(preview.path.name)}): {preview.headline()}.")
         for label, steps in (("replace", preview.replaced), ("delete", preview.deleted)):

@@ -66,10 +66,15 @@ def test_a_format_typo_is_named_with_the_closest_choice(pull_request):
                                      "did you mean 'markdown'?")
 
 
-def test_a_missing_preview_file_fails_before_any_output(pull_request):
-    result = invoke_review(pull_request, "--preview", "nowhere.json")
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("hyphae: error: --preview nowhere.json: no such file")
+def test_a_preview_that_was_not_saved_is_in_the_review_and_exits_2(pull_request, outside_actions):
+    """In CI the preview step may fail and write nothing: the comment must still be made, and say so."""
+    result = invoke_review(pull_request, "--format", "markdown", "--preview", "nowhere.json")
+    assert result.returncode == 2
+    assert "⚠️ Not read: --preview nowhere.json: no such file (save it with `invoke preview --env dev --json " \
+           "nowhere.json`)" in result.stdout
+    assert "<summary><b>Plan per environment</b>: no drift; 1 preview not read</summary>" in result.stdout
+    assert result.stderr.strip() == ("hyphae: error: review printed, but --preview nowhere.json could not be read "
+                                     "(see the review)")
 
 
 def test_the_review_does_not_import_pulumi(pull_request):
