@@ -20,6 +20,10 @@ const rest = {
       state.comments.push(comment);
       return { data: comment };
     },
+    deleteComment: async ({ comment_id }) => {
+      state.comments = state.comments.filter((c) => c.id !== comment_id);
+      return { data: {} };
+    },
     updateComment: async ({ comment_id, body }) => {
       const comment = state.comments.find((c) => c.id === comment_id);
       comment.body = body;

@@ -91,3 +91,47 @@ def test_a_clean_run_closes_the_open_drift_issue_and_otherwise_does_nothing(tmp_
     assert "Clean again" in result["state"]["comments"][-1]["body"]
     quiet = run_scenario(tmp_path, DRIFT_ISSUE, [issue_run(tmp_path, "")])
     assert quiet["state"] == {"comments": [], "issues": []} and quiet["failures"] == []
+
+
+def review_run(tmp_path: Path, text: str, failed: str = "", replaces=()) -> dict:
+    (tmp_path / "review.md").write_text(text)
+    return {"marker": "hyphae-review", "body": "review.md", "replaces": list(replaces), "failed": failed}
+
+
+def test_the_review_file_is_the_comment_and_replaces_the_old_plan_and_drift_comments(tmp_path: Path):
+    old = [{"id": 1, "issue_number": 7, "body": "<!-- hyphae:plan:dev -->\n## Plan for dev", "user": {"type": "Bot"}},
+           {"id": 2, "issue_number": 7, "body": "<!-- hyphae:drift -->\n## Drift report", "user": {"type": "Bot"}},
+           {"id": 3, "issue_number": 7, "body": "LGTM <!-- hyphae:drift -->", "user": {"type": "User"}}]
+    text = "<!-- hyphae-review -->\n### ✅ hyphae review: 1 new migration\n"
+    first = run_scenario(tmp_path, STICKY, [review_run(tmp_path, text, replaces=["hyphae:plan:dev", "hyphae:drift"])],
+                         comments=old)
+    comments = first["state"]["comments"]
+    assert [c["id"] for c in comments] == [3, 1000]  # the old ones are gone; a person's comment stays
+    assert comments[1]["body"] == text
+
+    second = run_scenario(tmp_path, STICKY, [review_run(tmp_path, text.replace("1 new", "2 new"))], comments=comments)
+    assert [c["body"] for c in second["state"]["comments"]][1] == text.replace("1 new", "2 new")
+    assert len(second["state"]["comments"]) == 2
+
+
+def test_a_failed_step_is_said_under_the_review_and_fails_the_step(tmp_path: Path):
+    run = review_run(tmp_path, "<!-- hyphae-review -->\nreview\n", failed="invoke review exited 2")
+    result = run_scenario(tmp_path, STICKY, [run])
+    body = result["state"]["comments"][0]["body"]
+    assert body.startswith("<!-- hyphae-review -->\nreview\n")
+    assert "> ⚠️ invoke review exited 2: see [the run](https://github.com/myco/hyphae/actions/runs/42)." in body
+    assert result["failures"] == ["invoke review exited 2"]
+
+
+def test_a_review_that_was_not_written_still_leaves_a_comment_saying_so(tmp_path: Path):
+    run = {"marker": "hyphae-review", "body": "never-written.md", "failed": "invoke review exited 2"}
+    result = run_scenario(tmp_path, STICKY, [run])
+    (comment,) = result["state"]["comments"]
+    assert comment["body"].startswith("<!-- hyphae-review -->\n(no review: never-written.md was not written")
+
+
+def test_a_comment_over_githubs_limit_is_cut_with_a_pointer_to_the_run(tmp_path: Path):
+    run = review_run(tmp_path, "<!-- hyphae-review -->\n" + "x" * 70000)
+    body = run_scenario(tmp_path, STICKY, [run])["state"]["comments"][0]["body"]
+    assert len(body) <= 65536 and body.rstrip().endswith("the full text is in [the run's summary]"
+                                                         "(https://github.com/myco/hyphae/actions/runs/42))")

@@ -1,6 +1,6 @@
-"""The pull-request workflow: lint with annotations, the test suite, and for every remote
-environment (from infra.environments, the one list) the migration plan and `pulumi preview` in one
-comment each, plus the drift report as one comment that later runs update."""
+"""The pull-request workflow: lint with annotations, the test suite, and one review comment that
+later runs update: what the new migrations change, risks, the plan of every environment (from
+infra.environments, the one list) with dev's saved `pulumi preview`, and drift."""
 
 from __future__ import annotations
 
@@ -39,39 +39,41 @@ def test_the_test_suite_runs():
     assert ("test", []) in tasks_of(pull_request()["jobs"]["test"])
 
 
-def test_every_remote_environment_gets_a_migration_plan_and_a_pulumi_preview():
-    plan = pull_request()["jobs"]["plan"]
-    assert plan["strategy"]["matrix"]["environment"] == list(REMOTE_ENVIRONMENTS)
-    assert plan["env"]["TARGET_ENV"] == "${{ matrix.environment }}"
-    calls = tasks_of(plan)
-    assert ("migrate", ["--env", '"$TARGET_ENV"', "--plan", "--format", "human"]) in calls
-    assert ("preview", ["--env", '"$TARGET_ENV"']) in calls
-    assert all(task != "migrate" or "--plan" in args for task, args in calls), "a pull request must never migrate"
+def test_one_job_reviews_every_environment_with_devs_saved_preview():
+    review = pull_request()["jobs"]["review"]
+    calls = tasks_of(review)
+    assert ("preview", ["--env", "dev", "--json", "preview-dev.json"]) in calls
+    (args,) = [args for task, args in calls if task == "review"]
+    assert args[:3] == ["--all", "--format", "markdown"]
+    assert args[args.index("--preview") + 1] == "preview-dev.json"
+    assert args[args.index("--full-output") + 1] == '"$GITHUB_STEP_SUMMARY"'  # the full text on the run's page
+    assert all(task not in ("migrate", "up") for task, _ in calls), "a pull request must never migrate or deploy"
 
 
-def test_plan_and_preview_are_posted_as_one_comment_per_environment():
-    (script,) = scripts_of(pull_request()["jobs"]["plan"])
+def test_the_review_finds_its_merge_base_in_the_whole_history():
+    (checkout,) = [step for step in pull_request()["jobs"]["review"]["steps"]
+                   if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["persist-credentials"] is False
+
+
+def test_the_review_is_the_only_comment_and_replaces_the_old_ones():
+    jobs = pull_request()["jobs"]
+    commenting = [job_id for job_id, job in jobs.items() if scripts_of(job)]
+    assert commenting == ["review"]
+    (script,) = scripts_of(jobs["review"])
     assert "require('./.github/scripts/sticky-comment.cjs')" in script
-    assert "marker: `hyphae:plan:${environment}`" in script
-    assert "migrate-plan.txt" in script and "pulumi-preview.txt" in script
+    assert "marker: 'hyphae-review'" in script and "body: 'review.md'" in script
+    old = [f"hyphae:plan:{env}" for env in REMOTE_ENVIRONMENTS] + ["hyphae:drift"]
+    assert f"replaces: {old!r}".replace('"', "'") in script
 
 
-def test_the_drift_report_covers_every_environment_in_one_updated_comment():
-    drift = pull_request()["jobs"]["drift"]
-    assert [args for task, args in tasks_of(drift) if task == "drift"] == [["--all", "--format", "markdown"]]
-    (script,) = scripts_of(drift)
-    assert "marker: 'hyphae:drift'" in script and "drift-report.md" in script
+def test_the_job_that_reads_live_environments_uses_the_read_only_environment_and_skips_forks():
+    job = pull_request()["jobs"]["review"]
+    assert job["environment"] == "preview"
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
 
 
-def test_jobs_that_read_live_environments_use_the_read_only_environment_and_skip_forks():
-    for job_id in ("plan", "drift"):
-        job = pull_request()["jobs"][job_id]
-        assert job["environment"] == "preview", job_id
-        assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository", job_id
-
-
-def test_comment_steps_run_even_when_a_check_failed():
-    for job_id in ("plan", "drift"):
-        steps = pull_request()["jobs"][job_id]["steps"]
-        comment = [step for step in steps if step.get("uses", "").startswith("actions/github-script@")]
-        assert [step.get("if") for step in comment] == ["always()"], job_id
+def test_the_comment_step_runs_even_when_a_check_failed():
+    steps = pull_request()["jobs"]["review"]["steps"]
+    comment = [step for step in steps if step.get("uses", "").startswith("actions/github-script@")]
+    assert [step.get("if") for step in comment] == ["always()"]

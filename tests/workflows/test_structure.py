@@ -31,8 +31,7 @@ NOT_INVOKE = {
 # The only jobs that may hold a write scope, and which.
 WRITE_SCOPES = {
     ("deploy.yml", "build"): {"id-token", "attestations"},
-    ("pull-request.yml", "plan"): {"pull-requests"},
-    ("pull-request.yml", "drift"): {"pull-requests"},
+    ("pull-request.yml", "review"): {"pull-requests"},
     ("drift.yml", "drift"): {"issues"},
 }
 
