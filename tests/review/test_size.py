@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from infra.review.collect import ReviewRequest, read_review
 from infra.review.markdown import COMMENT_BUDGET, COMMENT_LIMIT, render_markdown
 from tests.review.scenario import make_pull_request, mermaid_blocks, parse_mermaid
@@ -30,41 +28,32 @@ def wide_history() -> tuple[dict[str, str], dict[str, str]]:
     return {"0001_base.sql": "\n".join(base) + "\n"}, {"0002_labels.sql": "\n".join(change) + "\n"}
 
 
-@pytest.fixture(scope="module")
-def wide_review(tmp_path_factory):
-    root = tmp_path_factory.mktemp("wide") / "repo"
-    base, pull_request = wide_history()
-    make_pull_request(root, base, pull_request)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HYPHAE_STATE_DIR", str(root.parent / "state"))
-        for name, value in {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "myco/team-sync",
-                            "GITHUB_RUN_ID": "77"}.items():
-            patch.setenv(name, value)
-        patch.delenv("GITHUB_BASE_REF", raising=False)
-        patch.chdir(root)
-        yield read_review(ReviewRequest(Path("migrations"), ["local"], None, (), root / "dist"))
+def test_a_500_table_change_fits_in_one_comment_and_the_full_text_keeps_everything(tmp_path, monkeypatch):
+    # One test, not three: the review of 500 tables is the slow part, and pytest-xdist would make
+    # it once per worker that runs a test of this module.
+    root = tmp_path / "repo"
+    make_pull_request(root, *wide_history())
+    for name, value in {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "myco/team-sync",
+                        "GITHUB_RUN_ID": "77"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    monkeypatch.chdir(root)
+    review = read_review(ReviewRequest(Path("migrations"), ["local"], None, (), root / "dist"))
+    assert len(review.changes.changes) == TABLES
+    assert len(review.risks) == TABLES  # a SAFE003 per table rewritten
 
-
-def test_a_500_table_change_fits_in_one_comment_with_a_pointer_to_the_full_text(wide_review):
-    assert len(wide_review.changes.changes) == TABLES
-    assert len(wide_review.risks) == TABLES  # a SAFE003 per table rewritten
-    comment = render_markdown(wide_review)
+    comment = render_markdown(review)
     assert len(comment.encode("utf-8")) <= COMMENT_BUDGET < COMMENT_LIMIT
     assert "the full review is in [this run's summary](https://github.com/myco/team-sync/actions/runs/77)" in comment
     assert comment.count("<details") == comment.count("</details>") == 3
     assert f"{TABLES - 15:,} more changes" in comment and f"{TABLES - 15:,} more findings" in comment
 
-
-def test_the_full_text_holds_every_change_and_finding(wide_review):
-    full = render_markdown(wide_review, full=True)
+    full = render_markdown(review, full=True)
     assert len(full) > COMMENT_LIMIT
     for n in (0, 250, 499):
         assert f"| added | table `label_{n:03d}` |" in full and f"UPDATE table_{n:03d} without WHERE" in full
     assert full.count("| ❌ error | SAFE003 |") == TABLES
 
-
-def test_the_shortened_diagram_still_parses_and_says_what_it_left_out(wide_review):
-    comment = render_markdown(wide_review)
     assert "**Before**: no changed table exists before the change." in comment  # every changed table is new
     blocks = mermaid_blocks(comment)
     assert len(blocks) == 1 and "more table(s) left out" in blocks[0]
