@@ -11,6 +11,7 @@ pointer to the full text, which CI writes to the run's summary (`--full-output`)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from infra.drift.findings import CHANGED
@@ -182,13 +183,19 @@ def diagram_marks(changes: SchemaChanges) -> tuple[DiagramMarks, DiagramMarks]:
             column = change.name.partition(".")[2]
             if change.change != REMOVED:
                 after.columns[(change.table, column)] = change.change if change.change == ADDED else \
-                    f"changed: {change.detail}"
+                    f"changed: {_compact(change.detail)}"
             if change.change != ADDED:
                 before.columns[(table_before, column)] = change.change
     for change in changes.changes:  # anything else on a table marks it changed, on both sides
         after.tables.setdefault(change.table, CHANGED)
         before.tables.setdefault(renamed_from.get(change.table, change.table), CHANGED)
     return after, before
+
+
+def _compact(detail: str) -> str:
+    """`type: before TEXT, after INTEGER; NOT NULL: before no, after yes` as `type TEXT → INTEGER;
+    NOT NULL no → yes`: short enough for a diagram's column comment."""
+    return re.sub(r"([^:;]+): before (.*?), after ([^;]*)", r"\1 \2 → \3", detail)
 
 
 # -- risks ---------------------------------------------------------------------------------------
