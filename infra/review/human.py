@@ -59,7 +59,7 @@ def _plan(review: Review) -> list[str]:
     lines = ["plan: deploy order per environment: " + " -> ".join(task for task, _ in DEPLOY_STEPS)]
     for plan in review.plans.environments:
         lines.append(f"  {plan.environment}: {plan_line(plan)}")
-        if plan.pending:
+        if plan.pending and plan.report and plan.report.applied_version:
             lines.append(f"      pending, in order: {', '.join(plan.pending)}")
         for finding in plan.drift:
             lines.append(f"      {finding.code} {finding.change} {finding.object}: {finding.detail}")

@@ -84,7 +84,8 @@ def _headline(review: Review) -> str:
     parts = [migrations_line(review),
              f"{count(len(changes), 'schema change')} in {count(tables, 'table')}" if changes else "no schema change",
              risks_line(review.risks)]
-    parts += [f"`{plan.environment}` {len(plan.pending)} pending" for plan in review.plans.environments if plan.pending]
+    parts += [f"`{plan.environment}` {len(plan.pending)} pending" for plan in review.plans.environments
+              if plan.pending and plan.report and plan.report.applied_version]
     return f"### {_verdict(review)} hyphae review: " + " · ".join(parts)
 
 
@@ -282,6 +283,8 @@ def _environment_table(review: Review, limit: int | None) -> list[str]:
         shown = ", ".join(f"`{name}`" for name in pending[:limit] if name) if pending else "none"
         if limit is not None and len(pending) > limit:
             shown += f" and {len(pending) - limit} more"
+        if pending and not plan.report.applied_version:  # no database yet (local in CI): the list says nothing
+            shown = f"all {count(len(pending), 'migration')} (nothing applied yet)"
         drift = "✅ none" if plan.report.clean else f"❌ {count(len(plan.drift), 'finding')}"
         now = f"schema {plan.report.applied_version or 0:04d} of {plan.report.latest_version:04d}"
         rows.append(f"| `{plan.environment}` | {now} | {shown} | {drift} |")

@@ -47,6 +47,9 @@ def test_a_500_table_change_fits_in_one_comment_and_the_full_text_keeps_everythi
     assert "the full review is in [this run's summary](https://github.com/myco/team-sync/actions/runs/77)" in comment
     assert comment.count("<details") == comment.count("</details>") == 3
     assert f"{TABLES - 15:,} more changes" in comment and f"{TABLES - 15:,} more findings" in comment
+    # no local database here (as in CI): no list of every migration, and no "pending" in the headline
+    assert "| `local` | schema 0000 of 0002 | all 2 migrations (nothing applied yet) | ✅ none |" in comment
+    assert "pending" not in comment.splitlines()[1]
 
     full = render_markdown(review, full=True)
     assert len(full) > COMMENT_LIMIT
