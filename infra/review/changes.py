@@ -107,7 +107,7 @@ def _follow_renames(files: list[MigrationFile], before: Schema) -> tuple[dict[st
         for statement in split_statements(file.text, file.name):
             tree = read_tree(statement.sql)
             if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
-                name = _created_name(tree)
+                name = table_name(tree.this).lower()
                 if not (tree.args.get("exists") and exists(name)):  # IF NOT EXISTS on a table that exists: no-op
                     tables[name] = _CREATED
             elif isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
@@ -117,11 +117,6 @@ def _follow_renames(files: list[MigrationFile], before: Schema) -> tuple[dict[st
             elif isinstance(tree, exp.Alter):
                 _follow_alter(tree, tables, vacated, columns)
     return tables, columns
-
-
-def _created_name(tree: exp.Create) -> str:
-    target = tree.this
-    return table_name(target.this if isinstance(target, exp.Schema) else target).lower()
 
 
 def _follow_alter(tree: exp.Alter, tables: dict[str, str], vacated: set[str],
