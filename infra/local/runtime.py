@@ -28,6 +28,7 @@ from infra.paths import REPO_ROOT, state_dir, wrangler_persist_dir
 from infra.render.local_config import plan_local_config
 
 SERVE_SCRIPT = REPO_ROOT / "worker" / "dev" / "serve.mjs"
+STAND_INS_SCRIPT = REPO_ROOT / "worker" / "dev" / "stand_ins.mjs"
 LOOPBACK = "127.0.0.1"
 
 
@@ -72,10 +73,28 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
+    """miniflare options binding the config's services to the stand-ins of worker/dev/stand_ins.mjs.
+
+    `extra_vars` adds variables to the stand-in worker (tests: a failure marker for the model)."""
+    services = {service["service"] for service in config.get("services", [])}
+    return {
+        "serviceWorkers": [
+            {"name": name, "scriptPath": str(STAND_INS_SCRIPT), "modulesRoot": str(STAND_INS_SCRIPT.parent),
+             "bindings": {**config.get("stand_in_vars", {}), **(extra_vars or {})}}
+            for name in sorted(services)
+        ],
+        "serviceBindings": {service["binding"]: {"name": service["service"], "entrypoint": service["entrypoint"]}
+                            for service in config.get("services", [])},
+    }
+
+
 def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, ready_file: Path) -> dict:
     """miniflare's options, from the same plan as worker/wrangler.local.jsonc."""
     manifest = verify_artifact(artifact, "local")
     return {
+        **plan_stand_ins(config),
+        "unsafeTriggerHandlers": True,
         "name": config["name"],
         "scriptPath": str((Path(artifact) / manifest["main_module"]).resolve()),
         "modulesRoot": str(Path(artifact).resolve()),

@@ -25,8 +25,8 @@ function workerOptions() {
     kvNamespaces: options.kvNamespaces,
     bindings,
   };
-  // Tests only: an extra worker standing in for a binding workerd cannot emulate (Vectorize),
-  // reached through a JS RPC service binding with the same call shape as the real binding.
+  // Stand-ins for the bindings workerd cannot emulate (Vectorize, Workers AI): extra workers,
+  // reached through JS RPC service bindings with the same call shape as the real bindings.
   const extraWorkers = (options.serviceWorkers || []).map((service) => ({
     name: service.name,
     modules: true,
@@ -35,11 +35,12 @@ function workerOptions() {
     compatibilityDate: options.compatibilityDate,
     bindings: service.bindings || {},
   }));
-  if (extraWorkers.length) {
-    worker.serviceBindings = Object.fromEntries(
-      options.serviceWorkers.map((service) => [service.binding, { name: service.name, entrypoint: service.entrypoint }]),
-    );
+  if (options.serviceBindings && Object.keys(options.serviceBindings).length) {
+    worker.serviceBindings = options.serviceBindings;
   }
+  // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
+  // runtime has no clock-driven cron).
+  if (options.unsafeTriggerHandlers) worker.unsafeTriggerHandlers = true;
   return [worker, ...extraWorkers];
 }
 
