@@ -34,13 +34,11 @@ function workerOptions() {
     modulesRoot: service.modulesRoot,
     compatibilityDate: options.compatibilityDate,
     bindings: service.bindings || {},
+    ...(service.routes ? { routes: service.routes } : {}),
   }));
   if (options.serviceBindings && Object.keys(options.serviceBindings).length) {
     worker.serviceBindings = options.serviceBindings;
   }
-  // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
-  // runtime has no clock-driven cron).
-  if (options.unsafeTriggerHandlers) worker.unsafeTriggerHandlers = true;
   return [worker, ...extraWorkers];
 }
 
@@ -51,6 +49,9 @@ const mf = new Miniflare({
   defaultPersistRoot: `${options.persistRoot}/v3`,
   // Never fetch the Request.cf placeholder from workers.cloudflare.com: local means no network.
   cf: false,
+  // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
+  // runtime has no clock-driven cron).
+  unsafeTriggerHandlers: Boolean(options.unsafeTriggerHandlers),
   log: new Log(LogLevel.WARN),
 });
 

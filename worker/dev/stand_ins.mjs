@@ -8,8 +8,9 @@
 //
 // StandInAi: a deterministic embedding (hashed bag of words, L2-normalised) of DIMENSIONS values
 // per text, in Workers AI's answer shape `{shape, data}`. Texts sharing words get similar vectors,
-// so /search ranks sensibly. A text containing FAIL_ONCE_MARKER (tests set it) fails its first
-// embedding, like a transient Workers AI error, and succeeds afterwards.
+// so /search ranks sensibly. A text containing FAIL_MARKER (tests set it) fails its first
+// FAIL_ATTEMPTS embeddings (default 2: a batched call and its one-by-one retry), like a transient
+// Workers AI error, and succeeds afterwards.
 // StandInVectorize: an in-memory index with Vectorize's limits (dimensions, 64-byte ids, 1000
 // vectors per upsert, topK 20 with metadata or values and 100 without) and cosine/euclidean/
 // dot-product scoring with metadata filters ($eq, $ne, $in, $nin and plain equality).
@@ -17,7 +18,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 const vectors = new Map(); // id -> {id, values, metadata}
-const failedOnce = new Set();
+const failures = new Map(); // text -> embeddings of it that failed so far
 let mutations = 0;
 
 const encoder = new TextEncoder();
@@ -49,11 +50,12 @@ export class StandInAi extends WorkerEntrypoint {
     if (typeof model !== "string" || !model.startsWith("@cf/")) throw new Error(`AiError: unknown model ${model}`);
     const texts = Array.isArray(inputs?.text) ? inputs.text : [inputs?.text];
     if (texts.some((text) => typeof text !== "string")) throw new Error("AiError: 5006: text must be a string or an array of strings");
-    const marker = this.env.FAIL_ONCE_MARKER;
+    const marker = this.env.FAIL_MARKER;
+    const attempts = Number(this.env.FAIL_ATTEMPTS || 2);
     for (const text of texts) {
-      if (marker && text.includes(marker) && !failedOnce.has(text)) {
-        failedOnce.add(text);
-        throw new Error("InferenceUpstreamError: 3030: stand-in model failed once for this text (FAIL_ONCE_MARKER)");
+      if (marker && text.includes(marker) && (failures.get(text) ?? 0) < attempts) {
+        failures.set(text, (failures.get(text) ?? 0) + 1);
+        throw new Error("InferenceUpstreamError: 3030: the stand-in model failed for this text (FAIL_MARKER)");
       }
     }
     const dimensions = Number(this.env.DIMENSIONS);
@@ -152,8 +154,15 @@ export class StandInVectorize extends WorkerEntrypoint {
   }
 }
 
+// Local inspection only (the runtime routes Host: stand-ins.hyphae.localhost here): GET /vectors
+// lists the stored vectors' ids and metadata, without values.
 export default {
-  async fetch() {
-    return new Response("hyphae stand-ins: reached only through their RPC entrypoints", { status: 404 });
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    if (request.method === "GET" && pathname === "/vectors") {
+      const listed = [...vectors.values()].map(({ id, metadata }) => ({ id, metadata }));
+      return Response.json({ count: listed.length, vectors: listed });
+    }
+    return new Response("hyphae stand-ins: GET /vectors lists the index; the rest is reached through RPC entrypoints", { status: 404 });
   },
 };

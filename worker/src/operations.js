@@ -81,8 +81,10 @@ export async function handleDiscardDlq(request, env) {
   return json(200, { discarded });
 }
 
+// SQLite needs a WHERE in an INSERT ... SELECT before its ON CONFLICT clause (a parsing
+// ambiguity), hence `WHERE true` when every row is meant.
 function queueTableStatement(table, machineId, queuedAt) {
-  const where = machineId === null ? "" : ' WHERE "machine_id" = ?';
+  const where = machineId === null ? " WHERE true" : ' WHERE "machine_id" = ?';
   return statement(`INSERT INTO team_embed_backlog (table_name, row_id, machine_id, queued_at)
     SELECT ?, "id", "machine_id", ? FROM ${quote(table)}${where}
     ON CONFLICT (table_name, row_id, machine_id) DO UPDATE SET queued_at = excluded.queued_at, attempts = 0, last_error = NULL`,
@@ -146,6 +148,7 @@ export async function drainBacklogOnSchedule(env) {
     if (result.written + result.removed === 0) break; // everything failed or was skipped: try next tick
   }
   const left = await db.first("SELECT count(*) AS jobs, MAX(last_error) AS error FROM team_embed_backlog");
+  if (totals.written + totals.removed + totals.failed === 0 && left.jobs === 0) return { ...totals, backlog: 0 };
   await db.batch(teamConfigStatements({
     vector_reindex_status: left.jobs ? "running" : "idle",
     vector_reindex_last_run_at: String(nowSeconds()),

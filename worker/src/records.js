@@ -98,6 +98,8 @@ export function readRecord(raw, defaultMachineId, now) {
   const keyData = raw.operation === "delete" ? Object.fromEntries(table.key.filter((k) => k in data).map((k) => [k, data[k]])) : data;
   const { row, dropped } = readRow(raw.table, table, keyData, id, machineId, now);
   const contentHash = typeof raw.content_hash === "string" ? raw.content_hash : typeof data.content_hash === "string" ? data.content_hash : null;
+  // The stored hash is what the next push compares with: the envelope's when data lacks it.
+  if (table.content_hash && raw.operation === "upsert" && row.content_hash == null && contentHash !== null) row.content_hash = contentHash;
   return {
     table: raw.table,
     operation: raw.operation,
