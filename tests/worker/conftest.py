@@ -9,8 +9,6 @@ state folder and Worker; the artifact is built once per session.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 from infra.artifact import build_artifact
 from infra.environments import BINDING_KV, load_environment, schema_version
 from infra.local.runtime import STAND_INS_HOST, plan_stand_ins, start_local_worker
+from infra.local.smoke import vector_id  # noqa: F401 - the tests' vector ids, from the reference
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
 from infra.render.local_config import plan_local_config
 from infra.runner.apply import MigrateOptions, run_migrate
@@ -64,12 +63,6 @@ def stored_vectors(worker) -> dict[str, dict]:
     response = httpx.get(f"{worker.url}/vectors", headers={"host": STAND_INS_HOST}, timeout=30)
     response.raise_for_status()
     return {vector["id"]: vector["metadata"] for vector in response.json()["vectors"]}
-
-
-def vector_id(table: str, record_id: str, machine_id: str) -> str:
-    """Reference §6: v1: + base64url (no padding) of the first 16 bytes of sha256(table:id:machine)."""
-    digest = hashlib.sha256(f"{table}:{record_id}:{machine_id}".encode()).digest()[:16]
-    return "v1:" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def run_cron(worker) -> None:

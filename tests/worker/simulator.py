@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from infra.contract import Contract
-from tests.worker.mcp_hash import client_token_hash
+from infra.local.smoke import client_token_hash
 
 CLIENT_PROTOCOL = 3
 BATCH_SIZE = 100

@@ -11,7 +11,7 @@ import pytest
 
 from infra.environments import load_environment, schema_version
 from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
-from tests.worker.mcp_hash import client_token_hash
+from infra.local.smoke import client_token_hash
 
 pytestmark = pytest.mark.workerd
 

@@ -1,5 +1,5 @@
 """The MCP token hash against the reference's test vectors (§3.6): the Worker's own module, run by
-node, and the tests' reading of the description must both produce them."""
+node, and the smoke test's reading of the description (infra.local.smoke) must both produce them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from infra.paths import REPO_ROOT
-from tests.worker.mcp_hash import client_token_hash
+from infra.local.smoke import client_token_hash
 
 VECTORS = {
     "": "00000000",
@@ -34,7 +34,7 @@ def test_the_worker_computes_the_reference_vectors():
 
 
 @pytest.mark.parametrize("token, expected", VECTORS.items())
-def test_the_tests_reading_of_the_algorithm_computes_them_too(token, expected):
+def test_the_smoke_tests_reading_of_the_algorithm_computes_them_too(token, expected):
     assert client_token_hash(token) == expected
 
 
