@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 from infra.artifact.allowlist import read_allowlist
-from infra.contract import read_contract, worker_contract
 from infra.artifact.manifest import (
     MANIFEST_NAME,
     plan_manifest,
@@ -27,6 +26,7 @@ from infra.artifact.manifest import (
     read_git_state,
     render_manifest,
 )
+from infra.contract import read_contract, worker_contract
 from infra.errors import ArtifactRejected, ConfigError, UsageError
 from infra.paths import REPO_ROOT
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from infra.artifact.allowlist import replay_migrations
+from infra.contract import read_contract
 from infra.drift.contract import affinity, contract_findings, read_problems
 from infra.drift.schema import read_connection_schema
-from infra.contract import read_contract
 from infra.paths import DEFAULT_MIGRATIONS_DIR
 
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from infra.environments import load_environment, schema_version
-from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
 from infra.local.smoke import client_token_hash
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
 
 pytestmark = pytest.mark.workerd
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from infra.paths import REPO_ROOT
 from infra.local.smoke import client_token_hash
+from infra.paths import REPO_ROOT
 
 VECTORS = {
     "": "00000000",

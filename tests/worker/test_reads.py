@@ -7,7 +7,19 @@ import httpx
 import pytest
 
 from infra.environments import schema_version
-from tests.worker.conftest import AUTH, OTHER_PROJECT, PROJECT, enqueue, get, read_rows, record, session, spore, stored_vectors, vector_id
+from tests.worker.conftest import (
+    AUTH,
+    OTHER_PROJECT,
+    PROJECT,
+    enqueue,
+    get,
+    read_rows,
+    record,
+    session,
+    spore,
+    stored_vectors,
+    vector_id,
+)
 
 pytestmark = pytest.mark.workerd
 
