@@ -218,3 +218,16 @@ def test_a_body_that_is_not_json_is_400(running_worker):
 def test_other_projects_rows_are_kept_apart(running_worker, worker_state):
     enqueue(running_worker, [session("s-p1", "m-proj"), session("s-p2", "m-proj", project_id=OTHER_PROJECT)], "m-proj")
     assert read_rows(worker_state, "SELECT id, project_id FROM sessions WHERE machine_id = 'm-proj' ORDER BY id") == [("s-p1", PROJECT), ("s-p2", OTHER_PROJECT)]
+
+
+def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
+    records = [session(f"s-usage-{index}", "m-usage") for index in range(30)]
+    response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
+                          headers=AUTH, timeout=60)
+    calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
+    # the gate, the stored hashes, the rows with their jobs, the jobs' rows, the jobs' end, the counters
+    assert calls == 6 and statements >= calls
+    health = httpx.get(f"{running_worker.url}/health")
+    assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
+    refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})
+    assert refused.headers["x-hyphae-d1-calls"] == "0"

@@ -60,9 +60,19 @@ export class Database {
   }
 }
 
+// One Database per invocation: the router hands every handler its own `env` object (a child of
+// the runtime's), so what an invocation spent can be read back (`d1Usage`) and sent as headers.
+const DATABASES = new WeakMap();
+
 export function openDatabase(env) {
   if (!env.MYCO_TEAM_DB) throw new HttpError(503, "the D1 binding MYCO_TEAM_DB is missing");
-  return new Database(env.MYCO_TEAM_DB);
+  if (!DATABASES.has(env)) DATABASES.set(env, new Database(env.MYCO_TEAM_DB));
+  return DATABASES.get(env);
+}
+
+export function d1Usage(env) {
+  const db = DATABASES.get(env);
+  return db ? { calls: db.calls, statements: db.statements } : { calls: 0, statements: 0 };
 }
 
 export const messageOf = (error) => String(error && error.message ? error.message : error);

@@ -1,14 +1,14 @@
 // GET /health (no auth): status, the protocol window, both schema versions, which bindings are
 // present, the node count and `mcp_token_hash` (reference §3.1, §3.6; null when no token exists).
 
-import { Database } from "./d1.js";
+import { openDatabase } from "./d1.js";
 import { json } from "./http.js";
 import { mcpTokenHash, readMcpToken } from "./mcp_token.js";
 import { advertisedVersions, builtSchemaVersion, readAppliedSchemaVersion } from "./versions.js";
 
-async function readDatabase(binding) {
-  if (!binding) return { applied: null, nodes: null, error: "D1 binding MYCO_TEAM_DB is missing" };
-  const db = new Database(binding);
+async function readDatabase(env) {
+  if (!env.MYCO_TEAM_DB) return { applied: null, nodes: null, error: "D1 binding MYCO_TEAM_DB is missing" };
+  const db = openDatabase(env);
   try {
     const applied = await readAppliedSchemaVersion(db);
     const nodes = await db.first("SELECT count(*) AS count FROM nodes").catch(() => null);
@@ -20,7 +20,7 @@ async function readDatabase(binding) {
 
 export async function handleHealth(request, env) {
   const built = builtSchemaVersion(env);
-  const [{ applied, nodes, error }, token] = await Promise.all([readDatabase(env.MYCO_TEAM_DB), readMcpToken(env)]);
+  const [{ applied, nodes, error }, token] = await Promise.all([readDatabase(env), readMcpToken(env)]);
   let status = "ok";
   if (error) status = "database_unavailable";
   else if (built === null || applied < built) status = "schema_behind";

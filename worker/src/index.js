@@ -4,7 +4,7 @@
 import { requireTeamKey } from "./auth.js";
 import { handleGetConfig, handlePutConfig } from "./config.js";
 import { handleConnect } from "./connect.js";
-import { messageOf } from "./d1.js";
+import { d1Usage, messageOf } from "./d1.js";
 import { handleHealth } from "./health.js";
 import { HttpError, errorResponse, json } from "./http.js";
 import { handleEnqueue, handleLegacySync } from "./ingest.js";
@@ -78,23 +78,34 @@ async function drainBody(request) {
   if (request.body && !request.bodyUsed) await request.arrayBuffer().catch(() => undefined);
 }
 
+async function answer(request, env) {
+  try {
+    return await route(request, env);
+  } catch (error) {
+    await drainBody(request);
+    if (error instanceof HttpError) return errorResponse(error.status, error.message, error.details);
+    // Anything else (D1 or a binding failing) may pass: a 5xx makes the client resend the batch.
+    console.error("unhandled error", error && error.stack ? error.stack : error);
+    return errorResponse(500, `internal error: ${messageOf(error).slice(0, 300)}`);
+  }
+}
+
 export default {
   async fetch(request, env) {
-    try {
-      return await route(request, env);
-    } catch (error) {
-      await drainBody(request);
-      if (error instanceof HttpError) return errorResponse(error.status, error.message, error.details);
-      // Anything else (D1 or a binding failing) may pass: a 5xx makes the client resend the batch.
-      console.error("unhandled error", error && error.stack ? error.stack : error);
-      return errorResponse(500, `internal error: ${messageOf(error).slice(0, 300)}`);
-    }
+    // A per-request child of `env`: its Database counts this invocation's D1 round trips and
+    // statements (D1 allows 50 statements per invocation on Workers Free, 1,000 on Paid).
+    const requestEnv = Object.create(env);
+    const response = await answer(request, requestEnv);
+    const usage = d1Usage(requestEnv);
+    response.headers.set("x-hyphae-d1-calls", String(usage.calls));
+    response.headers.set("x-hyphae-d1-statements", String(usage.statements));
+    return response;
   },
 
   // The cron trigger (hyphae:embeddings.backlogCron): retry the embeddings still in the backlog.
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(
-      drainBacklogOnSchedule(env).catch((error) => {
+      drainBacklogOnSchedule(Object.create(env)).catch((error) => {
         console.error("embedding backlog drain failed", error && error.stack ? error.stack : error);
         throw error;
       }),
