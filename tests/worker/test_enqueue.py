@@ -221,7 +221,7 @@ def test_other_projects_rows_are_kept_apart(running_worker, worker_state):
 
 
 def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
-    records = [session(f"s-usage-{index}", "m-usage") for index in range(30)]
+    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}") for index in range(30)]
     response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
                           headers=AUTH, timeout=60)
     calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
