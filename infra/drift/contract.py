@@ -17,7 +17,7 @@ from infra.contract import Contract, read_contract
 from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, MISSING, DriftFinding
 from infra.drift.schema import Column, Schema
 
-FIX = "restore it with a migration (`invoke new SLUG`); contract/myco-client.yaml lists what the client sends"
+FIX = "restore it as the migrations define it (the SCH finding on the same object shows how); contract/myco-client.yaml lists what the client sends"
 
 
 def affinity(declared: str) -> str:
