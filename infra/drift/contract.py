@@ -1,10 +1,11 @@
 """CON003: a live database that cannot store every field the Myco client sends.
 
-The client contract (contract/myco-client.yaml) lists the fields of each synced table. A live
-database lacking a table or a column drops that field from every record (the Worker counts it
-under `dropped_fields`); a key column whose affinity turns the client's text ids into numbers
-("123" into 123) breaks the manifest, so clients delete their own rows; a NOT NULL column without
-a default that the client never sends makes every write of the table fail. Each is a finding on
+The client contract (contract/myco-client.yaml) lists the fields of each synced table, and the
+Worker, built from the migrations, writes every one of them. A live database lacking a table or
+a column therefore fails every write of that table (the records wait in the dead-letter table,
+/dlq, until it is back); so does a NOT NULL column without a default that the client never
+sends; a key column whose affinity turns the client's text ids into numbers ("123" into 123)
+breaks the manifest, so clients delete their own rows on reconcile. Each is a finding on
 its object, with the consequence, when the migrations the database has applied would store it:
 the database was changed out of band (SCH001/SCH003 say how; this says what it costs the
 client). What only pending migrations add is left to PEN001.
@@ -40,13 +41,14 @@ def read_problems(schema: Schema, contract: Contract) -> dict[str, tuple[str, st
     for name, spec in contract.tables.items():
         table = schema.tables.get(name.lower())
         if table is None:
-            problems[f"table {name}"] = (MISSING, f"the client sends {len(spec.fields)} fields to {name}; "
-                                                  "every record of it is refused or its fields dropped")
+            problems[f"table {name}"] = (MISSING, f"the client syncs {name}: every write to it fails "
+                                                  "(dead-lettered, see /dlq) until the table is back")
             continue
         for field, kind in spec.fields.items():
             column = table.column(field)
             if column is None:
-                problems[f"column {name}.{field}"] = (MISSING, f"the client sends {field}; the Worker drops it from every record")
+                problems[f"column {name}.{field}"] = (MISSING, f"the client sends {field}: every write to {name} fails "
+                                                               "(dead-lettered, see /dlq) until the column is back")
             elif field in spec.key and kind == "text" and affinity(column.type) in ("INTEGER", "REAL", "NUMERIC"):
                 problems[f"column {name}.{field}"] = (CHANGED, f"{column.type} affinity turns the text id \"123\" into 123: the "
                                                                "manifest no longer matches the client's id and it deletes its own row")

@@ -205,7 +205,7 @@ def test_a_contract_column_dropped_out_of_band_says_what_it_costs_the_client(mig
     out_of_band("ALTER TABLE prompt_batches DROP COLUMN thread_label")
     findings = drift_of_local()
     assert ("SCH001", "column prompt_batches.thread_label", "thread_label TEXT in the repository, not in the database") in findings
-    assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label; the Worker drops it from every record") in findings
+    assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label: every write to prompt_batches fails (dead-lettered, see /dlq) until the column is back") in findings
 
 
 def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_drift():

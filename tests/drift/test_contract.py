@@ -85,5 +85,5 @@ def test_the_finding_names_the_consequence_and_the_fix(migrated):
     migrated.execute("ALTER TABLE prompt_batches DROP COLUMN thread_id")
     [finding] = contract_findings("production", read_connection_schema(migrated), applied)
     assert (finding.area, finding.severity, finding.cause) == ("contract", "drift", "changed out of band")
-    assert "drops it from every record" in finding.detail and "as the migrations define it" in finding.fix
+    assert "every write to prompt_batches fails" in finding.detail and "as the migrations define it" in finding.fix
     assert Path("contract/myco-client.yaml").name in finding.fix

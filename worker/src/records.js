@@ -7,8 +7,9 @@
 // proj_ + 32 hex on a project-scoped table (§3.3). The rejection echoes `table` and `id`
 // exactly as sent, so the client matches it to its row (§7.2).
 // Anything else is stored: `embedded` (and the contract's other `dropped` fields) is dropped as
-// upstream does; a field outside the contract (a newer client) or one the database lacks is
-// dropped and counted (/queue-stats, `dropped_fields`), never a reason to lose the record.
+// upstream does; a field outside the contract (a newer client) is dropped and counted
+// (/queue-stats, `dropped_fields`), never a reason to lose the record. (Every contract field has
+// a column in the schema this Worker was built for: `invoke build` refuses migrations without one.)
 // The envelope decides identity: the row's id is the record's `id` string exactly as sent, its
 // machine_id the record's machine_id (else the request's); data.id / data.machine_id never
 // override them (a legacy row's local machine_id is 'local').
