@@ -1,7 +1,8 @@
 """The Worker's bindings, declared once.
 
 Each binding says its name (what the Worker reads from `env`), its Cloudflare binding type and
-which fact fills it. The Pulumi program (infra/stack/environment.py), the local wrangler config
+which fact fills it. Bindings with no local emulation (Vectorize, Workers AI) name the stand-in
+that the local runtime binds in their place (`worker/dev/stand_ins.mjs`, a service binding). The Pulumi program (infra/stack/environment.py), the local wrangler config
 (infra/render/), drift's expectations (infra/drift/bindings.py) are all rendered from this list,
 and tests/test_bindings.py checks the Worker's code reads exactly these names.
 """
@@ -12,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from infra.environments import (
+    BINDING_AI,
     BINDING_API_KEY,
     BINDING_D1,
     BINDING_KV,
     BINDING_VECTORIZE,
+    VAR_EMBEDDING_MODEL,
+    VAR_MIN_COMPAT_VERSION,
     VAR_PROTOCOL_VERSION,
     VAR_SCHEMA_VERSION,
 )
@@ -26,11 +30,15 @@ INDEX_NAME = "index_name"
 KV_NAMESPACE_ID = "kv_namespace_id"
 API_KEY = "api_key"
 PROTOCOL_VERSION = "protocol_version"
+MIN_COMPAT_VERSION = "min_compat_version"
 SCHEMA_VERSION = "schema_version"
+EMBEDDING_MODEL = "embedding_model"
 
-# The attribute naming the binding's target in the Cloudflare API's binding shape.
+# The attribute naming the binding's target in the Cloudflare API's binding shape (an `ai`
+# binding has none: the account's Workers AI).
 API_FIELD = {"d1": "id", "vectorize": "index_name", "kv_namespace": "namespace_id",
              "secret_text": "text", "plain_text": "text"}
+STAND_IN_SERVICE = "hyphae-stand-ins"  # the local worker serving worker/dev/stand_ins.mjs
 RESOURCE_TYPES = ("d1", "vectorize", "kv_namespace")  # bindings that point at a resource
 
 
@@ -38,8 +46,9 @@ RESOURCE_TYPES = ("d1", "vectorize", "kv_namespace")  # bindings that point at a
 class WorkerBinding:
     name: str
     type: str  # the Cloudflare API binding type
-    source: str  # which value fills it (one of the constants above)
-    local: bool = True  # bound in the local runtime (Vectorize has no local emulation)
+    source: str | None  # which value fills it (one of the constants above); None for `ai`
+    local: bool = True  # bound natively in the local runtime
+    stand_in: str | None = None  # else: the stand-in's entrypoint in worker/dev/stand_ins.mjs
 
     @property
     def is_secret(self) -> bool:
@@ -48,11 +57,14 @@ class WorkerBinding:
 
 WORKER_BINDINGS = (
     WorkerBinding(BINDING_D1, "d1", DATABASE_ID),
-    WorkerBinding(BINDING_VECTORIZE, "vectorize", INDEX_NAME, local=False),
+    WorkerBinding(BINDING_VECTORIZE, "vectorize", INDEX_NAME, local=False, stand_in="StandInVectorize"),
     WorkerBinding(BINDING_KV, "kv_namespace", KV_NAMESPACE_ID),
+    WorkerBinding(BINDING_AI, "ai", None, local=False, stand_in="StandInAi"),
     WorkerBinding(BINDING_API_KEY, "secret_text", API_KEY),
     WorkerBinding(VAR_PROTOCOL_VERSION, "plain_text", PROTOCOL_VERSION),
+    WorkerBinding(VAR_MIN_COMPAT_VERSION, "plain_text", MIN_COMPAT_VERSION),
     WorkerBinding(VAR_SCHEMA_VERSION, "plain_text", SCHEMA_VERSION),
+    WorkerBinding(VAR_EMBEDDING_MODEL, "plain_text", EMBEDDING_MODEL),
 )
 
 
@@ -61,5 +73,10 @@ def api_bindings(values: Mapping[str, Any]) -> list[dict]:
 
     Values may be plain or Pulumi Outputs; this module never looks inside them.
     """
-    return [{"type": binding.type, "name": binding.name, API_FIELD[binding.type]: values[binding.source]}
-            for binding in WORKER_BINDINGS]
+    shapes = []
+    for binding in WORKER_BINDINGS:
+        shape = {"type": binding.type, "name": binding.name}
+        if binding.type in API_FIELD:
+            shape[API_FIELD[binding.type]] = values[binding.source]
+        shapes.append(shape)
+    return shapes

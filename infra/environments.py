@@ -2,8 +2,8 @@
 
 Remote environments (dev, staging, production) are declared in `Pulumi.<env>.yaml` under the
 `hyphae:` config namespace; the local embedded default is declared in `hyphae.local.yaml` with
-the same keys. Settings every environment shares (Vectorize shape, compatibility date, protocol
-version) are declared once in `hyphae.defaults.yaml` and deep-merged under each environment. The Pulumi
+the same keys. Settings every environment shares (Vectorize shape, embedding model, compatibility date,
+protocol versions) are declared once in `hyphae.defaults.yaml` and deep-merged under each environment. The Pulumi
 program, the local wrangler config renderer and the tasks all read this one model.
 
 Read-only. A wrong or missing setting raises ConfigError naming the file and the key.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from infra.errors import ConfigError, UsageError
 from infra.paths import REPO_ROOT
@@ -31,8 +31,16 @@ BINDING_D1 = "MYCO_TEAM_DB"
 BINDING_VECTORIZE = "MYCO_TEAM_VECTORS"
 BINDING_KV = "MYCO_SECRETS"
 BINDING_API_KEY = "MYCO_TEAM_API_KEY"
+BINDING_AI = "AI"
 VAR_PROTOCOL_VERSION = "SYNC_PROTOCOL_VERSION"
+VAR_MIN_COMPAT_VERSION = "MIN_COMPAT_CLIENT_VERSION"
 VAR_SCHEMA_VERSION = "MYCO_SCHEMA_VERSION"
+VAR_EMBEDDING_MODEL = "EMBEDDING_MODEL"
+
+# Workers AI embedding models hyphae knows, with the dimensions of the vectors they return: the
+# Vectorize index must have the same (a vector of another length is refused by the index).
+EMBEDDING_MODELS = {"@cf/baai/bge-m3": 1024, "@cf/baai/bge-base-en-v1.5": 768,
+                    "@cf/baai/bge-small-en-v1.5": 384, "@cf/baai/bge-large-en-v1.5": 1024}
 
 _NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -69,10 +77,37 @@ class WorkerSettings(_Strict):
     name: str = Field(pattern=_NAME)
     compatibility_date: str = Field(alias="compatibilityDate", pattern=r"^\d{4}-\d{2}-\d{2}$")
     compatibility_flags: tuple[str, ...] = Field((), alias="compatibilityFlags")
+    # The client protocol the Worker speaks and the oldest it still accepts (reference §2): the
+    # Worker advertises both on /health and /connect and refuses clients outside the window.
     sync_protocol_version: int = Field(alias="syncProtocolVersion", ge=1)
+    min_compat_client_version: int = Field(alias="minCompatClientVersion", ge=1)
     workers_dev: bool = Field(True, alias="workersDev")
     # A script made earlier with wrangler: the next `pulumi up` imports it instead of creating it.
     adopt_existing: bool = Field(False, alias="adoptExisting")
+
+    @model_validator(mode="after")
+    def _window(self) -> "WorkerSettings":
+        if self.min_compat_client_version > self.sync_protocol_version:
+            raise ValueError(f"minCompatClientVersion {self.min_compat_client_version} is above "
+                             f"syncProtocolVersion {self.sync_protocol_version}: no client could sync")
+        return self
+
+
+class EmbeddingSettings(_Strict):
+    """Server-side embeddings: the Workers AI model, and when the Worker drains its backlog."""
+
+    model: str
+    # A cron expression (five fields, UTC): the Worker's scheduled handler retries failed embeddings.
+    backlog_cron: str = Field(alias="backlogCron", pattern=r"^\S+( \S+){4}$")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in EMBEDDING_MODELS:
+            close = difflib.get_close_matches(value, EMBEDDING_MODELS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(EMBEDDING_MODELS)})"
+            raise ValueError(f"unknown embedding model {value!r}{hint}")
+        return value
 
 
 class Environment(_Strict):
@@ -88,6 +123,7 @@ class Environment(_Strict):
     vectorize: VectorizeSettings
     kv: KvSettings
     worker: WorkerSettings
+    embeddings: EmbeddingSettings
 
     @field_validator("name")
     @classmethod
@@ -95,6 +131,14 @@ class Environment(_Strict):
         if value not in ENVIRONMENTS:
             raise ValueError(f"unknown environment {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _model_fits_index(self) -> "Environment":
+        dimensions = EMBEDDING_MODELS[self.embeddings.model]
+        if dimensions != self.vectorize.dimensions:
+            raise ValueError(f"embeddings.model {self.embeddings.model} returns {dimensions} dimensions "
+                             f"but vectorize.dimensions is {self.vectorize.dimensions}")
+        return self
 
     @property
     def is_local(self) -> bool:
@@ -126,12 +170,26 @@ def load_environment(name: str, root: Path = REPO_ROOT) -> Environment:
     path = config_file(name, root)
     defaults, own = _project_defaults(root), _read_namespace(path)
     try:
-        return Environment.model_validate({"name": name, "source": path.name, **_deep_merge(defaults, own)})
+        env = Environment.model_validate({"name": name, "source": path.name, **_deep_merge(defaults, own)})
     except ValidationError as error:
         first = error.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
+        key = ".".join(str(part) for part in first["loc"]) or "(settings)"
         blamed = DEFAULTS_FILE if _sets(defaults, first["loc"]) and not _sets(own, first["loc"]) else path.name
-        raise ConfigError(blamed, f"{CONFIG_NAMESPACE}:{key}", first["msg"]) from None
+        raise ConfigError(blamed, f"{CONFIG_NAMESPACE}:{key}", first["msg"].removeprefix("Value error, ")) from None
+    _require_contract_protocol(env, DEFAULTS_FILE if "syncProtocolVersion" not in (own.get("worker") or {}) else path.name)
+    return env
+
+
+def _require_contract_protocol(env: Environment, source: str) -> None:
+    """The Worker may not advertise a protocol newer than the client contract it validates against:
+    a client would send tables and fields the Worker has never heard of."""
+    from infra.contract import read_contract
+
+    contract = read_contract()
+    if env.worker.sync_protocol_version > contract.protocol:
+        raise ConfigError(source, f"{CONFIG_NAMESPACE}:worker.syncProtocolVersion",
+                          f"{env.worker.sync_protocol_version} is newer than the protocol {contract.protocol} that "
+                          "contract/myco-client.yaml describes; update the contract (and migrations) first")
 
 
 def load_all(root: Path = REPO_ROOT) -> dict[str, Environment]:

@@ -16,7 +16,7 @@ def test_the_worker_reads_exactly_the_declared_bindings():
 
 
 def test_api_shapes_name_each_target_by_the_apis_field():
-    shapes = {shape["name"]: shape for shape in api_bindings({b.source: f"<{b.source}>" for b in WORKER_BINDINGS})}
+    shapes = {shape["name"]: shape for shape in api_bindings({b.source: f"<{b.source}>" for b in WORKER_BINDINGS if b.source})}
     assert shapes["MYCO_TEAM_DB"] == {"type": "d1", "name": "MYCO_TEAM_DB", "id": "<database_id>"}
     assert shapes["MYCO_TEAM_VECTORS"]["index_name"] == "<index_name>"
     assert shapes["MYCO_SECRETS"]["namespace_id"] == "<kv_namespace_id>"
@@ -28,4 +28,21 @@ def test_local_config_binds_every_local_binding_but_the_secret():
     rendered = {entry["binding"] for entry in config["d1_databases"] + config["kv_namespaces"]} | set(config["vars"])
     expected = {binding.name for binding in WORKER_BINDINGS if binding.local and not binding.is_secret}
     assert rendered == expected
-    assert "MYCO_TEAM_VECTORS" not in rendered, "Vectorize has no local emulation"
+
+
+def test_the_bindings_without_local_emulation_are_bound_to_their_stand_ins():
+    config = plan_local_config(load_environment("local"), schema_version=5)
+    services = {entry["binding"]: entry["entrypoint"] for entry in config["services"]}
+    assert services == {"MYCO_TEAM_VECTORS": "StandInVectorize", "AI": "StandInAi"}
+    stand_ins = (REPO_ROOT / "worker" / "dev" / "stand_ins.mjs").read_text()
+    assert all(f"export class {entrypoint} " in stand_ins for entrypoint in services.values())
+
+
+def test_the_ai_binding_has_no_target_and_the_versions_come_from_the_model():
+    env = load_environment("staging")
+    shapes = {shape["name"]: shape for shape in api_bindings({"protocol_version": "3", "min_compat_version": "1",
+                                                               "embedding_model": env.embeddings.model, "database_id": "d",
+                                                               "index_name": "i", "kv_namespace_id": "k", "api_key": "s",
+                                                               "schema_version": "8"})}
+    assert shapes["AI"] == {"type": "ai", "name": "AI"}
+    assert shapes["MIN_COMPAT_CLIENT_VERSION"]["text"] == "1" and shapes["EMBEDDING_MODEL"]["text"] == "@cf/baai/bge-m3"

@@ -1,8 +1,10 @@
 """`invoke build`: bundle the Worker with the pinned esbuild into a reproducible artifact.
 
-The Worker's sources are staged in a temporary folder next to the generated allowlist
-(`src/schema.json`, from `allowlist.read_allowlist`), then esbuild bundles them with the staging
-folder as its working directory, so no absolute path reaches the output. Writes only the output
+The Worker's sources are staged in a temporary folder next to two generated files: the column
+allowlist (`src/schema.json`, from `allowlist.read_allowlist`) and the client contract
+(`src/contract.json`, from contract/myco-client.yaml). A contract field that no migration gives a
+column refuses the build: that Worker would drop the field from every record. Then esbuild
+bundles them with the staging folder as its working directory, so no absolute path reaches the output. Writes only the output
 folder, replaced whole at the end (a failed build leaves the previous one as it was).
 """
 
@@ -24,6 +26,7 @@ from infra.artifact.manifest import (
     read_git_state,
     render_manifest,
 )
+from infra.contract import read_contract, worker_contract
 from infra.errors import ArtifactRejected, ConfigError, UsageError
 from infra.paths import REPO_ROOT
 
@@ -68,13 +71,21 @@ def read_toolchain(toolchain_root: Path = REPO_ROOT) -> dict:
 
 
 def stage_sources(source: Path, staging: Path) -> dict:
-    """Copy worker/src into `staging/src` and write the allowlist beside it; returns the allowlist."""
+    """Copy worker/src into `staging/src` and write the allowlist and the contract beside it;
+    returns the allowlist. Raises ArtifactRejected when the migrations lack a contract field."""
     worker_src = source / "worker" / "src"
     if not (worker_src / "index.js").exists():
         raise UsageError(f"{worker_src}/index.js: missing; the Worker's entry module")
     shutil.copytree(worker_src, staging / "src")
     allowlist = read_allowlist(source / "migrations")
+    contract = read_contract(source / "contract" / "myco-client.yaml")
+    missing = [f"{table}.{field}" for table, spec in contract.tables.items() for field in spec.fields
+               if field not in allowlist["tables"].get(table, {}).get("columns", [])]
+    if missing:
+        raise ArtifactRejected(f"migrations/ give no column to contract field(s) {', '.join(missing[:8])}"
+                               f"{' …' if len(missing) > 8 else ''}; add a migration (contract/myco-client.yaml lists what the client sends)")
     (staging / "src" / "schema.json").write_text(json.dumps(allowlist, indent=1, sort_keys=True) + "\n")
+    (staging / "src" / "contract.json").write_text(json.dumps(worker_contract(contract), indent=1, sort_keys=True) + "\n")
     return allowlist
 
 

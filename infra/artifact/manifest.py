@@ -19,7 +19,7 @@ MANIFEST_FORMAT = 1
 # The inputs of a build, relative to the source root: a change to any of them (committed or not)
 # changes the bundle, so only these decide the dirty flag. Other helpers' work in progress
 # elsewhere in the tree does not make a Worker build dirty.
-BUILD_INPUTS = ("worker/src", "migrations", "package.json", "package-lock.json", "infra/artifact")
+BUILD_INPUTS = ("worker/src", "migrations", "contract", "package.json", "package-lock.json", "infra/artifact", "infra/contract.py")
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -88,8 +88,11 @@ def _declared_bindings(database_id: str) -> list[dict]:
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": "myco-team-staging-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": "5" * 32},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY"},
-        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "2"},
+        {"type": "ai", "name": "AI"},
+        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "3"},
+        {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": str(TABLES // TABLES_PER_MIGRATION)},
+        {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
     ]
 
 

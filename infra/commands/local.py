@@ -21,12 +21,13 @@ def local(c, keep_running=False):
 @task(help={"env": "environment (local, dev, staging, production)", "url": "the Worker's URL (default: local starts dist/ on workerd; remote reads the stack outputs)"})
 @reports_errors
 def smoke(c, env="local", url=None):
-    """Smoke-test a running Worker: health and schema, a request without the key refused, a sync round trip."""
+    """Smoke-test a running Worker in the client's protocol: health and window, key refused, connect, a push round trip."""
     from infra.environments import ENVIRONMENTS, load_environment, schema_version
     from infra.local.smoke import run_smoke
 
     environment = load_environment(choose(env, ENVIRONMENTS, "--env"))
-    expected = {"expected_schema": schema_version(), "protocol": environment.worker.sync_protocol_version}
+    expected = {"expected_schema": schema_version(), "protocol": environment.worker.sync_protocol_version,
+                "min_protocol": environment.worker.min_compat_client_version}
     if environment.is_local and url is None:
         result = _smoke_local_artifact(expected)
     else:
@@ -42,7 +43,7 @@ def _smoke_local_artifact(expected: dict):
 
     api_key = read_or_create_local_api_key()
     with start_local_worker(DEFAULT_ARTIFACT, api_key) as worker:
-        return run_smoke(worker.url, api_key, **expected)
+        return run_smoke(worker.url, api_key, stand_ins=True, **expected)
 
 
 def _remote_api_key(environment) -> str:

@@ -120,7 +120,10 @@ def _confirm(question: str, yes: bool) -> bool:
 def _render_human(report) -> str:
     lines = []
     for finding in report.lint_findings:
-        lines.append(f"    {finding.file}:{finding.line}: {finding.severity} {finding.code} {finding.message}")
+        if finding.allowed_reason is not None:  # allowed by a directive: shown with its reason, never as an error
+            lines.append(f"    {finding.file}:{finding.line}: allowed {finding.code} {finding.message} (allowed: {finding.allowed_reason})")
+        else:
+            lines.append(f"    {finding.file}:{finding.line}: {finding.severity} {finding.code} {finding.message}")
     for finding in report.ledger_findings:
         lines.append(f"    {finding.file}: error {finding.code} {finding.message} ({finding.hint})")
     lines += [f"  note: {note}" for note in report.notes]

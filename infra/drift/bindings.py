@@ -20,8 +20,10 @@ from infra.bindings import (
     API_FIELD,
     API_KEY,
     DATABASE_ID,
+    EMBEDDING_MODEL,
     INDEX_NAME,
     KV_NAMESPACE_ID,
+    MIN_COMPAT_VERSION,
     PROTOCOL_VERSION,
     SCHEMA_VERSION,
     api_bindings,
@@ -56,11 +58,13 @@ def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
         KV_NAMESPACE_ID: outputs.kv_namespace_id,
         API_KEY: None,
         PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+        MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
+        EMBEDDING_MODEL: env.embeddings.model,
         SCHEMA_VERSION: str(outputs.schema_version) if outputs.schema_version is not None else None,
     }
     bindings = {}
     for shape in api_bindings(values):
-        target = shape[API_FIELD[shape["type"]]]
+        target = shape.get(API_FIELD.get(shape["type"], ""))
         bindings[shape["name"]] = Binding(shape["name"], shape["type"], None if target is None else str(target))
     return bindings
 

@@ -5,6 +5,7 @@ Per environment, read-only:
    through the same target `invoke migrate` uses (local D1 file, or the D1 API);
 2. history: HIS002-HIS004 from `infra.ledger.verify`, and PEN001 for each migration not applied;
 3. schema: the live schema against the engine's replay of the applied migrations (compare.py);
+   contract: every field the Myco client sends has a column that stores it as sent (contract.py);
 4. bindings: the deployed Worker's settings (one request) for a remote environment, or the
    committed local wrangler config against a fresh render for `local`.
 Then parity across the remote environments checked. Raises UsageError, ConfigError,
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from infra.drift import bindings as binding_checks
 from infra.drift.compare import schema_findings
+from infra.drift.contract import contract_findings
 from infra.drift.expected import replay_expected
 from infra.drift.findings import NOTICE, PENDING, DriftFinding, DriftReport, EnvironmentReport
 from infra.drift.normalize import mentioned_names
@@ -64,7 +66,7 @@ def check_drift(environment_names: list[str], directory: Path, root: Path = REPO
 def check_environment(env: Environment, files: list[MigrationFile], directory: Path, declared: dict,
                       owners: dict) -> tuple[EnvironmentReport, dict | None]:
     """One environment's report, and its deployed bindings (None for local or an absent Worker)."""
-    report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history"])
+    report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history", "contract"])
     check_database(env, files, directory, report)
     if env.is_local:
         report.findings += local_config_drift(env)
@@ -89,6 +91,7 @@ def check_database(env: Environment, files: list[MigrationFile], directory: Path
         pending_migrations={file.name: mentioned_names(file.text) for file in files if file.name not in applied_names},
         missing_migrations=tuple(sorted(_migrations_named(history, "HIS003"))),
     )
+    report.findings += contract_findings(env.name, state.live, expected.applied)
     report.findings += history
     report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
     report.objects_compared = max(expected.applied.object_count(), state.live.object_count())

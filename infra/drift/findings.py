@@ -7,6 +7,7 @@ Codes are stable (CI and docs/drift.md key on them):
 - BND001 declared binding missing, BND002 binding points at another resource, BND003 undeclared
   binding, BND004 the Worker is not deployed.
 - CFG001 the committed local wrangler config differs from what hyphae renders.
+- CON003 the live database cannot store a field the Myco client sends (contract/myco-client.yaml).
 - PAR001 binding names differ between environments, PAR002 two environments share a resource.
 """
 
@@ -29,7 +30,7 @@ CAUSE_MIGRATION_MISSING = "migration missing"
 class DriftFinding:
     code: str
     environment: str
-    area: str  # schema, history, bindings, config, parity
+    area: str  # schema, history, contract, bindings, config, parity
     change: str  # missing, extra, changed, pending
     object: str  # e.g. "column sessions.status", "binding MYCO_TEAM_DB", "migration 0006_x.sql"
     detail: str  # what differs, repository first: "default: repository 'active', live 'done'"

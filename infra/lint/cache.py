@@ -34,14 +34,17 @@ class CachedResult:
 
 
 def rules_fingerprint() -> str:
-    """A digest of the code that decides verdicts: infra/lint, infra/d1, SQLite's and sqlglot's versions."""
+    """A digest of what decides verdicts: infra/lint, infra/d1, the client contract, SQLite's and sqlglot's versions."""
     import sqlglot
+
+    from infra.lint.rules.contract import contract_fingerprint
 
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(f"{sqlite3.sqlite_version} {sqlglot.__version__}".encode())
     for folder in ("lint", "d1"):
         for path in sorted((package / folder).rglob("*.py")):
             digest.update(path.name.encode() + path.read_bytes())
+    digest.update(contract_fingerprint())
     return digest.hexdigest()[:16]
 
 

@@ -25,7 +25,7 @@ from infra.lint.directives import apply_directives, loose_directive_findings
 from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
-from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
+from infra.lint.rules import RULES, contract, d1, idempotence, ordering, safety, syntax
 from infra.lint.seeding import seed_representative_rows
 from infra.lint.splitter import Statement, split_statements
 
@@ -86,6 +86,7 @@ class Replay:
         """Seed, then run the static rules and the engine on each statement, the file as one
         transaction (one D1 batch); advances the database."""
         tables_with_data = set(self.schema.tables())  # grows when the file renames one of them
+        contract_before = contract.read_contract_columns(self.connection)
         seed_representative_rows(self.connection)
         runs = []
         begin_batch(self.connection)
@@ -100,6 +101,10 @@ class Replay:
         commit_failure = end_batch(self.connection)
         if commit_failure is not None and runs:
             runs[-1].with_rows = runs[-1].with_rows or commit_failure
+        # The contract rules judge the file's net effect (a rebuild drops a table on the way).
+        sql = [run.context.statement.sql for run in runs]
+        for index, code, message in contract.judge_file(contract_before, contract.read_contract_columns(self.connection), sql):
+            runs[index].static.append(finding_for(code, runs[index].context.statement, message, display))
         return runs
 
 

@@ -2,7 +2,8 @@
 
 Steps, each reported on one line: build the artifact into dist/ (verified for `local`), lint the
 migrations, migrate the local database (the very SQLite file workerd reads), start the Worker on
-workerd bound to it and a local KV, smoke-test it over HTTP, run the drift check on `local`, and
+workerd bound to it, a local KV and the stand-ins for Workers AI and Vectorize, smoke-test it
+over HTTP in the client's protocol, run the drift check on `local`, and
 print a summary with the URL. The Worker is stopped at the end, on any failure, and on Ctrl-C
 under `keep_running`. The lint, migrate and drift packages are imported lazily, when their step runs.
 """
@@ -29,7 +30,7 @@ class LocalRun:
     url: str
     schema_version: int
     database: Path
-    vectorize: str
+    embeddings: str  # what embeds and indexes locally: the stand-ins
 
 
 def step_build(report: Report, artifact: Path) -> dict:
@@ -74,7 +75,8 @@ def step_migrate(report: Report, migrations: Path) -> None:
 def step_smoke(report: Report, worker: LocalWorker, api_key: str, env: Environment) -> dict:
     from infra.local.smoke import run_smoke
 
-    result = run_smoke(worker.url, api_key, expected_schema=schema_version(), protocol=env.worker.sync_protocol_version)
+    result = run_smoke(worker.url, api_key, expected_schema=schema_version(), protocol=env.worker.sync_protocol_version,
+                       min_protocol=env.worker.min_compat_client_version, stand_ins=True)
     report(f"smoke    {', '.join(result.checks)}: ok")
     return result.health
 
@@ -108,7 +110,7 @@ def run_local(
         report(f"workerd  listening on {worker.url} (log {worker.log_path})")
         health = step_smoke(report, worker, api_key, env)
         step_drift(report, migrations)
-        run = LocalRun(worker.url, health["schema_version_applied"], local_d1_file(env.local_database_id), "bound" if health["bindings"]["vectorize"] else "unbound")
+        run = LocalRun(worker.url, health["schema_version_applied"], local_d1_file(env.local_database_id), "stand-in")
         report_summary(report, run)
         if keep_running:
             wait_until_interrupted(report, worker)
@@ -122,7 +124,7 @@ def report_summary(report: Report, run: LocalRun) -> None:
     report(f"local Worker  {run.url}")
     report(f"schema        version {run.schema_version} (applied = built)")
     report(f"database      {run.database}")
-    report(f"vectorize     {run.vectorize} (no local emulation; sync works without it)")
+    report("embeddings    stand-ins: a deterministic model and an in-memory index (worker/dev/stand_ins.mjs)")
     report("team API key  in $HYPHAE_STATE_DIR/secrets/team-api-key (not shown)")
 
 

@@ -28,6 +28,10 @@ from infra.paths import REPO_ROOT, state_dir, wrangler_persist_dir
 from infra.render.local_config import plan_local_config
 
 SERVE_SCRIPT = REPO_ROOT / "worker" / "dev" / "serve.mjs"
+STAND_INS_SCRIPT = REPO_ROOT / "worker" / "dev" / "stand_ins.mjs"
+# Requests to the local runtime with this Host header reach the stand-ins themselves, which list
+# what they hold (`GET /vectors`): how the smoke test and the tests look inside the local index.
+STAND_INS_HOST = "stand-ins.hyphae.localhost"
 LOOPBACK = "127.0.0.1"
 
 
@@ -72,10 +76,28 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
+    """miniflare options binding the config's services to the stand-ins of worker/dev/stand_ins.mjs.
+
+    `extra_vars` adds variables to the stand-in worker (tests: a failure marker for the model)."""
+    services = {service["service"] for service in config.get("services", [])}
+    return {
+        "serviceWorkers": [
+            {"name": name, "scriptPath": str(STAND_INS_SCRIPT), "modulesRoot": str(STAND_INS_SCRIPT.parent),
+             "bindings": {**config.get("stand_in_vars", {}), **(extra_vars or {})}, "routes": [f"{STAND_INS_HOST}/*"]}
+            for name in sorted(services)
+        ],
+        "serviceBindings": {service["binding"]: {"name": service["service"], "entrypoint": service["entrypoint"]}
+                            for service in config.get("services", [])},
+    }
+
+
 def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, ready_file: Path) -> dict:
     """miniflare's options, from the same plan as worker/wrangler.local.jsonc."""
     manifest = verify_artifact(artifact, "local")
     return {
+        **plan_stand_ins(config),
+        "unsafeTriggerHandlers": True,
         "name": config["name"],
         "scriptPath": str((Path(artifact) / manifest["main_module"]).resolve()),
         "modulesRoot": str(Path(artifact).resolve()),
@@ -118,7 +140,7 @@ def start_local_worker(
 ) -> LocalWorker:
     """Start the artifact on workerd on a free loopback port; returns once it listens.
 
-    `extra_options` adds miniflare options (tests bind a stand-in Vectorize, seed KV).
+    `extra_options` adds or replaces miniflare options (tests: stand-ins with a failure marker, seed KV).
     Raises RuntimeFailed with the log's tail if workerd does not come up.
     """
     if not (REPO_ROOT / "node_modules" / "miniflare").is_dir():

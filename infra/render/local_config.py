@@ -1,8 +1,9 @@
 """The local wrangler config, rendered with jinja2 from `load_environment("local")`.
 
 Bindings: D1 `MYCO_TEAM_DB` (database_id = the environment's `local_database_id`, the key of the
-local SQLite file), KV `MYCO_SECRETS`, vars `SYNC_PROTOCOL_VERSION` and `MYCO_SCHEMA_VERSION`.
-No Vectorize: it has no local emulation, so the Worker reports it unbound. The team API key is a
+local SQLite file), KV `MYCO_SECRETS`, the plain-text vars of infra/bindings.py, and service
+bindings in place of Vectorize and Workers AI, which have no local emulation: their stand-ins
+(`worker/dev/stand_ins.mjs`, served as the worker `hyphae-stand-ins`). The team API key is a
 secret passed to the runtime at start, never part of this file.
 """
 
@@ -15,9 +16,12 @@ import jinja2
 from infra import environments
 from infra.bindings import (
     DATABASE_ID,
+    EMBEDDING_MODEL,
     KV_NAMESPACE_ID,
+    MIN_COMPAT_VERSION,
     PROTOCOL_VERSION,
     SCHEMA_VERSION,
+    STAND_IN_SERVICE,
     WORKER_BINDINGS,
 )
 from infra.environments import Environment
@@ -40,7 +44,9 @@ def plan_local_config(env: Environment | None = None, schema_version: int | None
         DATABASE_ID: env.local_database_id,
         KV_NAMESPACE_ID: env.kv.namespace_id or env.kv.title,
         PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+        MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
         SCHEMA_VERSION: str(environments.schema_version() if schema_version is None else schema_version),
+        EMBEDDING_MODEL: env.embeddings.model,
     }
     config = {
         "name": env.worker.name,
@@ -49,9 +55,14 @@ def plan_local_config(env: Environment | None = None, schema_version: int | None
         "compatibility_flags": list(env.worker.compatibility_flags),
         "d1_databases": [],
         "kv_namespaces": [],
+        "services": [],
         "vars": {},
+        # What the stand-ins need to behave like the real index and model (not Worker bindings).
+        "stand_in_vars": {"DIMENSIONS": str(env.vectorize.dimensions), "METRIC": env.vectorize.metric},
     }
     for binding in WORKER_BINDINGS:
+        if binding.stand_in:
+            config["services"].append({"binding": binding.name, "service": STAND_IN_SERVICE, "entrypoint": binding.stand_in})
         if not binding.local or binding.is_secret:
             continue
         value = values[binding.source]

@@ -1,7 +1,8 @@
 """One environment's Cloudflare resources as a Pulumi ComponentResource, built from the model.
 
 `HyphaeEnvironment` holds the D1 database, the KV namespace, the Vectorize index (our dynamic
-provider), the team API key (pulumi-random) and the Worker script with its workers.dev route.
+provider), the team API key (pulumi-random), the Worker script (bound to them and to Workers AI)
+with its workers.dev route, and its cron trigger (the embedding backlog's drain).
 Everything comes from one `Environment` (infra/environments.py); nothing here reads config.
 - Every binding's id is the Output of the resource it points at, never a typed-in id.
 - Data resources (D1, KV, Vectorize) are `protect`ed when the environment says so (staging and
@@ -23,8 +24,10 @@ import pulumi_random as random
 from infra.bindings import (
     API_KEY,
     DATABASE_ID,
+    EMBEDDING_MODEL,
     INDEX_NAME,
     KV_NAMESPACE_ID,
+    MIN_COMPAT_VERSION,
     PROTOCOL_VERSION,
     SCHEMA_VERSION,
     api_bindings,
@@ -67,6 +70,11 @@ class HyphaeEnvironment(pulumi.ComponentResource):
             f"{env.name}-workers-dev", account_id=env.account_id, script_name=self.worker.script_name,
             enabled=env.worker.workers_dev, previews_enabled=False,
             opts=pulumi.ResourceOptions(parent=self, import_=self._import_id(env, env.worker.name, env.worker.adopt_existing)),
+        )
+        self.cron_trigger = cloudflare.WorkersCronTrigger(
+            f"{env.name}-cron", account_id=env.account_id, script_name=self.worker.script_name,
+            schedules=[cloudflare.WorkersCronTriggerScheduleArgs(cron=env.embeddings.backlog_cron)],
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.schema_version = schema_version
         self.worker_url = env.workers_dev_url
@@ -118,6 +126,8 @@ class HyphaeEnvironment(pulumi.ComponentResource):
             KV_NAMESPACE_ID: self.kv_namespace.id,
             API_KEY: self.api_key_value,
             PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+            MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
             SCHEMA_VERSION: str(schema_version),
+            EMBEDDING_MODEL: env.embeddings.model,
         }
         return [cloudflare.WorkersScriptBindingArgs(**shape) for shape in api_bindings(values)]

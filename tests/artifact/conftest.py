@@ -17,10 +17,11 @@ def git(repository: Path, *args: str) -> None:
 
 @pytest.fixture
 def source_checkout(tmp_path: Path) -> Path:
-    """A clean commit holding worker/src, migrations/ and package.json from this repository."""
+    """A clean commit holding worker/src, migrations/, contract/ and package.json from this repository."""
     source = tmp_path / "source"
     shutil.copytree(REPO_ROOT / "worker" / "src", source / "worker" / "src")
     shutil.copytree(REPO_ROOT / "migrations", source / "migrations")
+    shutil.copytree(REPO_ROOT / "contract", source / "contract")
     for name in ("package.json", "package-lock.json"):
         shutil.copy(REPO_ROOT / name, source / name)
     git(source, "init", "-q")

@@ -122,3 +122,11 @@ def test_a_missing_node_modules_says_to_run_npm_ci(source_checkout, tmp_path):
     with pytest.raises(UsageError, match=r"node_modules/esbuild is missing; run `npm ci`"):
         build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
     assert not (tmp_path / "dist").exists()
+
+
+def test_the_build_refuses_migrations_that_lack_a_contract_field(source_checkout, tmp_path):
+    contract = source_checkout / "contract" / "myco-client.yaml"
+    contract.write_text(contract.read_text().replace("      thread_label: text\n", "      thread_label: text\n      thread_colour: text\n"))
+    with pytest.raises(ArtifactRejected, match=r"migrations/ give no column to contract field\(s\) prompt_batches.thread_colour; add a migration"):
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    assert not (tmp_path / "dist").exists()

@@ -105,7 +105,7 @@ def test_a_migration_edited_after_it_ran(tmp_path):
 def test_a_generated_column_expression_changed_out_of_band(tmp_path):
     directory = tmp_path / "migrations"
     shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
-    (directory / "0006_spore_title_key.sql").write_text(
+    (directory / f"{len(read_migrations(directory)) + 1:04d}_spore_title_key.sql").write_text(
         "CREATE TABLE spore_titles (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL,\n"
         "  title_key TEXT GENERATED ALWAYS AS (lower(trim(title))) STORED);\n")
     write_sum(directory, read_migrations(directory))
@@ -153,7 +153,7 @@ def test_a_migration_added_before_the_applied_history_is_his004_not_pending():
     findings = history_findings("local", sorted([*files, late], key=lambda file: file.name), ledger, directory)
     assert [(f.code, f.object, f.change) for f in findings] == [("HIS004", "migration 0004_late.sql", "pending")]
     assert findings[0].detail == ("0004_late.sql is not applied to local but sorts before "
-                                  "0005_embed_stats_and_dlq_replays.sql, which is: it would run out of order")
+                                  f"{files[-1].name}, which is: it would run out of order")
     assert "migrations/0004_late.sql" in findings[0].fix and str(REPO_ROOT) not in findings[0].fix
 
 
@@ -199,3 +199,16 @@ def test_drift_writes_nothing_to_the_database(migrated_local):
     before = path.read_bytes()
     check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
     assert path.read_bytes() == before
+
+
+def test_a_contract_column_dropped_out_of_band_says_what_it_costs_the_client(migrated_local):
+    out_of_band("ALTER TABLE prompt_batches DROP COLUMN thread_label")
+    findings = drift_of_local()
+    assert ("SCH001", "column prompt_batches.thread_label", "thread_label TEXT in the repository, not in the database") in findings
+    assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label: every write to prompt_batches fails (dead-lettered, see /dlq) until the column is back") in findings
+
+
+def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_drift():
+    migrate_local(to_version=5)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.clean and "CON003" not in {finding.code for finding in report.findings}

@@ -33,7 +33,10 @@ def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str 
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": f"myco-team-{env_name}-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": KV_IDS[env_name]},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "team-key-never-shown"},
-        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "2"},
+        {"type": "ai", "name": "AI"},
+        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "3"},
+        {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
+        {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
         *extra,
     ]
@@ -190,5 +193,5 @@ def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):
     report = check_drift(list(ENVIRONMENTS), DEFAULT_MIGRATIONS_DIR)
     assert [environment.environment for environment in report.environments] == list(ENVIRONMENTS)
     assert report.findings == [] and report.parity == []
-    assert report.environments[0].checked == ["schema", "history", "local config"]
-    assert report.environments[1].checked == ["schema", "history", "bindings"]
+    assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
+    assert report.environments[1].checked == ["schema", "history", "contract", "bindings"]

@@ -102,7 +102,10 @@ def test_a_remote_environment_through_the_loopback_api(cloudflare_env, tmp_path)
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": "myco-team-dev-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": "0" * 32},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY"},
-        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "2"},
+        {"type": "ai", "name": "AI"},
+        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "3"},
+        {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
+        {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
     ])
     result = invoke_drift("--env", "dev", "--format", "json", **variables)
@@ -150,7 +153,7 @@ def test_markdown_when_clean_has_the_marker_and_a_summary_line(migrated_local):
     lines = result.stdout.splitlines()
     assert lines[:3] == ["<!-- hyphae-drift -->", "**hyphae drift**: no drift", ""]
     assert re.fullmatch(rf"- ✅ `local`: clean; schema at {LATEST} of {LATEST}, \d+ objects compared; "
-                        "checked schema, history, local config", lines[3])
+                        "checked schema, history, contract, local config", lines[3])
     assert "|" not in result.stdout
 
 

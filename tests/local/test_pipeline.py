@@ -28,7 +28,7 @@ def test_the_whole_local_pipeline_runs_and_stops_the_worker(tmp_path):
     run = run_local(lines.append, artifact=tmp_path / "dist")
     steps = [line.split()[0] for line in lines[:6]]
     assert steps == ["build", "lint", "migrate", "workerd", "smoke", "drift"], lines
-    assert run.schema_version == schema_version() and run.vectorize == "unbound"
+    assert run.schema_version == schema_version() and run.embeddings == "stand-in"
     assert run.database == local_d1_file(load_environment("local").local_database_id) and run.database.exists()
     assert any(line.startswith("local Worker  http://127.0.0.1:") for line in lines)
     with pytest.raises(httpx.ConnectError):

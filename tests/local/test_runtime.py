@@ -85,4 +85,4 @@ def test_the_team_key_is_never_on_a_command_line(worker_artifact):
         command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes if alive(pid)]
         assert len(command_lines) >= 2  # node and workerd
         assert not [line for line in command_lines if key.encode() in line]
-        assert httpx.post(f"{worker.url}/sync", json={}, headers={"authorization": f"Bearer {key}"}).status_code != 401
+        assert httpx.post(f"{worker.url}/enqueue", json={}, headers={"authorization": f"Bearer {key}"}).status_code != 401

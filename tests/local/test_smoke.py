@@ -5,38 +5,45 @@ from __future__ import annotations
 import pytest
 
 from infra.environments import schema_version
-from infra.local.smoke import SMOKE_MACHINE, SmokeTestFailed, run_smoke
+from infra.local.smoke import CHECKS, SMOKE_MACHINE, SmokeTestFailed, run_smoke
 from tests.worker.conftest import TEAM_KEY, read_rows
 
 pytestmark = pytest.mark.workerd
 
 
 def test_a_healthy_worker_passes_every_check_and_keeps_no_marker(running_worker, worker_state):
-    result = run_smoke(running_worker.url, TEAM_KEY, expected_schema=schema_version(), protocol=2)
-    assert result.checks == ("health and schema", "request without key refused", "sync round trip")
-    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = ?", SMOKE_MACHINE) == [(0,)]
+    result = run_smoke(running_worker.url, TEAM_KEY, expected_schema=schema_version(), protocol=3, min_protocol=1, stand_ins=True)
+    assert result.checks == CHECKS == ("health and protocol window", "request without key refused", "connect and MCP token hash",
+                                       "push round trip")
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = ?", SMOKE_MACHINE) == [(0,)]
+    assert read_rows(worker_state, "SELECT count(*) FROM team_embed_backlog WHERE machine_id = ?", SMOKE_MACHINE) == [(0,)]
+
+
+def test_a_worker_advertising_another_protocol_fails_the_health_check(running_worker):
+    with pytest.raises(SmokeTestFailed, match=r"advertises protocol 3 \(minimum 1\), the environment model says 4"):
+        run_smoke(running_worker.url, TEAM_KEY, expected_schema=schema_version(), protocol=4)
 
 
 def test_a_database_behind_the_worker_fails_the_health_check(start_worker):
     worker = start_worker(upto=schema_version() - 1)
     with pytest.raises(SmokeTestFailed, match=r"/health: status 'schema_behind' .*run the migrations"):
-        run_smoke(worker.url, TEAM_KEY, expected_schema=schema_version(), protocol=2)
+        run_smoke(worker.url, TEAM_KEY, expected_schema=schema_version(), protocol=3)
 
 
 def test_a_worker_built_for_another_schema_fails(running_worker):
     with pytest.raises(SmokeTestFailed, match="built for schema"):
-        run_smoke(running_worker.url, TEAM_KEY, expected_schema=schema_version() + 1, protocol=2)
+        run_smoke(running_worker.url, TEAM_KEY, expected_schema=schema_version() + 1, protocol=3)
 
 
 def test_a_wrong_key_fails_the_round_trip_without_showing_the_key(running_worker):
     with pytest.raises(SmokeTestFailed, match="got 401") as failure:
-        run_smoke(running_worker.url, "not-the-key", expected_schema=schema_version(), protocol=2)
+        run_smoke(running_worker.url, "not-the-key", expected_schema=schema_version(), protocol=3)
     assert "not-the-key" not in str(failure.value)
 
 
 def test_nothing_listening_is_reported_with_the_url():
     with pytest.raises(SmokeTestFailed, match=r"http://127\.0\.0\.1:9/health: no answer"):
-        run_smoke("http://127.0.0.1:9", TEAM_KEY, expected_schema=schema_version(), protocol=2)
+        run_smoke("http://127.0.0.1:9", TEAM_KEY, expected_schema=schema_version(), protocol=3)
 
 
 def invoke_smoke(*flags: str, **environment: str):
@@ -56,7 +63,7 @@ def invoke_smoke(*flags: str, **environment: str):
 def test_the_smoke_task_checks_a_deployed_url_with_the_key_from_the_environment(running_worker):
     result = invoke_smoke("--env", "staging", "--url", running_worker.url, MYCO_TEAM_API_KEY=TEAM_KEY)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"smoke staging {running_worker.url}: health and schema" in result.stdout
+    assert f"smoke staging {running_worker.url}: health and protocol window, " in result.stdout
     assert TEAM_KEY not in result.stdout + result.stderr
 
 

@@ -43,7 +43,7 @@ WRANGLER = REPO_ROOT / "node_modules" / ".bin" / "wrangler"
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
 # wrangler's name for each Cloudflare binding type, as its bindings table prints it.
 WRANGLER_TYPE = {"d1": "D1 Database", "kv_namespace": "KV Namespace", "plain_text": "Environment Variable",
-                 "vectorize": "Vectorize Index", "secret_text": "Secret"}
+                 "vectorize": "Vectorize Index", "secret_text": "Secret", "service": "Worker"}
 BINDING_ROW = re.compile(r"^env\.(?P<name>\w+) \((?P<value>.*?)\)\s{2,}(?P<type>\S.*?)(?:\s{2,}local)?\s*$")
 
 
@@ -84,8 +84,12 @@ def expected_local_bindings() -> dict[str, tuple[str, str]]:
     shown = {entry["binding"]: entry["database_id"] for entry in config["d1_databases"]}
     shown |= {entry["binding"]: entry["id"] for entry in config["kv_namespaces"]}
     shown |= {name: f'"{value}"' for name, value in config["vars"].items()}
-    return {binding.name: (WRANGLER_TYPE[binding.type], shown[binding.name])
-            for binding in WORKER_BINDINGS if binding.local and not binding.is_secret}
+    expected = {binding.name: (WRANGLER_TYPE[binding.type], shown[binding.name])
+                for binding in WORKER_BINDINGS if binding.local and not binding.is_secret}
+    # Bindings without local emulation are service bindings to the stand-ins' entrypoints.
+    expected |= {binding.name: (WRANGLER_TYPE["service"], f"hyphae-stand-ins#{binding.stand_in}")
+                 for binding in WORKER_BINDINGS if binding.stand_in}
+    return expected
 
 
 def test_wrangler_accepts_the_committed_config_and_reports_the_declared_local_bindings(project, tmp_path):
@@ -131,9 +135,9 @@ def test_wrangler_dev_serves_the_database_invoke_migrate_wrote(project, tmp_path
     url = f"http://{LOOPBACK}:{port}"
     try:
         response = wait_for_health(url, process, log)
-        record = {"table": "sessions", "operation": "upsert", "id": "via-wrangler",
-                  "data": {"agent": "a", "started_at": 1, "created_at": 1}}
-        synced = httpx.post(f"{url}/sync", json={"sync_protocol_version": 2, "machine_id": "m-wrangler", "records": [record]},
+        record = {"table": "sessions", "operation": "upsert", "id": "via-wrangler", "machine_id": "m-wrangler",
+                  "data": {"agent": "a", "started_at": 1, "created_at": 1, "project_id": "proj_" + "0" * 32, "summary": "s"}}
+        synced = httpx.post(f"{url}/enqueue", json={"sync_protocol_version": 3, "machine_id": "m-wrangler", "records": [record]},
                             headers={"authorization": f"Bearer {TEAM_KEY}"}, timeout=30)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -145,8 +149,10 @@ def test_wrangler_dev_serves_the_database_invoke_migrate_wrote(project, tmp_path
     body = response.json()
     assert response.status_code == 200, body
     assert (body["status"], body["schema_version"], body["schema_version_applied"]) == ("ok", schema_version(), schema_version())
-    assert body["bindings"] == {"d1": True, "kv": True, "vectorize": False, "api_key": True}
-    assert (synced.status_code, synced.json()["synced"]) == (200, 1), synced.text
+    assert body["bindings"] == {"d1": True, "kv": True, "vectorize": True, "ai": True, "api_key": True}
+    # The stand-ins are not running under `wrangler dev` alone: the record is stored and its
+    # embedding waits in the backlog.
+    assert (synced.status_code, synced.json()["accepted"], synced.json()["embeddings"]["failed"]) == (200, 1, 1), synced.text
     written = sorted(path for path in database.parent.glob("*.sqlite") if path.name != "metadata.sqlite")
     assert written == [database], "wrangler dev used another database file than the migrated one"
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)

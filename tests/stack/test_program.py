@@ -17,11 +17,14 @@ import pytest
 import yaml
 
 from infra.environments import (
+    BINDING_AI,
     BINDING_API_KEY,
     BINDING_D1,
     BINDING_KV,
     BINDING_VECTORIZE,
     REMOTE_ENVIRONMENTS,
+    VAR_EMBEDDING_MODEL,
+    VAR_MIN_COMPAT_VERSION,
     VAR_PROTOCOL_VERSION,
     VAR_SCHEMA_VERSION,
     load_environment,
@@ -33,6 +36,7 @@ from infra.paths import REPO_ROOT
 
 from .harness import (
     COMPONENT_TYPE,
+    CRON_TYPE,
     D1_TYPE,
     KV_TYPE,
     PASSWORD_TYPE,
@@ -73,7 +77,7 @@ def test_each_stack_declares_one_component_with_its_resources_named_from_the_mod
     run = run_program_under_mocks(stack, artifact, monkeypatch)
 
     types = sorted(registration.type for registration in run.registrations)
-    assert types == sorted([COMPONENT_TYPE, D1_TYPE, KV_TYPE, VECTORIZE_TYPE, PASSWORD_TYPE, SCRIPT_TYPE, SUBDOMAIN_TYPE])
+    assert types == sorted([COMPONENT_TYPE, D1_TYPE, KV_TYPE, VECTORIZE_TYPE, PASSWORD_TYPE, SCRIPT_TYPE, SUBDOMAIN_TYPE, CRON_TYPE])
     component = run.of_type(COMPONENT_TYPE)
     assert component.name == f"hyphae-{stack}"
     for registration in run.registrations:
@@ -93,6 +97,8 @@ def test_each_stack_declares_one_component_with_its_resources_named_from_the_mod
     assert script["scriptName"] == env.worker.name
     assert script["compatibilityDate"] == env.worker.compatibility_date
     assert run.of_type(SUBDOMAIN_TYPE).inputs["scriptName"] == env.worker.name
+    cron = run.of_type(CRON_TYPE).inputs
+    assert (cron["scriptName"], cron["schedules"]) == (env.worker.name, [{"cron": env.embeddings.backlog_cron}])
     assert {registration.inputs.get("accountId", registration.inputs.get("account_id"))
             for registration in run.registrations if registration.type in DATA_TYPES + (SCRIPT_TYPE,)} == {env.account_id}
 
@@ -102,13 +108,18 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
     run = run_program_under_mocks(stack, artifact, monkeypatch)
     bindings = _bindings(run)
 
-    assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_API_KEY, VAR_PROTOCOL_VERSION, VAR_SCHEMA_VERSION}
+    assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_AI, BINDING_API_KEY, VAR_PROTOCOL_VERSION,
+                             VAR_MIN_COMPAT_VERSION, VAR_SCHEMA_VERSION, VAR_EMBEDDING_MODEL}
     assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "id": run.of_type(D1_TYPE).id}
     assert bindings[BINDING_VECTORIZE] == {"type": "vectorize", "name": BINDING_VECTORIZE, "indexName": run.of_type(VECTORIZE_TYPE).id}
     assert bindings[BINDING_KV] == {"type": "kv_namespace", "name": BINDING_KV, "namespaceId": run.of_type(KV_TYPE).id}
     assert bindings[BINDING_API_KEY]["type"] == "secret_text"
-    assert bindings[VAR_PROTOCOL_VERSION] == {"type": "plain_text", "name": VAR_PROTOCOL_VERSION,
-                                             "text": str(load_environment(stack).worker.sync_protocol_version)}
+    env = load_environment(stack)
+    assert bindings[BINDING_AI] == {"type": "ai", "name": BINDING_AI}
+    assert bindings[VAR_PROTOCOL_VERSION] == {"type": "plain_text", "name": VAR_PROTOCOL_VERSION, "text": str(env.worker.sync_protocol_version)}
+    assert bindings[VAR_MIN_COMPAT_VERSION] == {"type": "plain_text", "name": VAR_MIN_COMPAT_VERSION,
+                                               "text": str(env.worker.min_compat_client_version)}
+    assert bindings[VAR_EMBEDDING_MODEL] == {"type": "plain_text", "name": VAR_EMBEDDING_MODEL, "text": env.embeddings.model}
 
 
 @pytest.mark.parametrize("stack", REMOTE_ENVIRONMENTS)

@@ -1,4 +1,4 @@
-"""Bearer auth on /sync and /connect, over HTTP against workerd."""
+"""Bearer auth (the team key) on every route but /health, over HTTP against workerd."""
 
 from __future__ import annotations
 
@@ -11,31 +11,36 @@ from tests.worker.conftest import TEAM_KEY
 
 pytestmark = pytest.mark.workerd
 
-BODY = {"sync_protocol_version": 2, "machine_id": "m-auth", "records": []}
+BODY = {"sync_protocol_version": 3, "machine_id": "m-auth", "records": []}
 
 
-@pytest.mark.parametrize("path", ["/sync", "/connect"])
-def test_a_request_without_a_bearer_token_is_refused(running_worker, path):
-    response = httpx.post(f"{running_worker.url}{path}", json=BODY)
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/enqueue"), ("POST", "/connect"), ("POST", "/sync"), ("GET", "/config"), ("PUT", "/config"),
+    ("POST", "/mcp/rotate"), ("GET", "/manifest"), ("GET", "/sync-summary"), ("GET", "/queue-stats"),
+    ("GET", "/search"), ("GET", "/members"), ("DELETE", "/members/m1"), ("GET", "/dlq"), ("POST", "/dlq/retry"),
+    ("POST", "/dlq/discard"), ("POST", "/vectors/reindex"), ("POST", "/rebuild"), ("GET", "/records/spores/s1"),
+])
+def test_a_request_without_a_bearer_token_is_refused(running_worker, method, path):
+    response = httpx.request(method, f"{running_worker.url}{path}", json=BODY)
     assert response.status_code == 401
     assert "bearer" in response.json()["error"].lower()
 
 
 @pytest.mark.parametrize("given", ["wrong", TEAM_KEY[:-1], TEAM_KEY + "x", "Basic"])
 def test_a_wrong_key_is_refused(running_worker, given):
-    response = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {given}"})
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"Bearer {given}"})
     assert response.status_code == 401
 
 
 def test_the_team_key_is_accepted(running_worker):
-    response = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
     assert response.status_code == 200, response.text
-    assert response.json()["synced"] == 0
+    assert (response.json()["accepted"], response.json()["rejected"]) == (0, [])
 
 
 def test_the_key_never_appears_in_responses_or_the_runtime_log(running_worker):
-    bad = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": "Bearer wrong"})
-    good = httpx.post(f"{running_worker.url}/sync", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
+    bad = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": "Bearer wrong"})
+    good = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
     health = httpx.get(f"{running_worker.url}/health")
     for response in (bad, good, health):
         assert TEAM_KEY not in response.text
@@ -53,7 +58,7 @@ def test_refusals_are_readable_on_kept_alive_connections_even_with_an_unread_bod
         with httpx.Client(timeout=30) as client:
             for _ in range(75):
                 try:
-                    answers.append(client.post(f"{running_worker.url}/sync", json=body).status_code)
+                    answers.append(client.post(f"{running_worker.url}/enqueue", json=body).status_code)
                     answers.append(client.get(f"{running_worker.url}/health").status_code)
                 except httpx.TransportError as error:
                     answers.append(repr(error))

@@ -25,8 +25,8 @@ function workerOptions() {
     kvNamespaces: options.kvNamespaces,
     bindings,
   };
-  // Tests only: an extra worker standing in for a binding workerd cannot emulate (Vectorize),
-  // reached through a JS RPC service binding with the same call shape as the real binding.
+  // Stand-ins for the bindings workerd cannot emulate (Vectorize, Workers AI): extra workers,
+  // reached through JS RPC service bindings with the same call shape as the real bindings.
   const extraWorkers = (options.serviceWorkers || []).map((service) => ({
     name: service.name,
     modules: true,
@@ -34,11 +34,10 @@ function workerOptions() {
     modulesRoot: service.modulesRoot,
     compatibilityDate: options.compatibilityDate,
     bindings: service.bindings || {},
+    ...(service.routes ? { routes: service.routes } : {}),
   }));
-  if (extraWorkers.length) {
-    worker.serviceBindings = Object.fromEntries(
-      options.serviceWorkers.map((service) => [service.binding, { name: service.name, entrypoint: service.entrypoint }]),
-    );
+  if (options.serviceBindings && Object.keys(options.serviceBindings).length) {
+    worker.serviceBindings = options.serviceBindings;
   }
   return [worker, ...extraWorkers];
 }
@@ -50,6 +49,9 @@ const mf = new Miniflare({
   defaultPersistRoot: `${options.persistRoot}/v3`,
   // Never fetch the Request.cf placeholder from workers.cloudflare.com: local means no network.
   cf: false,
+  // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
+  // runtime has no clock-driven cron).
+  unsafeTriggerHandlers: Boolean(options.unsafeTriggerHandlers),
   log: new Log(LogLevel.WARN),
 });
 

@@ -1,40 +1,40 @@
-// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes`.
+// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes` and gets
+// the team config and the MCP token (created on the first /connect). Reference §3.2.
 
-import { HttpError, json, readJsonBody } from "./http.js";
-import { requireProtocol, requireSchema } from "./versions.js";
+import { readTeamConfig } from "./config.js";
+import { openDatabase, statement } from "./d1.js";
+import { json, nowSeconds, readJsonBody, requireString } from "./http.js";
+import { ensureMcpToken } from "./mcp_token.js";
+import { advertisedVersions, requireProtocolWindow, requireSchema } from "./versions.js";
 
 const UPSERT_NODE = `INSERT INTO nodes (machine_id, package_version, schema_version, sync_protocol_version, last_seen, registered_at)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (machine_id) DO UPDATE SET
-  package_version = excluded.package_version,
-  schema_version = excluded.schema_version,
-  sync_protocol_version = excluded.sync_protocol_version,
+  package_version = COALESCE(excluded.package_version, package_version),
+  schema_version = COALESCE(excluded.schema_version, schema_version),
+  sync_protocol_version = COALESCE(excluded.sync_protocol_version, sync_protocol_version),
   last_seen = excluded.last_seen`;
 
-function optionalInteger(body, key) {
-  const value = body[key];
-  if (value === undefined || value === null) return null;
-  if (!Number.isInteger(value)) throw new HttpError(400, `${key} must be an integer`);
-  return value;
-}
+const optionalText = (value) => (typeof value === "string" && value.length ? value : null);
+const optionalInteger = (value) => (Number.isInteger(value) ? value : null);
 
 export async function handleConnect(request, env) {
   const body = await readJsonBody(request);
-  requireProtocol(env, body);
-  const versions = await requireSchema(env);
-  if (typeof body.machine_id !== "string" || body.machine_id.length === 0) {
-    throw new HttpError(400, "machine_id (a non-empty string) is required");
-  }
-  const packageVersion = body.package_version == null ? null : String(body.package_version);
-  const now = Math.floor(Date.now() / 1000);
-  await env.MYCO_TEAM_DB.prepare(UPSERT_NODE)
-    .bind(body.machine_id, packageVersion, optionalInteger(body, "schema_version"), body.sync_protocol_version, now, now)
-    .run();
+  requireProtocolWindow(env, body);
+  const db = openDatabase(env);
+  await requireSchema(env, db);
+  const machineId = requireString(body.machine_id, "machine_id");
+  const now = nowSeconds();
+  // The current client sends `version` (its own); older tools sent `package_version`.
+  const node = statement(UPSERT_NODE, machineId, optionalText(body.package_version) ?? optionalText(body.version),
+    optionalInteger(body.schema_version), optionalInteger(body.sync_protocol_version), now, now);
+  await db.batch([node]);
+  const [config, token] = await Promise.all([readTeamConfig(db), ensureMcpToken(env)]);
   return json(200, {
-    ok: true,
-    machine_id: body.machine_id,
-    sync_protocol_version: body.sync_protocol_version,
-    schema_version: versions.built,
-    vectorize: env.MYCO_TEAM_VECTORS ? "bound" : "unbound",
+    status: "connected",
+    ...advertisedVersions(env),
+    config,
+    mcp_token: token,
+    mcp_endpoint: "/mcp",
   });
 }

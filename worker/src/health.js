@@ -1,46 +1,43 @@
-// GET /health (no auth): status, both schema versions, which bindings are present and a short
-// hash of the MCP token in KV (clients notice a rotation without seeing the token).
+// GET /health (no auth): status, the protocol window, both schema versions, which bindings are
+// present, the node count and `mcp_token_hash` (reference §3.1, §3.6; null when no token exists).
 
+import { openDatabase } from "./d1.js";
 import { json } from "./http.js";
-import { builtSchemaVersion, protocolVersion, readAppliedSchemaVersion } from "./versions.js";
+import { mcpTokenHash, readMcpToken } from "./mcp_token.js";
+import { advertisedVersions, builtSchemaVersion, readAppliedSchemaVersion } from "./versions.js";
 
-const TOKEN_KEY = "mcp_access_token";
-
-async function readTokenFingerprint(kv) {
-  if (!kv) return null;
-  const token = await kv.get(TOKEN_KEY);
-  if (token === null) return null;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  return Array.from(digest.slice(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-async function readApplied(db) {
-  if (!db) return { applied: null, error: "D1 binding MYCO_TEAM_DB is missing" };
+async function readDatabase(env) {
+  if (!env.MYCO_TEAM_DB) return { applied: null, nodes: null, error: "D1 binding MYCO_TEAM_DB is missing" };
+  const db = openDatabase(env);
   try {
-    return { applied: await readAppliedSchemaVersion(db), error: null };
+    const applied = await readAppliedSchemaVersion(db);
+    const nodes = await db.first("SELECT count(*) AS count FROM nodes").catch(() => null);
+    return { applied, nodes: nodes ? nodes.count : null, error: null };
   } catch (error) {
-    return { applied: null, error: `cannot read the ledger: ${error.message}` };
+    return { applied: null, nodes: null, error: `cannot read the ledger: ${error.message}` };
   }
 }
 
-export async function handleHealth(env) {
+export async function handleHealth(request, env) {
   const built = builtSchemaVersion(env);
-  const { applied, error } = await readApplied(env.MYCO_TEAM_DB);
+  const [{ applied, nodes, error }, token] = await Promise.all([readDatabase(env), readMcpToken(env)]);
   let status = "ok";
   if (error) status = "database_unavailable";
   else if (built === null || applied < built) status = "schema_behind";
   const body = {
     status,
+    ...advertisedVersions(env),
     schema_version: built,
     schema_version_applied: applied,
-    sync_protocol_version: protocolVersion(env),
+    node_count: nodes,
+    mcp_token_hash: token === null ? null : mcpTokenHash(token),
     bindings: {
       d1: Boolean(env.MYCO_TEAM_DB),
       kv: Boolean(env.MYCO_SECRETS),
       vectorize: Boolean(env.MYCO_TEAM_VECTORS),
+      ai: Boolean(env.AI),
       api_key: typeof env.MYCO_TEAM_API_KEY === "string" && env.MYCO_TEAM_API_KEY.length > 0,
     },
-    mcp_token_sha256_prefix: await readTokenFingerprint(env.MYCO_SECRETS),
   };
   if (error) body.error = error;
   return json(status === "ok" ? 200 : 503, body);

@@ -20,10 +20,12 @@ export class HttpError extends Error {
   }
 }
 
-export async function readJsonBody(request) {
+export async function readJsonBody(request, { optional = false } = {}) {
+  const text = await request.text();
+  if (optional && text.trim() === "") return {};
   let body;
   try {
-    body = await request.json();
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, "the request body is not valid JSON");
   }
@@ -31,4 +33,17 @@ export async function readJsonBody(request) {
     throw new HttpError(400, "the request body must be a JSON object");
   }
   return body;
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// A positive integer query parameter, clamped to `max`; `fallback` when absent or not a number.
+export function readLimit(url, name, fallback, max) {
+  const parsed = Number.parseInt(url.searchParams.get(name) ?? "", 10);
+  return Number.isFinite(parsed) && parsed > 0 ? Math.min(parsed, max) : fallback;
+}
+
+export function requireString(value, name) {
+  if (typeof value !== "string" || value.trim() === "") throw new HttpError(400, `${name} is required (a non-empty string)`);
+  return value.trim();
 }

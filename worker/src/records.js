@@ -1,78 +1,122 @@
-// Validating the records of a /sync request against the column allowlist.
+// Per-record validation of a pushed record against the client contract (contract.js). The one
+// place that decides whether a record is stored, and what row it becomes.
 //
-// The allowlist (schema.json) is generated at build time by replaying migrations/ in SQLite, so
-// it can never drift from the schema the Worker is deployed with. Upstream built INSERTs from the
-// payload's keys, so one column the database lacked failed the whole table with `no such
-// column`; here an unknown column fails only its own record.
+// A record is REJECTED only for what can never succeed, since a rejection is permanent on the
+// client (reference §7.3): an unknown table, a bad operation, no id, a payload that is not an
+// object (or is the client's `__raw` corrupt-payload marker), a project_id that is not
+// proj_ + 32 hex on a project-scoped table (§3.3). The rejection echoes `table` and `id`
+// exactly as sent, so the client matches it to its row (§7.2).
+// Anything else is stored: `embedded` (and the contract's other `dropped` fields) is dropped as
+// upstream does; a field outside the contract (a newer client) is dropped and counted
+// (/queue-stats, `dropped_fields`), never a reason to lose the record. (Every contract field has
+// a column in the schema this Worker was built for: `invoke build` refuses migrations without one.)
+// The envelope decides identity: the row's id is the record's `id` string exactly as sent, its
+// machine_id the record's machine_id (else the request's); data.id / data.machine_id never
+// override them (a legacy row's local machine_id is 'local').
 
-import SCHEMA from "./schema.json";
+import { HttpError } from "./http.js";
+import { PROJECT_ID_PATTERN, contractTable, keyedById, storedColumns } from "./contract.js";
 
 export const MAX_RECORDS = 1000;
 
-export class RecordError extends Error {}
+export class RecordRejected extends Error {}
 
-export function tableSchema(name) {
-  return Object.prototype.hasOwnProperty.call(SCHEMA.tables, name) ? SCHEMA.tables[name] : null;
-}
+const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 
-// D1 stores JSON as TEXT and booleans as integers; anything else passes through as bound.
+// D1 stores JSON as TEXT and booleans as integers; anything else is bound as it came.
 function toSqlValue(value) {
   if (value === null || typeof value === "string" || typeof value === "number") return value;
   if (typeof value === "boolean") return value ? 1 : 0;
   return JSON.stringify(value);
 }
 
-function readRowValues(record, schema, machineId, now) {
-  const data = record.data ?? {};
-  if (typeof data !== "object" || Array.isArray(data)) throw new RecordError("data must be a JSON object");
+function readId(raw, table) {
+  if (!keyedById(table)) return null;
+  if (typeof raw.id === "string" && raw.id.length > 0) return raw.id;
+  if (Number.isInteger(raw.id)) return String(raw.id);
+  throw new RecordRejected("id must be a non-empty string");
+}
+
+function readData(raw) {
+  const data = raw.data ?? {};
+  if (!isObject(data)) throw new RecordRejected("data must be a JSON object");
+  if (Object.prototype.hasOwnProperty.call(data, "__raw")) {
+    throw new RecordRejected("the client could not read this row's stored payload (__raw); it cannot be stored");
+  }
+  return data;
+}
+
+function checkProjectId(table, data) {
+  if (table.scope !== "project") return;
+  const value = data.project_id;
+  if (typeof value !== "string" || !PROJECT_ID_PATTERN.test(value)) {
+    throw new RecordRejected(`Invalid project_id: expected proj_<32 hex chars>, got ${JSON.stringify(value) ?? "undefined"}`);
+  }
+}
+
+// The row to write: contract fields the database has, with the envelope's identity.
+function readRow(name, table, data, id, machineId, now) {
+  const columns = storedColumns(name);
   const row = {};
-  for (const [column, value] of Object.entries(data)) {
-    if (!schema.columns.includes(column)) throw new RecordError(`unknown column "${column}" in table ${record.table}`);
-    if (value !== undefined) row[column] = toSqlValue(value);
+  const dropped = [];
+  for (const [field, value] of Object.entries(data)) {
+    if (table.dropped.includes(field) || value === undefined) continue;
+    if (Object.prototype.hasOwnProperty.call(table.fields, field) && columns.includes(field)) row[field] = toSqlValue(value);
+    else dropped.push(field);
   }
-  // The envelope is authoritative for the row's identity and the server for synced_at.
-  if (schema.columns.includes("id") && record.id !== undefined) row.id = record.id;
-  if (schema.columns.includes("machine_id")) row.machine_id = machineId;
-  if (schema.columns.includes("content_hash") && record.content_hash != null) row.content_hash = record.content_hash;
-  if (schema.columns.includes("synced_at")) row.synced_at = now;
-  return row;
+  if (id !== null) row.id = id;
+  row.machine_id = machineId;
+  if (columns.includes("synced_at")) row.synced_at = now; // the server's receive time
+  return { row, dropped };
 }
 
-function readEmbedding(record) {
-  if (record.embedding === undefined || record.embedding === null) return null;
-  if (!Array.isArray(record.embedding) || !record.embedding.every((value) => typeof value === "number")) {
-    throw new RecordError("embedding must be an array of numbers");
-  }
-  return record.embedding;
+function readKey(table, row) {
+  const key = table.key.map((column) => row[column]);
+  const missing = table.key.filter((column, index) => key[index] === undefined || key[index] === null);
+  if (missing.length) throw new RecordRejected(`key field(s) ${missing.join(", ")} missing`);
+  return key;
 }
 
-// One checked record: {table, operation, id, machineId, contentHash, row, key, embedding}.
-export function readRecord(record, defaultMachineId, now) {
-  if (record === null || typeof record !== "object") throw new RecordError("a record must be a JSON object");
-  const schema = tableSchema(record.table);
-  if (!schema) throw new RecordError(`table ${JSON.stringify(record.table)} is not synced`);
-  if (record.operation !== "upsert" && record.operation !== "delete") {
-    throw new RecordError(`operation must be "upsert" or "delete", not ${JSON.stringify(record.operation)}`);
+// One checked record: {table, operation, id, machineId, contentHash, row, key, contract, dropped}.
+// Throws RecordRejected (permanent, per record) or HttpError 503 (the database lacks the table).
+export function readRecord(raw, defaultMachineId, now) {
+  if (!isObject(raw)) throw new RecordRejected("a record must be a JSON object");
+  const table = contractTable(raw.table);
+  if (!table) throw new RecordRejected(`Unknown table: ${raw.table}`);
+  if (!storedColumns(raw.table)) {
+    // The contract has it but the schema this Worker was built for does not: a build problem,
+    // never the record's fault, so the whole batch is retried rather than the record rejected.
+    throw new HttpError(503, `table ${raw.table} is in the client contract but not in the database schema; run the migrations that create it`);
   }
-  if (record.id !== undefined && typeof record.id !== "string" && !Number.isInteger(record.id)) {
-    throw new RecordError("id must be a string or an integer");
+  if (raw.operation !== "upsert" && raw.operation !== "delete") {
+    throw new RecordRejected(`operation must be "upsert" or "delete", not ${JSON.stringify(raw.operation)}`);
   }
-  const machineId = record.machine_id ?? defaultMachineId;
-  if (typeof machineId !== "string" || machineId.length === 0) throw new RecordError("machine_id is required");
-  const row = readRowValues(record, schema, machineId, now);
-  for (const column of schema.key) {
-    if (row[column] === undefined || row[column] === null) throw new RecordError(`key column ${column} is required`);
-  }
-  const key = schema.key.map((column) => row[column]);
+  const id = readId(raw, table);
+  const machineId = typeof raw.machine_id === "string" && raw.machine_id ? raw.machine_id : defaultMachineId;
+  if (typeof machineId !== "string" || machineId.length === 0) throw new RecordRejected("machine_id is required");
+  const data = readData(raw);
+  checkProjectId(table, data);
+  const keyData = raw.operation === "delete" ? Object.fromEntries(table.key.filter((k) => k in data).map((k) => [k, data[k]])) : data;
+  const { row, dropped } = readRow(raw.table, table, keyData, id, machineId, now);
+  const contentHash = typeof raw.content_hash === "string" ? raw.content_hash : typeof data.content_hash === "string" ? data.content_hash : null;
+  // The stored hash is what the next push compares with: the envelope's when data lacks it.
+  if (table.content_hash && raw.operation === "upsert" && row.content_hash == null && contentHash !== null) row.content_hash = contentHash;
   return {
-    table: record.table,
-    operation: record.operation,
-    id: record.id ?? null,
+    table: raw.table,
+    operation: raw.operation,
+    id: raw.id,
     machineId,
-    contentHash: record.content_hash ?? null,
+    contentHash: table.content_hash ? contentHash : null,
     row,
-    key,
-    schema,
-    embedding: record.operation === "upsert" ? readEmbedding(record) : null,
+    key: readKey(table, row),
+    contract: table,
+    dropped: raw.operation === "upsert" ? dropped : [],
   };
 }
+
+// What a rejected record's entry says: table and id exactly as the client sent them.
+export const rejection = (raw, error) => ({
+  table: isObject(raw) ? raw.table ?? null : null,
+  id: isObject(raw) ? raw.id ?? null : null,
+  error,
+});

@@ -68,6 +68,10 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("HIS005", ERROR, "hyphae.sum is stale (history edited, inserted, removed or reordered)",
          "if the change is intended, run `invoke lint --write-sum` and commit hyphae.sum"),
     Rule("IDEM001", WARNING, "CREATE without IF NOT EXISTS", "write CREATE ... IF NOT EXISTS"),
+    Rule("CON001", ERROR, "a field the Myco client sends (contract/myco-client.yaml) is dropped or renamed",
+         "keep the column (expand-only); if the client no longer sends the field, remove it from the contract first"),
+    Rule("CON002", ERROR, "a contract table gains a NOT NULL column without a default",
+         "give the column a constant DEFAULT, or leave it nullable"),
     Rule("LINT001", ERROR, "an allow directive that cannot take effect (unknown or unallowable code, no reason, "
          "not directly above a statement)", "write `-- hyphae: allow CODE <reason>` directly above the statement"),
     Rule("LINT002", WARNING, "an allow directive that allows nothing on its statement",
