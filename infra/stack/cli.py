@@ -4,7 +4,7 @@ What `invoke preview` and `invoke up` call. In order, each step stopping at the 
 the environment's declaration is read and must be deployable; the artifact is verified for that
 environment (every hash; beyond local, a clean CI build); the Pulumi CLI must be installed (else
 a one-line message saying how); CLOUDFLARE_API_TOKEN must be set. Then Pulumi runs the program
-(infra/__main__.py) in its own process with HYPHAE_ARTIFACT_DIR pointing at the verified folder.
+(`__main__.py` at the repository root) in its own process with HYPHAE_ARTIFACT_DIR pointing at the verified folder.
 
 This module never imports `pulumi`: the commands that load it stay fast.
 """

@@ -2,7 +2,7 @@
 
 `run_program_under_mocks(stack)` sets fresh mocks (project `hyphae`, the given stack, not a
 preview: in a preview unknown outputs would silently skip assertions), runs the same
-`run_program` that `infra/__main__.py` runs, and returns what the engine would have seen:
+`run_program` that the entry (`__main__.py` at the repository root) runs, and returns what the engine would have seen:
 each resource's type, name, parent, `protect`, `import` id, inputs (secrets still wrapped as
 secrets) and the id the mock gave it, plus the resolved stack outputs and which are secret.
 
