@@ -28,9 +28,14 @@ API_KEY = "api_key"
 PROTOCOL_VERSION = "protocol_version"
 SCHEMA_VERSION = "schema_version"
 
-# The attribute naming the binding's target in the Cloudflare API's binding shape.
-API_FIELD = {"d1": "id", "vectorize": "index_name", "kv_namespace": "namespace_id",
+# The attribute naming the binding's target in the Cloudflare API's binding shape. D1's is
+# `database_id`: the script-settings response carries it (and no `id`), and the SDK requires it on
+# upload; pulumi-cloudflare accepts `id` too, but a binding written with `id` reads back as
+# `database_id`, so `refresh` would show a change forever (first-real-run.md).
+API_FIELD = {"d1": "database_id", "vectorize": "index_name", "kv_namespace": "namespace_id",
              "secret_text": "text", "plain_text": "text"}
+# Fields older state or API answers may carry instead (read, never written).
+LEGACY_API_FIELDS = {"d1": ("id",)}
 RESOURCE_TYPES = ("d1", "vectorize", "kv_namespace")  # bindings that point at a resource
 
 

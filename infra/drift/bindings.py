@@ -19,6 +19,7 @@ from pathlib import Path
 from infra.bindings import (
     API_FIELD,
     API_KEY,
+    LEGACY_API_FIELDS,
     DATABASE_ID,
     INDEX_NAME,
     KV_NAMESPACE_ID,
@@ -70,12 +71,19 @@ def read_deployed_bindings(settings: dict) -> dict[str, Binding]:
     bindings = {}
     for raw in settings.get("bindings") or []:
         kind = str(raw.get("type"))
-        field = API_FIELD.get(kind)
-        target = raw.get(field) if field else None
+        target = _target_of(raw, kind)
         if kind == "secret_text":
             target = None  # never carried, never shown
         bindings[str(raw["name"])] = Binding(str(raw["name"]), kind, None if target is None else str(target))
     return bindings
+
+
+def _target_of(raw: dict, kind: str):
+    """The binding's target: its API field, else a legacy one (a D1 binding's `id` in older answers)."""
+    for field in (API_FIELD.get(kind), *LEGACY_API_FIELDS.get(kind, ())):
+        if field and raw.get(field) not in (None, ""):
+            return raw[field]
+    return None
 
 
 def resource_owners(declared: dict[str, dict[str, Binding]]) -> dict[tuple[str, str], str]:

@@ -8,6 +8,7 @@ Everything comes from one `Environment` (infra/environments.py); nothing here re
   production do; the policy pack refuses production without it).
 - Ids declared in the stack file (`d1.databaseId`, `kv.namespaceId`, `worker.adoptExisting`)
   become `import` options: resources made earlier with wrangler are adopted, not re-created.
+  An adopted D1 database registers no location hint (it would plan a replacement).
   The Vectorize provider adopts an index of the same name and shape by itself.
 - The API key is a secret Output everywhere it goes (binding and stack output).
 """
@@ -86,9 +87,13 @@ class HyphaeEnvironment(pulumi.ComponentResource):
         return f"{env.account_id}/{resource_id}" if adopt and resource_id else None
 
     def _database(self, env: Environment) -> cloudflare.D1Database:
+        # The location hint only places a database when it is created; the provider forces a
+        # replacement when it changes and never refreshes it, so an adopted database (imported
+        # without it in state) that declared one would plan a replace: a delete. It is left out.
+        adopted = env.d1.database_id is not None
         return cloudflare.D1Database(
             f"{env.name}-database", account_id=env.account_id, name=env.d1.name,
-            primary_location_hint=env.d1.location_hint,
+            primary_location_hint=None if adopted else env.d1.location_hint,
             opts=self._data_options(env, self._import_id(env, env.d1.database_id)),
         )
 

@@ -29,7 +29,8 @@ def remote(cloudflare_env, monkeypatch):
 
 def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str | None = None, extra=()):
     bindings = [
-        {"type": "d1", "name": "MYCO_TEAM_DB", "id": database_id or api.databases[env_name]},
+        # as the script-settings API returns a D1 binding: database_id, no id
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": database_id or api.databases[env_name]},
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": f"myco-team-{env_name}-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": KV_IDS[env_name]},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "team-key-never-shown"},
@@ -56,6 +57,14 @@ def test_a_clean_remote_environment_reports_nothing_in_two_requests(remote):
     assert dict(remote.requests) == {"d1.query": 1, "workers.settings": 1}
 
 
+def test_a_d1_binding_read_back_with_the_older_id_field_is_not_drift(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    binding = next(binding for binding in remote.workers.scripts["myco-team-staging"].bindings if binding["type"] == "d1")
+    binding["id"] = binding.pop("database_id")
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
+
+
 def test_an_extra_column_on_a_remote_database(remote):
     run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
     deploy_worker(remote, "staging")
@@ -74,7 +83,7 @@ def test_a_binding_pointed_at_another_environments_database(remote):
     production = remote.databases["production"]
     assert findings_of(check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)) == [
         ("BND002", "staging", "binding MYCO_TEAM_DB",
-         f"repository d1 id={remote.databases['staging']}, live d1 id={production}",
+         f"repository d1 database_id={remote.databases['staging']}, live d1 database_id={production}",
          "bound to production's D1 database"),
     ]
 

@@ -103,7 +103,9 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
     bindings = _bindings(run)
 
     assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_API_KEY, VAR_PROTOCOL_VERSION, VAR_SCHEMA_VERSION}
-    assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "id": run.of_type(D1_TYPE).id}
+    # database_id: what the API returns and the SDK requires (a binding written as `id` reads back
+    # as database_id, so every refresh would show a change)
+    assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "databaseId": run.of_type(D1_TYPE).id}
     assert bindings[BINDING_VECTORIZE] == {"type": "vectorize", "name": BINDING_VECTORIZE, "indexName": run.of_type(VECTORIZE_TYPE).id}
     assert bindings[BINDING_KV] == {"type": "kv_namespace", "name": BINDING_KV, "namespaceId": run.of_type(KV_TYPE).id}
     assert bindings[BINDING_API_KEY]["type"] == "secret_text"
@@ -199,7 +201,9 @@ def test_ids_declared_in_the_stack_file_become_import_options(tmp_path, artifact
     assert run.of_type(SCRIPT_TYPE).import_id == f"{account}/{env.worker.name}"
     assert run.of_type(SUBDOMAIN_TYPE).import_id == f"{account}/{env.worker.name}"
     assert run.of_type(VECTORIZE_TYPE).import_id == "", "the Vectorize provider adopts by name itself"
-    assert _bindings(run)[BINDING_D1]["id"] == database_id
+    assert _bindings(run)[BINDING_D1]["databaseId"] == database_id
+    # the hint is never read back for an imported database: declaring it would plan a replace (a delete)
+    assert env.d1.location_hint == "weur" and run.of_type(D1_TYPE).inputs.get("primaryLocationHint") is None
     assert _bindings(run)[BINDING_KV]["namespaceId"] == namespace_id
     assert all(run.of_type(type_).protect for type_ in DATA_TYPES), "adopted data stays protected"
 
