@@ -169,7 +169,7 @@ class _Run:
         else:
             raise LockHeld(f"the migration lock on {self.report.environment} is held by {holder.describe()}; wait for "
                            "that run, or pass --break-lock if it is gone")
-        self.sender.send([lock.break_statement(holder)])
+        self.sender.send(lock.break_statements(holder))
         return self._take_lock()
 
     def _first_batch(self) -> LedgerState:
@@ -193,7 +193,7 @@ class _Run:
 
     def _release(self) -> None:
         try:
-            self.sender.send([lock.release_statement(self.run)])
+            self.sender.send(lock.release_statements(self.run))
         except Exception:  # noqa: BLE001 - the lease expires on its own; the run's own error matters more
             self.report.notes.append(f"could not release the lock; it expires in {lock.LEASE_SECONDS} s")
         self.holding = False
@@ -272,8 +272,9 @@ class _Run:
             statements += rows
             owners += [(migration, None)] * len(rows)
         if last:
-            statements.append(lock.release_statement(self.run))
-            owners.append((None, None))
+            release = lock.release_statements(self.run)
+            statements += release
+            owners += [(None, None)] * len(release)
         return statements, owners
 
     def _report_failure(self, group, statements, owners, failure: BatchFailed, extra_first) -> None:

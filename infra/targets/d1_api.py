@@ -66,7 +66,7 @@ class D1ApiTarget:
         token = read_api_token(f"environment {env.name!r} is remote and needs an API token with D1 edit permission")
         account_id = read_account_id(env)
         database_id = read_outputs(env).require("database_id", env)
-        return cls(env.name, account_id, database_id, token, api_base_url(), retry)
+        return cls(env.name, account_id, database_id, token, api_base_url(), retry, REQUEST_TIMEOUT)
 
     # -- the Target interface ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:

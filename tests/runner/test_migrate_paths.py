@@ -67,10 +67,12 @@ def test_an_edited_applied_migration_is_refused_with_his002(environment, history
     run_migrate(env_name, history)
     (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
     (history / "0004_more.sql").write_text("CREATE TABLE more (id INTEGER PRIMARY KEY);\n")
-    before = _contents_with_lease(database)
+    before = _contents_without_lease(database)
     with pytest.raises(LedgerMismatch, match=r"HIS002 0002_projects\.sql was edited after it was applied to " + env_name):
         run_migrate(env_name, history)
-    assert _contents_with_lease(database) == before  # the lease it took is given back; nothing else was written
+    # the lease it took is given back (the run is recorded as released); nothing else was written
+    assert _contents_without_lease(database) == before
+    assert not [line for line in _contents_with_lease(database) if line.startswith('INSERT INTO "hyphae_lock" ')]
 
 
 def test_a_missing_applied_file_is_refused_with_his003(environment, history):
