@@ -58,6 +58,12 @@ class RemoteApiError(HyphaeError):
     exit_code = 2
 
 
+class DatabaseDamaged(HyphaeError):
+    """A local database file is not a database, or is malformed; nothing was written to it."""
+
+    exit_code = 2
+
+
 class ArtifactRejected(HyphaeError):
     """A build artifact failed verification or is not acceptable for the target environment."""
 

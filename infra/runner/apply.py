@@ -1,6 +1,8 @@
 """One migrate run: lint, lock, verify the ledger, restore point, apply in packed batches, release.
 
 The guarantees, and where they come from:
+- A folder without migrations writes nothing at all: the database is only read (a local one is
+  not even created), and a ledger that records migrations the folder lacks is refused as usual.
 - Nothing is written before lint and the ledger check pass (lint runs before connecting; the
   first batch only creates the ledger tables if absent and takes the lease, and aborts whole on a
   database wrangler migrated unless --adopt was given; --adopt checks the schema read-only first).
@@ -89,13 +91,16 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         first = lint_report.errors[0]
         raise LintFailed(f"{len(lint_report.errors)} lint error(s), nothing was written; first: {first.file}:{first.line}: "
                          f"{first.code} {first.message} (run `invoke lint --path {directory}`)")
-    target = open_target(env, read_only=options.plan_only)
+    nothing_to_apply = not files and not options.plan_only
+    target = open_target(env, read_only=options.plan_only or nothing_to_apply)
     options.progress(f"target: {target.description}")
     options.progress(f"lint: {len(files)} files, {len(lint_report.errors)} errors, {len(lint_report.warnings)} warnings")
     report = MigrateReport(env.name, target.description, options.plan_only, lint_report.summary(), lint_report.findings)
     try:
         if options.plan_only:
             _plan(target, files, directory, options, report)
+        elif nothing_to_apply:
+            _check_without_migrations(target, files, directory, options, report)
         else:
             _Run(target, files, directory, options, report).execute()
     except BatchFailed as failure:  # a refusal no step above explains (e.g. a ledger table changed by hand)
@@ -125,6 +130,16 @@ def _plan(target: Target, files, directory: Path, options: MigrateOptions, repor
     report.pending = plan_pending(files, state, options.to_version)
     report.held_back = read_held_back(files, state, options.to_version)
     report.lock_holder = state.lock.describe() if state.lock else None
+
+
+def _check_without_migrations(target: Target, files, directory: Path, options: MigrateOptions,
+                              report: MigrateReport) -> None:
+    """Read-only: no migrations to apply, but a ledger naming files the folder lacks is refused."""
+    _plan(target, files, directory, options, report)
+    report.notes.append(f"{directory} holds no migrations: nothing to apply, nothing was written")
+    if report.ledger_findings:
+        first = report.ledger_findings[0]
+        raise LedgerMismatch(f"{first.code} {first.message}; {first.hint}; nothing was applied")
 
 
 class _Run:

@@ -43,6 +43,15 @@ def test_plan_lists_pending_statements_and_writes_nothing(environment, history):
     assert _contents(database) == before
 
 
+def test_an_empty_migrations_folder_writes_nothing(environment, tmp_path):
+    env_name, database = environment
+    before = _contents(database)
+    report = run_migrate(env_name, write_history(tmp_path / "empty", {}))
+    assert report.applied == [] and report.restore_point is None
+    assert any("no migrations" in note and "nothing was written" in note for note in report.notes)
+    assert _contents(database) == before, "neither the database nor the ledger is created"
+
+
 def test_to_stops_at_the_given_version(environment, history):
     env_name, database = environment
     report = run_migrate(env_name, history, MigrateOptions(to_version=2))

@@ -238,3 +238,41 @@ def test_status_on_a_database_wrangler_migrated_says_to_adopt_and_changes_nothin
     assert "1 migration(s) applied by wrangler are not verified; `invoke migrate --env local --adopt`" in status.stdout
     assert "every applied migration matches" not in status.stdout
     assert local_database.read_bytes() == before
+
+
+def _damage(database: Path, kind: str) -> None:
+    """`not a database`: text where the file should be; `malformed`: a real file with page 1 overwritten."""
+    if kind == "not a database":
+        database.write_bytes(b"these bytes are not a SQLite database\n" * 200)
+        return
+    data = bytearray(database.read_bytes())
+    data[200:4000] = b"\xab" * 3800  # the schema table's page, past the file header
+    database.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["not a database", "malformed"])
+def test_a_damaged_local_database_exits_2_naming_the_file_and_restore(history, local_database, kind):
+    applied = json.loads(invoke("migrate", "--path", str(history), "--format", "json").stdout)
+    bookmark = applied["restore_point"]["bookmark"]
+    _damage(local_database, kind)
+    damaged = local_database.read_bytes()
+
+    for task in (["migrate"], ["migrate", "--plan"], ["status"]):
+        result = invoke(*task, "--path", str(history))
+        assert_one_line_error(result, 2, f"local D1 file {local_database} is damaged",
+                              f"invoke restore --env local --bookmark {bookmark}")
+        assert "d1_migrations" not in result.stderr, "the hint about renaming tables does not apply"
+    assert local_database.read_bytes() == damaged, "nothing was written"
+
+    restored = invoke("restore", "--env", "local", "--bookmark", bookmark, "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert invoke("migrate", "--path", str(history)).returncode == 0
+    assert read_ledger_rows(local_database)[0] == list(HISTORY)
+
+
+def test_a_damaged_local_database_without_a_restore_point_says_how_to_start_again(history, local_database):
+    local_database.parent.mkdir(parents=True, exist_ok=True)
+    _damage(local_database, "not a database")
+    result = invoke("migrate", "--path", str(history))
+    assert_one_line_error(result, 2, f"local D1 file {local_database} is damaged", "no restore point",
+                          "move it away")
