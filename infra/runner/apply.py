@@ -1,6 +1,8 @@
 """One migrate run: lint, lock, verify the ledger, restore point, apply in packed batches, release.
 
 The guarantees, and where they come from:
+- An environment not created yet (no D1 database: its first `invoke up` creates it) is not an
+  error: the plan lists every migration as pending, and applying says the first deploy will.
 - A folder without migrations writes nothing at all: the database is only read (a local one is
   not even created), and a ledger that records migrations the folder lacks is refused as usual.
 - Nothing is written before lint and the ledger check pass (lint runs before connecting; the
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from infra.environments import load_environment
-from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
+from infra.errors import EnvironmentNotCreated, LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
@@ -74,6 +76,7 @@ class MigrateReport:
     notes: list[str] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    created: bool = True  # False: a remote environment whose database its first deploy creates
 
 
 def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None = None) -> MigrateReport:
@@ -92,10 +95,16 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         raise LintFailed(f"{len(lint_report.errors)} lint error(s), nothing was written; first: {first.file}:{first.line}: "
                          f"{first.code} {first.message} (run `invoke lint --path {directory}`)")
     nothing_to_apply = not files and not options.plan_only
-    target = open_target(env, read_only=options.plan_only or nothing_to_apply)
+    try:
+        target = open_target(env, read_only=options.plan_only or nothing_to_apply)
+    except EnvironmentNotCreated as absent:
+        return _not_created(absent, files, options, lint_report, started)
     options.progress(f"target: {target.description}")
     options.progress(f"lint: {len(files)} files, {len(lint_report.errors)} errors, {len(lint_report.warnings)} warnings")
     report = MigrateReport(env.name, target.description, options.plan_only, lint_report.summary(), lint_report.findings)
+    report.created = target.created
+    if not target.created:
+        report.notes.append(_first_deploy_note(env.name, len(files)))
     try:
         if options.plan_only:
             _plan(target, files, directory, options, report)
@@ -111,6 +120,21 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         report.requests = target.requests_made
         report.seconds = time.perf_counter() - started
         target.close()
+    return report
+
+
+def _first_deploy_note(environment: str, count: int) -> str:
+    return (f"{environment} is not created yet: {count} migration(s) will be applied by its first deploy "
+            f"(`invoke up --env {environment}` creates the database, migrates it, then deploys the Worker)")
+
+
+def _not_created(absent: EnvironmentNotCreated, files, options: MigrateOptions, lint_report, started: float) -> MigrateReport:
+    """Applying to an environment without a database: nothing to do until its first deploy."""
+    report = MigrateReport(absent.environment, f"D1 database {absent.database_name} (not created yet)",
+                           options.plan_only, lint_report.summary(), lint_report.findings, created=False)
+    report.pending = plan_pending(files, LedgerState(), options.to_version)
+    report.notes.append(_first_deploy_note(absent.environment, len(files)))
+    report.seconds = time.perf_counter() - started
     return report
 
 

@@ -42,6 +42,7 @@ class LocalTarget:
         self.path = Path(path)
         self.environment = environment
         self.description = f"local D1 file {self.path}"
+        self.created = True  # a missing file reads as empty locally, and `migrate` creates it
         self.requests_made = 0
         self._created = not self.path.exists()  # opening for writing creates the file (empty)
         self._connection = _open_read_only(self.path) if read_only else _open_for_writing(self.path)

@@ -181,12 +181,25 @@ def test_transient_failures_are_retried_since_drift_only_reads(remote):
     assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 2}
 
 
-def test_an_unknown_database_id_is_an_error_naming_the_environment(remote, monkeypatch):
-    from infra.errors import ConfigError
+def test_a_database_no_output_names_is_found_by_its_declared_name(remote, monkeypatch):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")  # as in a pull request: no Pulumi state at hand
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
 
-    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")
-    with pytest.raises(ConfigError, match="unknown for environment 'staging'.*HYPHAE_STAGING_DATABASE_ID"):
-        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+
+def test_an_environment_not_created_yet_is_a_notice_and_its_bindings_are_not_checked(cloudflare_env, monkeypatch):
+    from infra.history.files import read_migrations
+
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    count = len(read_migrations(DEFAULT_MIGRATIONS_DIR))
+    (staging,) = report.environments
+    assert report.clean and staging.drift == []
+    assert staging.findings[0].code == "NEW001"
+    assert staging.findings[0].detail == f"not created yet: {count} migration(s) will be applied by its first deploy"
+    assert [finding.code for finding in staging.findings[1:]] == ["PEN001"] * count
+    assert cloudflare_env.requests["workers.settings"] == 0 and cloudflare_env.requests["d1.query"] == 0
 
 
 def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):

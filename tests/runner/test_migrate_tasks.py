@@ -276,3 +276,35 @@ def test_a_damaged_local_database_without_a_restore_point_says_how_to_start_agai
     result = invoke("migrate", "--path", str(history))
     assert_one_line_error(result, 2, f"local D1 file {local_database} is damaged", "no restore point",
                           "move it away")
+
+
+@pytest.fixture
+def dev_not_created(cloudflare_env, monkeypatch):
+    """`dev` with no database: no stack output names one and the account has none of its name."""
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
+    return cloudflare_env
+
+
+def test_a_plan_of_an_environment_not_created_yet_is_a_notice_listing_every_migration(history, dev_not_created):
+    plan = invoke("migrate", "--env", "dev", "--plan", "--path", str(history))
+    assert plan.returncode == 0, plan.stderr
+    assert "note: dev is not created yet: 3 migration(s) will be applied by its first deploy" in plan.stdout
+    assert "pending: 3 migration(s)" in plan.stdout and "    0003_notes.sql (2 statements)" in plan.stdout
+    as_json = json.loads(invoke("migrate", "--env", "dev", "--plan", "--path", str(history), "--format", "json").stdout)
+    assert as_json["created"] is False and [entry["name"] for entry in as_json["pending"]] == list(HISTORY)
+
+    applied = invoke("migrate", "--env", "dev", "--yes", "--path", str(history))
+    assert applied.returncode == 0, applied.stderr
+    assert "dev is not created yet: 3 migration(s) will be applied by its first deploy" in applied.stdout
+    status = invoke("status", "--env", "dev", "--path", str(history))
+    assert status.returncode == 0, status.stderr
+    assert "(not created yet)" in status.stdout and "  pending  0001_accounts.sql" in status.stdout
+    assert dev_not_created.requests["d1.create"] == 0 and dev_not_created.requests["d1.query"] == 0
+
+
+def test_a_database_without_a_stack_output_is_found_by_its_declared_name(history, dev_not_created):
+    database_id = dev_not_created.d1.add_database(name="myco-team-dev")
+    dev_not_created.d1.add_database(name="myco-team-dev-old")  # the API's name filter is a search
+    assert invoke("migrate", "--env", "dev", "--path", str(history)).returncode == 0
+    assert read_ledger_rows(dev_not_created.d1.path(database_id))[0] == list(HISTORY)
