@@ -19,10 +19,10 @@ from pathlib import Path
 from infra.bindings import (
     API_FIELD,
     API_KEY,
-    LEGACY_API_FIELDS,
     DATABASE_ID,
     INDEX_NAME,
     KV_NAMESPACE_ID,
+    LEGACY_API_FIELDS,
     PROTOCOL_VERSION,
     SCHEMA_VERSION,
     api_bindings,

@@ -23,7 +23,6 @@ from infra.errors import DatabaseDamaged, UsageError
 from infra.paths import local_d1_file, state_dir
 from infra.targets import BatchFailed, BatchStatement, RestorePoint
 
-
 # SQLite's result codes for a file it cannot read as a database (any extended CORRUPT code too).
 _DAMAGE_CODES = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
