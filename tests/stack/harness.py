@@ -154,6 +154,16 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
+def write_stand_in_pulumi(bin_dir: Path, body: str) -> None:
+    """An executable `pulumi` in `bin_dir`: a Python script with `body` (there is no Pulumi CLI here)."""
+    import stat
+    import sys
+
+    script = bin_dir / "pulumi"
+    script.write_text(f"#!{sys.executable}\n{body}")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
 def write_artifact(directory: Path, schema_version: int, main_module: str = "worker.js") -> Path:
     """A small artifact as `invoke build` lays it out (the artifact package's own manifest writer)."""
     from infra.artifact.manifest import MANIFEST_NAME, plan_manifest, render_manifest

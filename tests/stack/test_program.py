@@ -251,3 +251,34 @@ def test_a_missing_artifact_says_how_to_build_it(tmp_path):
 
     with pytest.raises(ArtifactRejected, match="missing; build the artifact with `invoke build`"):
         read_worker_content(tmp_path / "nothing-here", schema_version())
+
+
+@pytest.mark.parametrize("stack", REMOTE_ENVIRONMENTS)
+def test_the_data_stage_registers_the_data_resources_at_the_urns_invoke_up_targets(stack, artifact, monkeypatch):
+    from infra.stack.names import data_resource_urns
+
+    full = run_program_under_mocks(stack, artifact, monkeypatch)
+    monkeypatch.setenv("HYPHAE_DEPLOY_STAGE", "data")
+    data = run_program_under_mocks(stack, tmp_path_without_artifact(artifact), monkeypatch)
+
+    wanted = [COMPONENT_TYPE, D1_TYPE, KV_TYPE, VECTORIZE_TYPE]
+    assert sorted(registration.type for registration in data.registrations) == sorted(wanted)
+    assert [engine_urn(data.of_type(type_).urn) for type_ in wanted] == data_resource_urns(stack)
+    assert [engine_urn(full.of_type(type_).urn) for type_ in wanted] == data_resource_urns(stack), \
+        "the data stage must not move a resource: same URNs as the full program"
+    assert sorted(data.outputs) == ["databaseId", "databaseName", "indexName", "kvNamespaceId"]
+    assert data.of_type(D1_TYPE).protect == load_environment(stack).protect
+
+
+def tmp_path_without_artifact(artifact: Path) -> Path:
+    """The data stage reads no artifact: give it a folder that has none."""
+    empty = artifact.parent / "no-artifact"
+    empty.mkdir(exist_ok=True)
+    return empty
+
+
+def engine_urn(mock_urn: str) -> str:
+    """The URN the real engine gives a resource the mocks registered: Python's MockMonitor keeps
+    the root stack's type in a top-level child's URN, the engine leaves it out (pulumi/pulumi
+    pkg/resource/deploy/deployment.go generateURN: "don't use the root stack type")."""
+    return mock_urn.replace("::pulumi:pulumi:Stack$", "::", 1)
