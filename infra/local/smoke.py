@@ -5,12 +5,19 @@ expects (applied at least that); `/sync` without the key is refused (401); a /sy
 the key (upsert a marker session, re-send it and see it skipped because it is stored, delete it).
 The marker lives under machine_id `hyphae-smoke` and is deleted, so nothing is left behind.
 Raises SmokeTestFailed naming the check; never prints the key.
+
+Right after a deploy, a new workers.dev route takes a while to reach every edge location: the
+first requests may answer 404 ("There is nothing here yet"), 5xx, or the previous version. So a
+deployed Worker's health check is retried with backoff for up to `PROPAGATION_SECONDS`, and then
+fails with what it saw last. A local Worker is ready when it listens: no waiting there.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import httpx
 
@@ -18,6 +25,8 @@ from infra.errors import HyphaeError
 
 SMOKE_MACHINE = "hyphae-smoke"
 TIMEOUT_SECONDS = 20.0
+PROPAGATION_SECONDS = 60.0
+FIRST_RETRY_SECONDS, LONGEST_RETRY_SECONDS = 1.0, 15.0
 
 
 class SmokeTestFailed(HyphaeError):
@@ -43,7 +52,8 @@ def check_health(client: httpx.Client, url: str, expected_schema: int, protocol:
     try:
         body = response.json()
     except ValueError:
-        raise SmokeTestFailed(f"{url}/health: answered {response.status_code} without JSON") from None
+        shown = " ".join(response.text.split())[:120]
+        raise SmokeTestFailed(f"{url}/health: answered {response.status_code} without JSON: {shown!r}") from None
     if body.get("schema_version") != expected_schema:
         raise SmokeTestFailed(
             f"{url}/health: the Worker was built for schema {body.get('schema_version')}, the repository is at {expected_schema}; deploy a fresh build"
@@ -56,6 +66,29 @@ def check_health(client: httpx.Client, url: str, expected_schema: int, protocol:
     if body.get("sync_protocol_version") != protocol:
         raise SmokeTestFailed(f"{url}/health: sync protocol {body.get('sync_protocol_version')}, expected {protocol}")
     return body
+
+
+def wait_until_serving(client: httpx.Client, url: str, expected_schema: int, protocol: int, *, within: float,
+                       sleep: Callable[[float], None] = time.sleep,
+                       clock: Callable[[], float] = time.monotonic) -> dict:
+    """The health check, retried with backoff until it passes or `within` seconds have gone; the
+    last failure, with how long and how often it was tried, is raised."""
+    deadline = clock() + within
+    delay, attempts = FIRST_RETRY_SECONDS, 0
+    while True:
+        attempts += 1
+        try:
+            return check_health(client, url, expected_schema, protocol)
+        except SmokeTestFailed as failure:
+            last = failure
+        if clock() + delay > deadline:
+            break
+        sleep(delay)
+        delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+    if attempts == 1:
+        raise last
+    raise SmokeTestFailed(f"{last} (still so after {attempts} attempts over {within:.0f} s, the time a new "
+                          "workers.dev route takes to propagate)")
 
 
 def check_key_required(client: httpx.Client, url: str, protocol: int) -> None:
@@ -86,11 +119,13 @@ def check_sync_round_trip(client: httpx.Client, url: str, api_key: str, protocol
         raise SmokeTestFailed(f"{url}/sync: round trip wrote {written.get('synced')}, re-read {again.get('skipped')}, deleted {deleted.get('synced')} (expected 1, 1, 1)")
 
 
-def run_smoke(url: str, api_key: str, *, expected_schema: int, protocol: int) -> SmokeResult:
-    """Run every check against `url`; returns the health body. Raises SmokeTestFailed."""
+def run_smoke(url: str, api_key: str, *, expected_schema: int, protocol: int, wait_seconds: float = 0.0,
+              sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> SmokeResult:
+    """Run every check against `url` (waiting up to `wait_seconds` for it to serve at all); returns
+    the health body. Raises SmokeTestFailed."""
     url = url.rstrip("/")
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-        health = check_health(client, url, expected_schema, protocol)
+        health = wait_until_serving(client, url, expected_schema, protocol, within=wait_seconds, sleep=sleep, clock=clock)
         check_key_required(client, url, protocol)
         check_sync_round_trip(client, url, api_key, protocol)
     return SmokeResult(url=url, health=health, checks=("health and schema", "request without key refused", "sync round trip"))
