@@ -66,6 +66,14 @@ def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
     return bindings
 
 
+def with_database_id(declared: dict[str, Binding], database_id: str | None) -> dict[str, Binding]:
+    """`declared`, its D1 binding pointed at `database_id` when no output gave its id. Pure."""
+    if not database_id:
+        return declared
+    return {name: Binding(name, binding.type, database_id) if binding.type == "d1" and binding.target is None else binding
+            for name, binding in declared.items()}
+
+
 def read_deployed_bindings(settings: dict) -> dict[str, Binding]:
     """The bindings of a script's settings (`GET .../workers/scripts/{name}/settings` result)."""
     bindings = {}

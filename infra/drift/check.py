@@ -44,6 +44,7 @@ class DatabaseState:
     ledger: LedgerState
     live: Schema
     created: bool = True
+    database_id: str | None = None  # the remote database read (None locally)
 
 
 def check_drift(environment_names: list[str], directory: Path, root: Path = REPO_ROOT) -> DriftReport:
@@ -68,15 +69,18 @@ def check_environment(env: Environment, files: list[MigrationFile], directory: P
                       owners: dict) -> tuple[EnvironmentReport, dict | None]:
     """One environment's report, and its deployed bindings (None for local or an absent Worker)."""
     report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history"])
-    created = check_database(env, files, directory, report)
-    if not created:
+    database = check_database(env, files, directory, report)
+    if not database.created:
         report.findings.insert(0, not_created_finding(env, len(files)))
         return report, None
     if env.is_local:
         report.findings += local_config_drift(env)
         report.checked.append("local config")
         return report, None
-    deployed, findings = deployed_binding_drift(env, declared[env.name], owners)
+    # No stack output at hand (a pull request holds no Pulumi state): the database drift just read,
+    # found by its declared name, is the one the D1 binding must point at.
+    expected = binding_checks.with_database_id(declared[env.name], database.database_id)
+    deployed, findings = deployed_binding_drift(env, expected, owners)
     report.findings += findings
     report.checked.append("bindings")
     return report, deployed
@@ -89,9 +93,10 @@ def not_created_finding(env: Environment, pending: int) -> DriftFinding:
                         NOTICE)
 
 
-def check_database(env: Environment, files: list[MigrationFile], directory: Path, report: EnvironmentReport) -> bool:
-    """Schema and history findings of `env`'s database, added to `report`; False when the
-    environment has no database yet."""
+def check_database(env: Environment, files: list[MigrationFile], directory: Path,
+                   report: EnvironmentReport) -> DatabaseState:
+    """Schema and history findings of `env`'s database, added to `report`; the state read (its
+    `created` is False when the environment has no database yet)."""
     state = read_database_state(env)
     applied_names = state.ledger.applied_names
     history = history_findings(env.name, files, state.ledger, directory)
@@ -106,7 +111,7 @@ def check_database(env: Environment, files: list[MigrationFile], directory: Path
     report.findings += history
     report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
     report.objects_compared = max(expected.applied.object_count(), state.live.object_count())
-    return state.created
+    return state
 
 
 def history_findings(environment: str, files: list[MigrationFile], ledger: LedgerState,
@@ -155,6 +160,7 @@ def read_database_state(env: Environment) -> DatabaseState:
     finally:
         target.close()
     state.created = target.created
+    state.database_id = getattr(target, "database_id", None)
     return state
 
 

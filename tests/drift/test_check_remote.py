@@ -187,6 +187,10 @@ def test_a_database_no_output_names_is_found_by_its_declared_name(remote, monkey
     monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")  # as in a pull request: no Pulumi state at hand
     assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
 
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])  # and the binding is still checked
+    assert [(finding.code, finding.object) for finding in check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND002", "binding MYCO_TEAM_DB")]
+
 
 def test_an_environment_not_created_yet_is_a_notice_and_its_bindings_are_not_checked(cloudflare_env, monkeypatch):
     from infra.history.files import read_migrations

@@ -33,7 +33,8 @@ WRITE_SCOPES = {
     ("deploy.yml", "build"): {"id-token", "attestations"},
     ("pull-request.yml", "plan"): {"pull-requests"},
     ("pull-request.yml", "drift"): {"pull-requests"},
-    ("drift.yml", "drift"): {"issues"},
+    ("pull-request.yml", "plan-dev"): {"pull-requests"},
+    ("drift.yml", "report"): {"issues"},
 }
 
 
