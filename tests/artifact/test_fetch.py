@@ -13,7 +13,6 @@ import os
 import subprocess
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 
