@@ -139,7 +139,7 @@ def _render_human(report) -> str:
     if report.applied:
         trips = "transaction(s)" if report.environment == "local" else "API request(s)"
         lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} {trips}, {report.seconds:.2f} s")
-    elif not report.held_back:
+    elif not report.held_back and report.lint_summary.get("files"):  # an empty folder: the note says it
         lines.append("  nothing to apply: the database is up to date")
     if report.held_back:
         lines.append(f"  left pending by --to: {', '.join(report.held_back)}")
