@@ -70,7 +70,10 @@ class D1ApiTarget:
         token = read_api_token(f"environment {env.name!r} is remote and needs an API token with D1 edit permission")
         account_id = read_account_id(env)
         database_id = read_outputs(env).database_id
-        target_of = lambda found: cls(env.name, account_id, found, token, api_base_url(), retry, REQUEST_TIMEOUT)  # noqa: E731
+
+        def target_of(found: str) -> "D1ApiTarget":
+            return cls(env.name, account_id, found, token, api_base_url(), retry, REQUEST_TIMEOUT)
+
         if database_id:
             return target_of(database_id)
         lookup = target_of("")
