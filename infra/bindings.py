@@ -35,9 +35,14 @@ SCHEMA_VERSION = "schema_version"
 EMBEDDING_MODEL = "embedding_model"
 
 # The attribute naming the binding's target in the Cloudflare API's binding shape (an `ai`
-# binding has none: the account's Workers AI).
-API_FIELD = {"d1": "id", "vectorize": "index_name", "kv_namespace": "namespace_id",
+# binding has none: the account's Workers AI). D1's is `database_id`: the script-settings
+# response carries it (and no `id`), and the SDK requires it on upload; pulumi-cloudflare accepts
+# `id` too, but a binding written with `id` reads back as `database_id`, so `refresh` would show a
+# change forever (first-real-run.md).
+API_FIELD = {"d1": "database_id", "vectorize": "index_name", "kv_namespace": "namespace_id",
              "secret_text": "text", "plain_text": "text"}
+# Fields older state or API answers may carry instead (read, never written).
+LEGACY_API_FIELDS = {"d1": ("id",)}
 STAND_IN_SERVICE = "hyphae-stand-ins"  # the local worker serving worker/dev/stand_ins.mjs
 RESOURCE_TYPES = ("d1", "vectorize", "kv_namespace")  # bindings that point at a resource
 

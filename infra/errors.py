@@ -58,6 +58,28 @@ class RemoteApiError(HyphaeError):
     exit_code = 2
 
 
+class DatabaseDamaged(HyphaeError):
+    """A local database file is not a database, or is malformed; nothing was written to it."""
+
+    exit_code = 2
+
+
+class EnvironmentNotCreated(HyphaeError):
+    """A remote environment's D1 database does not exist yet: its first `invoke up` creates it.
+
+    Reads treat such an environment as an empty database (every migration pending); a command
+    that must write to it says so and leaves the work to the first deploy."""
+
+    exit_code = 2
+
+    def __init__(self, environment: str, database_name: str, account_id: str):
+        self.environment, self.database_name = environment, database_name
+        super().__init__(f"environment {environment!r} is not created yet: account {account_id} has no D1 database "
+                         f"named {database_name} and no stack output names one; its first `invoke up --env "
+                         f"{environment}` creates it (if it exists under another name, set "
+                         f"HYPHAE_{environment.upper()}_DATABASE_ID or run `invoke outputs --env {environment}`)")
+
+
 class ArtifactRejected(HyphaeError):
     """A build artifact failed verification or is not acceptable for the target environment."""
 

@@ -17,7 +17,7 @@ def test_the_worker_reads_exactly_the_declared_bindings():
 
 def test_api_shapes_name_each_target_by_the_apis_field():
     shapes = {shape["name"]: shape for shape in api_bindings({b.source: f"<{b.source}>" for b in WORKER_BINDINGS if b.source})}
-    assert shapes["MYCO_TEAM_DB"] == {"type": "d1", "name": "MYCO_TEAM_DB", "id": "<database_id>"}
+    assert shapes["MYCO_TEAM_DB"] == {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": "<database_id>"}
     assert shapes["MYCO_TEAM_VECTORS"]["index_name"] == "<index_name>"
     assert shapes["MYCO_SECRETS"]["namespace_id"] == "<kv_namespace_id>"
     assert shapes["MYCO_TEAM_API_KEY"]["type"] == "secret_text"

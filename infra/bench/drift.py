@@ -84,7 +84,7 @@ def measure_remote(history: Path, scratch: Path, result: BenchResult) -> tuple[i
 
 def _declared_bindings(database_id: str) -> list[dict]:
     return [
-        {"type": "d1", "name": "MYCO_TEAM_DB", "id": database_id},
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": database_id},
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": "myco-team-staging-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": "5" * 32},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY"},

@@ -1,4 +1,5 @@
-"""`invoke build`, `invoke verify`, `invoke render`: the Worker's artifact and its local config."""
+"""`invoke build`, `invoke verify`, `invoke fetch-artifact`, `invoke render`: the Worker's artifact
+and its local config."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ def verify(c, artifact="dist", env="local"):
 
     manifest = verify_artifact(_folder(artifact), choose(env, ENVIRONMENTS, "--env"))
     print(f"{artifact}: {len(manifest['files'])} file(s) match manifest.json; accepted for {env} (sha256 {manifest['artifact_sha256'][:12]})")
+
+
+@task(help={"artifact-id": "the build job's `artifact-id` output", "digest": "the build job's `artifact-digest` output",
+            "to": "an empty folder to unpack into (default: dist)"})
+@reports_errors
+def fetch_artifact(c, artifact_id="", digest="", to="dist"):
+    """Download a CI artifact by id (GH_TOKEN, GITHUB_REPOSITORY), refuse it unless its sha256 is DIGEST, unpack it."""
+    from infra.artifact.fetch import fetch_artifact as fetch
+
+    checked = fetch(artifact_id, digest, _folder(to))
+    print(f"artifact {artifact_id}: sha256 {checked} as the build job uploaded it; unpacked into {to}")
 
 
 @task(help={"check": "only check that worker/wrangler.local.jsonc is up to date (exit 1 if not)"})

@@ -1,5 +1,8 @@
 """`invoke preview` and `invoke up`: Pulumi for one environment, after the artifact is verified.
 
+`up` of an environment whose database does not exist yet creates its data resources first, then
+migrates the new database, then deploys everything (infra/stack/cli.py says why).
+
 Thin skins over `infra.stack.cli.apply_pulumi`, which never imports Pulumi itself (the engine
 runs the program in its own process), so loading these tasks stays fast.
 """
@@ -33,7 +36,7 @@ def preview(c, env="", artifact="", json=""):
 @task(help=HELP)
 @reports_errors
 def up(c, env="", artifact=""):
-    """Verify the artifact for ENV, then `pulumi up --yes` its stack with hyphae's policy pack."""
+    """Verify the artifact for ENV, then `pulumi up --yes` its stack (a new one: data, migrate, then all)."""
     from infra.stack.cli import apply_pulumi
 
     apply_pulumi("up", _environment(env), artifact or None)

@@ -23,7 +23,7 @@ def local(c, keep_running=False):
 def smoke(c, env="local", url=None):
     """Smoke-test a running Worker in the client's protocol: health and window, key refused, connect, a push round trip."""
     from infra.environments import ENVIRONMENTS, load_environment, schema_version
-    from infra.local.smoke import run_smoke
+    from infra.local.smoke import PROPAGATION_SECONDS, run_smoke
 
     environment = load_environment(choose(env, ENVIRONMENTS, "--env"))
     expected = {"expected_schema": schema_version(), "protocol": environment.worker.sync_protocol_version,
@@ -31,7 +31,9 @@ def smoke(c, env="local", url=None):
     if environment.is_local and url is None:
         result = _smoke_local_artifact(expected)
     else:
-        result = run_smoke(url or _deployed_url(environment), _remote_api_key(environment), **expected)
+        # A deployed Worker's new workers.dev route may take a while to answer everywhere.
+        result = run_smoke(url or _deployed_url(environment), _remote_api_key(environment),
+                           wait_seconds=0.0 if environment.is_local else PROPAGATION_SECONDS, **expected)
     print(f"smoke {env} {result.url}: {', '.join(result.checks)}: ok")
 
 

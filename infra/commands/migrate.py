@@ -1,7 +1,8 @@
 """`invoke migrate`, `invoke status`, `invoke restore`: thin skins over infra.runner and infra.ledger.
 
 Exit codes: 0 done, 1 refused (lint errors, ledger mismatch, lock held, a migration failed),
-2 could not run (usage, configuration, credentials, the API).
+2 could not run (usage, configuration, credentials, the API, a damaged local database). A remote
+environment not created yet is not an error: the output says its first deploy applies everything.
 """
 
 from __future__ import annotations
@@ -136,10 +137,12 @@ def _render_human(report) -> str:
             lines.append(f"    {migration.name} ({len(migration.statements)} statements)")
             lines += [f"      {statement.line:>4}: {_one_line(statement.sql)}" for statement in migration.statements]
         return "\n".join(lines)
+    if not report.created:
+        return "\n".join(lines)  # the note says what the first deploy will apply
     if report.applied:
         trips = "transaction(s)" if report.environment == "local" else "API request(s)"
         lines.append(f"  applied {len(report.applied)} migration(s) in {report.requests} {trips}, {report.seconds:.2f} s")
-    elif not report.held_back:
+    elif not report.held_back and report.lint_summary.get("files"):  # an empty folder: the note says it
         lines.append("  nothing to apply: the database is up to date")
     if report.held_back:
         lines.append(f"  left pending by --to: {', '.join(report.held_back)}")
@@ -154,6 +157,7 @@ def _one_line(sql: str, width: int = 100) -> str:
 def _report_json(report) -> dict:
     return {
         "environment": report.environment, "target": report.target, "plan": report.plan_only,
+        "created": report.created,
         "lint": report.lint_summary, "lint_findings": [finding.to_report_json() for finding in report.lint_findings],
         "ledger_findings": [finding.to_report_json() for finding in report.ledger_findings],
         "pending": [{"name": migration.name, "sha256": migration.file.sha256,

@@ -23,6 +23,7 @@ from infra.bindings import (
     EMBEDDING_MODEL,
     INDEX_NAME,
     KV_NAMESPACE_ID,
+    LEGACY_API_FIELDS,
     MIN_COMPAT_VERSION,
     PROTOCOL_VERSION,
     SCHEMA_VERSION,
@@ -69,17 +70,32 @@ def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
     return bindings
 
 
+def with_database_id(declared: dict[str, Binding], database_id: str | None) -> dict[str, Binding]:
+    """`declared`, its D1 binding pointed at `database_id` when no output gave its id. Pure."""
+    if not database_id:
+        return declared
+    return {name: Binding(name, binding.type, database_id) if binding.type == "d1" and binding.target is None else binding
+            for name, binding in declared.items()}
+
+
 def read_deployed_bindings(settings: dict) -> dict[str, Binding]:
     """The bindings of a script's settings (`GET .../workers/scripts/{name}/settings` result)."""
     bindings = {}
     for raw in settings.get("bindings") or []:
         kind = str(raw.get("type"))
-        field = API_FIELD.get(kind)
-        target = raw.get(field) if field else None
+        target = _target_of(raw, kind)
         if kind == "secret_text":
             target = None  # never carried, never shown
         bindings[str(raw["name"])] = Binding(str(raw["name"]), kind, None if target is None else str(target))
     return bindings
+
+
+def _target_of(raw: dict, kind: str):
+    """The binding's target: its API field, else a legacy one (a D1 binding's `id` in older answers)."""
+    for field in (API_FIELD.get(kind), *LEGACY_API_FIELDS.get(kind, ())):
+        if field and raw.get(field) not in (None, ""):
+            return raw[field]
+    return None
 
 
 def resource_owners(declared: dict[str, dict[str, Binding]]) -> dict[tuple[str, str], str]:

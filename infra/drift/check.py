@@ -8,6 +8,8 @@ Per environment, read-only:
    contract: every field the Myco client sends has a column that stores it as sent (contract.py);
 4. bindings: the deployed Worker's settings (one request) for a remote environment, or the
    committed local wrangler config against a fresh render for `local`.
+A remote environment not created yet (no D1 database: its first deploy creates it) reads as an
+empty database: NEW001 and a PEN001 per migration, all notices, and no binding check.
 Then parity across the remote environments checked. Raises UsageError, ConfigError,
 MissingCredentials or RemoteApiError (exit 2) when a check cannot run; never writes anything.
 """
@@ -22,7 +24,7 @@ from infra.drift import bindings as binding_checks
 from infra.drift.compare import schema_findings
 from infra.drift.contract import contract_findings
 from infra.drift.expected import replay_expected
-from infra.drift.findings import NOTICE, PENDING, DriftFinding, DriftReport, EnvironmentReport
+from infra.drift.findings import MISSING, NOTICE, PENDING, DriftFinding, DriftReport, EnvironmentReport
 from infra.drift.normalize import mentioned_names
 from infra.drift.schema import SCHEMA_QUERY, Schema, build_schema
 from infra.environments import REMOTE_ENVIRONMENTS, Environment, load_environment
@@ -43,6 +45,8 @@ READ_ATTEMPTS = 3
 class DatabaseState:
     ledger: LedgerState
     live: Schema
+    created: bool = True
+    database_id: str | None = None  # the remote database read (None locally)
 
 
 def check_drift(environment_names: list[str], directory: Path, root: Path = REPO_ROOT) -> DriftReport:
@@ -67,19 +71,34 @@ def check_environment(env: Environment, files: list[MigrationFile], directory: P
                       owners: dict) -> tuple[EnvironmentReport, dict | None]:
     """One environment's report, and its deployed bindings (None for local or an absent Worker)."""
     report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history", "contract"])
-    check_database(env, files, directory, report)
+    database = check_database(env, files, directory, report)
+    if not database.created:
+        report.findings.insert(0, not_created_finding(env, len(files)))
+        return report, None
     if env.is_local:
         report.findings += local_config_drift(env)
         report.checked.append("local config")
         return report, None
-    deployed, findings = deployed_binding_drift(env, declared[env.name], owners)
+    # No stack output at hand (a pull request holds no Pulumi state): the database drift just read,
+    # found by its declared name, is the one the D1 binding must point at.
+    expected = binding_checks.with_database_id(declared[env.name], database.database_id)
+    deployed, findings = deployed_binding_drift(env, expected, owners)
     report.findings += findings
     report.checked.append("bindings")
     return report, deployed
 
 
-def check_database(env: Environment, files: list[MigrationFile], directory: Path, report: EnvironmentReport) -> None:
-    """Schema and history findings of `env`'s database, added to `report`."""
+def not_created_finding(env: Environment, pending: int) -> DriftFinding:
+    return DriftFinding("NEW001", env.name, "history", MISSING, f"database {env.d1.name}",
+                        f"not created yet: {pending} migration(s) will be applied by its first deploy",
+                        "a new environment", f"`invoke up --env {env.name}` creates it, migrates it, then deploys",
+                        NOTICE)
+
+
+def check_database(env: Environment, files: list[MigrationFile], directory: Path,
+                   report: EnvironmentReport) -> DatabaseState:
+    """Schema and history findings of `env`'s database, added to `report`; the state read (its
+    `created` is False when the environment has no database yet)."""
     state = read_database_state(env)
     applied_names = state.ledger.applied_names
     history = history_findings(env.name, files, state.ledger, directory)
@@ -95,6 +114,7 @@ def check_database(env: Environment, files: list[MigrationFile], directory: Path
     report.findings += history
     report.applied_version = max((entry.version or 0 for entry in state.ledger.applied), default=0)
     report.objects_compared = max(expected.applied.object_count(), state.live.object_count())
+    return state
 
 
 def history_findings(environment: str, files: list[MigrationFile], ledger: LedgerState,
@@ -137,11 +157,14 @@ def read_database_state(env: Environment) -> DatabaseState:
     not created: drift writes nothing)."""
     if env.is_local and not local_d1_file(env.local_database_id).exists():
         return DatabaseState(LedgerState(), Schema())
-    target = open_target(env)
+    target = open_target(env, read_only=True)
     try:
-        return _read_through(target)
+        state = _read_through(target)
     finally:
         target.close()
+    state.created = target.created
+    state.database_id = getattr(target, "database_id", None)
+    return state
 
 
 def _read_through(target: Target) -> DatabaseState:

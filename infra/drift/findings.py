@@ -4,6 +4,7 @@ Codes are stable (CI and docs/drift.md key on them):
 - SCH001 missing, SCH002 extra, SCH003 changed: the live schema against the migrations' replay.
 - HIS002, HIS003, HIS004: the ledger against the migration files (as `invoke migrate` checks).
 - PEN001 migrations not yet applied (a notice: a pull request that adds a migration has one).
+- NEW001 a remote environment not created yet (a notice: its first deploy creates and migrates it).
 - BND001 declared binding missing, BND002 binding points at another resource, BND003 undeclared
   binding, BND004 the Worker is not deployed.
 - CFG001 the committed local wrangler config differs from what hyphae renders.

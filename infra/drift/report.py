@@ -27,6 +27,9 @@ def render(report: DriftReport, output_format: str) -> str:
 
 def summary_line(report: EnvironmentReport) -> str:
     """`clean` or the count of findings per area, then what was compared and what is pending."""
+    if any(finding.code == "NEW001" for finding in report.notices):
+        pending = sum(1 for finding in report.notices if finding.code == "PEN001")
+        return f"not created yet: {_count(pending, 'migration')} will be applied by its first deploy"
     if report.clean:
         status = "clean"
     else:

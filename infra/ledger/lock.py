@@ -2,12 +2,17 @@
 
 The lease names its holder (user@host and pid, or the CI run) and expires `LEASE_SECONDS` after
 it was last renewed, by the database's own clock (`unixepoch()`: one clock, whoever the runs are).
-- acquire: one upsert that takes the row if it is free, expired, or already ours; then a read
-  says who holds it. Both run inside the first batch of a run.
+- acquire: one upsert that takes the row if it is free, expired, or already ours, and never for
+  a run that has released it; then a read says who holds it. Both run inside the first batch.
 - renew + guard: every later batch first extends the lease and writes `hyphae_lock_guard`, whose
   CHECK fails unless this run still holds the lease, so a run that lost its lock can't commit.
-- release: deleting our row, in the last batch of a successful run (or on its own after a failure).
-- break (`--break-lock`, after asking): deleting the row of the holder that was shown.
+- release: deleting our row and recording the run as released (`hyphae_lock_released`), in the
+  last batch of a successful run (or on its own after a failure).
+- break (`--break-lock`, after asking): the same for the holder that was shown.
+Taking the lease is idempotent per run: a first batch whose answer was lost is sent again, and
+D1 may still run the lost copy later, even after the run released the lease (a dropped
+connection, or a request that outlived the client's 45 s timeout). A released run id can never
+take the lease again, so that late copy takes nothing and no other run is kept out.
 A lease held by a process of this machine that no longer runs (a killed run) is stale: the next
 run on the same machine takes it over without waiting for it to expire.
 """
@@ -24,6 +29,9 @@ from infra.targets import BatchStatement
 
 # Long enough for one slow D1 call (30 s) and its retries; renewed before every batch.
 LEASE_SECONDS = 300
+# How long a released run id is remembered: far longer than any copy of a request can arrive late
+# (D1 stops a query at 30 s), short enough that the table stays a handful of rows.
+RELEASED_KEPT_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -66,14 +74,16 @@ def _user() -> str:
 
 
 def acquire_statements(run: RunIdentity) -> list[BatchStatement]:
-    """Take the lease if free, expired or ours; the second statement reads who holds it now."""
+    """Take the lease if free, expired or ours, unless this run released it already; the second
+    statement reads who holds it now."""
     take = BatchStatement(
         """INSERT INTO hyphae_lock (id, holder, run_id, host, pid, acquired_at, expires_at)
-VALUES (1, ?, ?, ?, CAST(? AS INTEGER), unixepoch(), unixepoch() + CAST(? AS INTEGER))
+SELECT 1, ?, ?, ?, CAST(? AS INTEGER), unixepoch(), unixepoch() + CAST(? AS INTEGER)
+WHERE NOT EXISTS (SELECT 1 FROM hyphae_lock_released WHERE run_id = ?)
 ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, run_id = excluded.run_id, host = excluded.host,
   pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
 WHERE hyphae_lock.expires_at < unixepoch() OR hyphae_lock.run_id = excluded.run_id""",
-        (run.holder, run.run_id, run.host, run.pid, LEASE_SECONDS))
+        (run.holder, run.run_id, run.host, run.pid, LEASE_SECONDS, run.run_id))
     read = BatchStatement("SELECT holder, run_id, host, pid, expires_at - unixepoch() AS expires_in FROM hyphae_lock WHERE id = 1")
     return [take, read]
 
@@ -91,13 +101,25 @@ def guard_statements(run: RunIdentity) -> list[BatchStatement]:
 GUARD_FAILURE = "lock_held_by_this_run"
 
 
-def release_statement(run: RunIdentity) -> BatchStatement:
-    return BatchStatement("DELETE FROM hyphae_lock WHERE id = 1 AND run_id = ?", (run.run_id,))
+def release_statements(run: RunIdentity) -> list[BatchStatement]:
+    """Give up the lease and record the run as released, so no late copy of its first batch can
+    take the lease again. Safe to resend."""
+    return _released(run.run_id)
 
 
-def break_statement(holder: LockHolder) -> BatchStatement:
-    """Delete exactly the lease that was shown (not one taken since)."""
-    return BatchStatement("DELETE FROM hyphae_lock WHERE id = 1 AND run_id = ?", (holder.run_id,))
+def break_statements(holder: LockHolder) -> list[BatchStatement]:
+    """Delete exactly the lease that was shown (not one taken since); that run can't take it back."""
+    return _released(holder.run_id)
+
+
+def _released(run_id: str) -> list[BatchStatement]:
+    return [
+        BatchStatement("INSERT OR IGNORE INTO hyphae_lock_released (run_id, released_at) VALUES (?, unixepoch())",
+                       (run_id,)),
+        BatchStatement("DELETE FROM hyphae_lock_released WHERE released_at < unixepoch() - CAST(? AS INTEGER)",
+                       (RELEASED_KEPT_SECONDS,)),
+        BatchStatement("DELETE FROM hyphae_lock WHERE id = 1 AND run_id = ?", (run_id,)),
+    ]
 
 
 def parse_holder(rows: list[dict]) -> LockHolder | None:

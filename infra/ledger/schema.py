@@ -44,6 +44,12 @@ HYPHAE_TABLES_SQL = (
     acquired_at INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 )""",
+    # Runs that gave up the lease (released or broken): a late copy of such a run's first batch
+    # must not take the lease again (see lock.py).
+    """CREATE TABLE IF NOT EXISTS hyphae_lock_released(
+    run_id      TEXT PRIMARY KEY,
+    released_at INTEGER NOT NULL
+)""",
     # A failed CHECK is the only way a D1 batch can abort itself: each batch writes here first,
     # and the write fails unless this run still holds the lease (see lock.py).
     """CREATE TABLE IF NOT EXISTS hyphae_lock_guard(
@@ -58,8 +64,8 @@ HYPHAE_TABLES_SQL = (
 )""",
 )
 
-LEDGER_TABLES = (WRANGLER_LEDGER, "hyphae_migrations", "hyphae_restore_points", "hyphae_lock", "hyphae_lock_guard",
-                 "hyphae_adoption_guard")
+LEDGER_TABLES = (WRANGLER_LEDGER, "hyphae_migrations", "hyphae_restore_points", "hyphae_lock", "hyphae_lock_released",
+                 "hyphae_lock_guard", "hyphae_adoption_guard")
 ADOPTION_GUARD_FAILURE = "wrangler_rows_adopted"
 
 

@@ -13,6 +13,11 @@ Checks, in order:
    consistent for reads); then it is deleted and gone.
 The marker lives under machine_id `hyphae-smoke` and is deleted (the node row `hyphae-smoke`
 stays in `nodes`). Raises SmokeTestFailed naming the check; never prints the key.
+
+Right after a deploy, a new workers.dev route takes a while to reach every edge location: the
+first requests may answer 404 ("There is nothing here yet"), 5xx, or the previous version. So a
+deployed Worker's health check is retried with backoff for up to `PROPAGATION_SECONDS`, and then
+fails with what it saw last. A local Worker is ready when it listens: no waiting there.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import httpx
 
@@ -29,6 +36,8 @@ from infra.errors import HyphaeError
 SMOKE_MACHINE = "hyphae-smoke"
 SMOKE_PROJECT = "proj_" + "5a0e" * 8
 TIMEOUT_SECONDS = 30.0
+PROPAGATION_SECONDS = 60.0
+FIRST_RETRY_SECONDS, LONGEST_RETRY_SECONDS = 1.0, 15.0
 CHECKS = ("health and protocol window", "request without key refused", "connect and MCP token hash", "push round trip")
 
 
@@ -85,7 +94,8 @@ def check_health(session: _Session, expected_schema: int, protocol: int, min_pro
     try:
         body = response.json()
     except ValueError:
-        raise SmokeTestFailed(f"{session.url}/health: answered {response.status_code} without JSON") from None
+        shown = " ".join(response.text.split())[:120]
+        raise SmokeTestFailed(f"{session.url}/health: answered {response.status_code} without JSON: {shown!r}") from None
     if body.get("schema_version") != expected_schema:
         raise SmokeTestFailed(f"{session.url}/health: the Worker was built for schema {body.get('schema_version')}, "
                               f"the repository is at {expected_schema}; deploy a fresh build")
@@ -97,6 +107,29 @@ def check_health(session: _Session, expected_schema: int, protocol: int, min_pro
         raise SmokeTestFailed(f"{session.url}/health: advertises protocol {advertised[0]} (minimum {advertised[1]}), "
                               f"the environment model says {protocol} (minimum {min_protocol})")
     return body
+
+
+def wait_until_serving(session: _Session, expected_schema: int, protocol: int, min_protocol: int | None, *,
+                       within: float, sleep: Callable[[float], None] = time.sleep,
+                       clock: Callable[[], float] = time.monotonic) -> dict:
+    """The health check, retried with backoff until it passes or `within` seconds have gone; the
+    last failure, with how long and how often it was tried, is raised."""
+    deadline = clock() + within
+    delay, attempts = FIRST_RETRY_SECONDS, 0
+    while True:
+        attempts += 1
+        try:
+            return check_health(session, expected_schema, protocol, min_protocol)
+        except SmokeTestFailed as failure:
+            last = failure
+        if clock() + delay > deadline:
+            break
+        sleep(delay)
+        delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+    if attempts == 1:
+        raise last
+    raise SmokeTestFailed(f"{last} (still so after {attempts} attempts over {within:.0f} s, the time a new "
+                          "workers.dev route takes to propagate)")
 
 
 def check_key_required(session: _Session, protocol: int) -> None:
@@ -160,12 +193,15 @@ def check_push_round_trip(session: _Session, protocol: int, stand_ins: bool) -> 
 
 
 def run_smoke(url: str, api_key: str, *, expected_schema: int, protocol: int, min_protocol: int | None = None,
-              stand_ins: bool = False) -> SmokeResult:
-    """Run every check against `url`; returns the health body. Raises SmokeTestFailed."""
+              stand_ins: bool = False, wait_seconds: float = 0.0, sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.monotonic) -> SmokeResult:
+    """Run every check against `url` (waiting up to `wait_seconds` for it to serve at all); returns
+    the health body. Raises SmokeTestFailed."""
     url = url.rstrip("/")
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
         session = _Session(client, url, api_key)
-        health = check_health(session, expected_schema, protocol, min_protocol)
+        health = wait_until_serving(session, expected_schema, protocol, min_protocol, within=wait_seconds,
+                                    sleep=sleep, clock=clock)
         check_key_required(session, protocol)
         check_connect(session, protocol)
         check_push_round_trip(session, protocol, stand_ins)

@@ -18,10 +18,12 @@ from infra.errors import HyphaeError
 # The deploy of one environment, in the order `.github/workflows/deploy-environment.yml` runs it
 # (a test keeps the two in step): the task, and what it does.
 DEPLOY_STEPS = (
+    ("fetch-artifact", "fetch the build's artifact, refused unless its sha256 is the build job's digest"),
     ("verify", "verify the artifact: every file's sha256 and a clean CI build"),
     ("migrate", "apply the pending migrations, each in one D1 batch, after a restore point"),
-    ("up", "`pulumi up`: the data resources (D1, KV, Vectorize) and the Worker with this artifact"),
-    ("smoke", "health, auth and a sync round trip against the deployed Worker"),
+    ("up", "`pulumi up`: the data resources (D1, KV, Vectorize) and the Worker with this artifact "
+           "(a new environment: its data resources first, migrated, then its Worker)"),
+    ("smoke", "health and protocol window, auth, connect and a push round trip against the deployed Worker"),
 )
 
 

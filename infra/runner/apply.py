@@ -1,6 +1,10 @@
 """One migrate run: lint, lock, verify the ledger, restore point, apply in packed batches, release.
 
 The guarantees, and where they come from:
+- An environment not created yet (no D1 database: its first `invoke up` creates it) is not an
+  error: the plan lists every migration as pending, and applying says the first deploy will.
+- A folder without migrations writes nothing at all: the database is only read (a local one is
+  not even created), and a ledger that records migrations the folder lacks is refused as usual.
 - Nothing is written before lint and the ledger check pass (lint runs before connecting; the
   first batch only creates the ledger tables if absent and takes the lease, and aborts whole on a
   database wrangler migrated unless --adopt was given; --adopt checks the schema read-only first).
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from infra.environments import load_environment
-from infra.errors import LedgerMismatch, LintFailed, LockHeld, MigrationFailed
+from infra.errors import EnvironmentNotCreated, LedgerMismatch, LintFailed, LockHeld, MigrationFailed
 from infra.history.files import read_migrations
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
@@ -72,6 +76,7 @@ class MigrateReport:
     notes: list[str] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    created: bool = True  # False: a remote environment whose database its first deploy creates
 
 
 def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None = None) -> MigrateReport:
@@ -89,13 +94,22 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         first = lint_report.errors[0]
         raise LintFailed(f"{len(lint_report.errors)} lint error(s), nothing was written; first: {first.file}:{first.line}: "
                          f"{first.code} {first.message} (run `invoke lint --path {directory}`)")
-    target = open_target(env, read_only=options.plan_only)
+    nothing_to_apply = not files and not options.plan_only
+    try:
+        target = open_target(env, read_only=options.plan_only or nothing_to_apply)
+    except EnvironmentNotCreated as absent:
+        return _not_created(absent, files, options, lint_report, started)
     options.progress(f"target: {target.description}")
     options.progress(f"lint: {len(files)} files, {len(lint_report.errors)} errors, {len(lint_report.warnings)} warnings")
     report = MigrateReport(env.name, target.description, options.plan_only, lint_report.summary(), lint_report.findings)
+    report.created = target.created
+    if not target.created:
+        report.notes.append(_first_deploy_note(env.name, len(files)))
     try:
         if options.plan_only:
             _plan(target, files, directory, options, report)
+        elif nothing_to_apply:
+            _check_without_migrations(target, files, directory, options, report)
         else:
             _Run(target, files, directory, options, report).execute()
     except BatchFailed as failure:  # a refusal no step above explains (e.g. a ledger table changed by hand)
@@ -106,6 +120,21 @@ def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None =
         report.requests = target.requests_made
         report.seconds = time.perf_counter() - started
         target.close()
+    return report
+
+
+def _first_deploy_note(environment: str, count: int) -> str:
+    return (f"{environment} is not created yet: {count} migration(s) will be applied by its first deploy "
+            f"(`invoke up --env {environment}` creates the database, migrates it, then deploys the Worker)")
+
+
+def _not_created(absent: EnvironmentNotCreated, files, options: MigrateOptions, lint_report, started: float) -> MigrateReport:
+    """Applying to an environment without a database: nothing to do until its first deploy."""
+    report = MigrateReport(absent.environment, f"D1 database {absent.database_name} (not created yet)",
+                           options.plan_only, lint_report.summary(), lint_report.findings, created=False)
+    report.pending = plan_pending(files, LedgerState(), options.to_version)
+    report.notes.append(_first_deploy_note(absent.environment, len(files)))
+    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -125,6 +154,16 @@ def _plan(target: Target, files, directory: Path, options: MigrateOptions, repor
     report.pending = plan_pending(files, state, options.to_version)
     report.held_back = read_held_back(files, state, options.to_version)
     report.lock_holder = state.lock.describe() if state.lock else None
+
+
+def _check_without_migrations(target: Target, files, directory: Path, options: MigrateOptions,
+                              report: MigrateReport) -> None:
+    """Read-only: no migrations to apply, but a ledger naming files the folder lacks is refused."""
+    _plan(target, files, directory, options, report)
+    report.notes.append(f"{directory} holds no migrations: nothing to apply, nothing was written")
+    if report.ledger_findings:
+        first = report.ledger_findings[0]
+        raise LedgerMismatch(f"{first.code} {first.message}; {first.hint}; nothing was applied")
 
 
 class _Run:
@@ -169,7 +208,7 @@ class _Run:
         else:
             raise LockHeld(f"the migration lock on {self.report.environment} is held by {holder.describe()}; wait for "
                            "that run, or pass --break-lock if it is gone")
-        self.sender.send([lock.break_statement(holder)])
+        self.sender.send(lock.break_statements(holder))
         return self._take_lock()
 
     def _first_batch(self) -> LedgerState:
@@ -193,7 +232,7 @@ class _Run:
 
     def _release(self) -> None:
         try:
-            self.sender.send([lock.release_statement(self.run)])
+            self.sender.send(lock.release_statements(self.run))
         except Exception:  # noqa: BLE001 - the lease expires on its own; the run's own error matters more
             self.report.notes.append(f"could not release the lock; it expires in {lock.LEASE_SECONDS} s")
         self.holding = False
@@ -272,8 +311,9 @@ class _Run:
             statements += rows
             owners += [(migration, None)] * len(rows)
         if last:
-            statements.append(lock.release_statement(self.run))
-            owners.append((None, None))
+            release = lock.release_statements(self.run)
+            statements += release
+            owners += [(None, None)] * len(release)
         return statements, owners
 
     def _report_failure(self, group, statements, owners, failure: BatchFailed, extra_first) -> None:

@@ -9,6 +9,7 @@ Everything comes from one `Environment` (infra/environments.py); nothing here re
   production do; the policy pack refuses production without it).
 - Ids declared in the stack file (`d1.databaseId`, `kv.namespaceId`, `worker.adoptExisting`)
   become `import` options: resources made earlier with wrangler are adopted, not re-created.
+  An adopted D1 database registers no location hint (it would plan a replacement).
   The Vectorize provider adopts an index of the same name and shape by itself.
 - The API key is a secret Output everywhere it goes (binding and stack output).
 """
@@ -33,9 +34,9 @@ from infra.bindings import (
     api_bindings,
 )
 from infra.environments import Environment
+from infra.stack import names
 from infra.stack.vectorize import VectorizeIndex
 
-COMPONENT_TYPE = "hyphae:index:Environment"
 API_KEY_LENGTH = 48
 
 
@@ -49,15 +50,23 @@ class WorkerContent:
 
 
 class HyphaeEnvironment(pulumi.ComponentResource):
-    """D1, KV, Vectorize, the API key and the Worker of one environment."""
+    """D1, KV, Vectorize, the API key and the Worker of one environment.
 
-    def __init__(self, env: Environment, content: WorkerContent, schema_version: int,
+    `content=None` registers the data resources only: a new environment's first deploy creates
+    them, migrates the database, and only then deploys the Worker (infra/stack/cli.py)."""
+
+    def __init__(self, env: Environment, content: WorkerContent | None, schema_version: int,
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__(COMPONENT_TYPE, f"hyphae-{env.name}", None, opts)
+        super().__init__(names.COMPONENT_TYPE, names.component_name(env.name), None, opts)
         self.env = env
         self.database = self._database(env)
         self.kv_namespace = self._kv_namespace(env)
-        self.vector_index = VectorizeIndex(f"{env.name}-vectors", env, self._data_options(env))
+        self.vector_index = VectorizeIndex(names.vector_index_name(env.name), env, self._data_options(env))
+        self.schema_version = schema_version
+        self.data_only = content is None
+        if self.data_only:
+            self.register_outputs(self._data_outputs())
+            return
         self.api_key = random.RandomPassword(
             f"{env.name}-api-key", length=API_KEY_LENGTH, special=False,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
@@ -76,14 +85,11 @@ class HyphaeEnvironment(pulumi.ComponentResource):
             schedules=[cloudflare.WorkersCronTriggerScheduleArgs(cron=env.embeddings.backlog_cron)],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.schema_version = schema_version
         self.worker_url = env.workers_dev_url
-        self.register_outputs({
-            "databaseId": self.database.id,
-            "indexName": self.vector_index.id,
-            "kvNamespaceId": self.kv_namespace.id,
-            "workerName": self.worker.script_name,
-        })
+        self.register_outputs({**self._data_outputs(), "workerName": self.worker.script_name})
+
+    def _data_outputs(self) -> dict:
+        return {"databaseId": self.database.id, "indexName": self.vector_index.id, "kvNamespaceId": self.kv_namespace.id}
 
     def _data_options(self, env: Environment, import_id: str | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, protect=env.protect, import_=import_id)
@@ -94,15 +100,19 @@ class HyphaeEnvironment(pulumi.ComponentResource):
         return f"{env.account_id}/{resource_id}" if adopt and resource_id else None
 
     def _database(self, env: Environment) -> cloudflare.D1Database:
+        # The location hint only places a database when it is created; the provider forces a
+        # replacement when it changes and never refreshes it, so an adopted database (imported
+        # without it in state) that declared one would plan a replace: a delete. It is left out.
+        adopted = env.d1.database_id is not None
         return cloudflare.D1Database(
-            f"{env.name}-database", account_id=env.account_id, name=env.d1.name,
-            primary_location_hint=env.d1.location_hint,
+            names.database_name(env.name), account_id=env.account_id, name=env.d1.name,
+            primary_location_hint=None if adopted else env.d1.location_hint,
             opts=self._data_options(env, self._import_id(env, env.d1.database_id)),
         )
 
     def _kv_namespace(self, env: Environment) -> cloudflare.WorkersKvNamespace:
         return cloudflare.WorkersKvNamespace(
-            f"{env.name}-kv", account_id=env.account_id, title=env.kv.title,
+            names.kv_namespace_name(env.name), account_id=env.account_id, title=env.kv.title,
             opts=self._data_options(env, self._import_id(env, env.kv.namespace_id)),
         )
 

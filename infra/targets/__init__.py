@@ -12,6 +12,9 @@ Failures a caller must tell apart:
 - `ResponseLost`: the request may or may not have committed (a dropped connection, a timeout, a
   5xx after sending): the caller must look at the ledger before sending it again.
 
+`created` is False only for a remote environment whose database does not exist yet: opened for
+reading, it reads as an empty database (`absent.py`); opened for writing, EnvironmentNotCreated.
+
 `open_target(env)` picks the implementation; only `d1_api.py` imports the `cloudflare` SDK.
 """
 
@@ -59,6 +62,7 @@ class Target(Protocol):
     environment: str
     description: str
     requests_made: int
+    created: bool
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]: ...
 
@@ -74,14 +78,24 @@ class Target(Protocol):
 def open_target(env: Environment, *, read_only: bool = False) -> Target:
     """The target for `env`: the local D1 file for `local`, the D1 API otherwise.
 
-    `read_only` (plans, status, lint --env): locally, the file is opened read-only and not created.
+    `read_only` (plans, status, drift, lint --env): locally, the file is opened read-only and not
+    created; remotely, an environment not created yet reads as an empty database.
 
-    Raises MissingCredentials / ConfigError before any request when something is not set.
+    Raises MissingCredentials / ConfigError before any request when something is not set, and
+    EnvironmentNotCreated when a remote environment to write to has no database yet.
     """
     if env.is_local:
         from infra.targets.local import LocalTarget
 
         return LocalTarget.for_environment(env, read_only=read_only)
+    from infra.errors import EnvironmentNotCreated
     from infra.targets.d1_api import D1ApiTarget
 
-    return D1ApiTarget.for_environment(env)
+    try:
+        return D1ApiTarget.for_environment(env)
+    except EnvironmentNotCreated as absent:
+        if not read_only:
+            raise
+        from infra.targets.absent import AbsentDatabase
+
+        return AbsentDatabase(absent)

@@ -1,7 +1,9 @@
 """The remote target: a D1 database through the official `cloudflare` SDK (the only module importing it).
 
 Credentials come from `CLOUDFLARE_API_TOKEN` and `CLOUDFLARE_ACCOUNT_ID` (the account id may
-also be declared in the environment's stack file); the database id from the stack outputs.
+also be declared in the environment's stack file); the database id from the stack outputs, else
+from the account itself by the declared database name (one read, which a read-only token may make:
+pull requests never hold Pulumi state, see docs/ci.md). Neither: EnvironmentNotCreated.
 `HYPHAE_CLOUDFLARE_API_BASE` points the SDK elsewhere (the loopback API in tests).
 
 Retries: the SDK's own retries are off (`max_retries=0`) because a write must never be resent
@@ -26,7 +28,7 @@ from cloudflare import Cloudflare
 
 from infra.credentials import ACCOUNT_VARIABLE, TOKEN_VARIABLE, api_base_url, read_account_id, read_api_token
 from infra.environments import Environment
-from infra.errors import RemoteApiError, UsageError
+from infra.errors import EnvironmentNotCreated, RemoteApiError, UsageError
 from infra.outputs import read_outputs
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, RestorePoint
 
@@ -57,16 +59,40 @@ class D1ApiTarget:
         self.database_id = database_id
         self.account_id = account_id
         self.description = f"D1 database {database_id} (account {account_id})"
+        self.created = True
         self.requests_made = 0
         self.retry = retry
         self._client = Cloudflare(api_token=token, base_url=base_url, max_retries=0, timeout=timeout)
 
     @classmethod
     def for_environment(cls, env: Environment, retry: RetryPolicy = RetryPolicy()) -> "D1ApiTarget":
+        """The target of `env`'s database. Raises EnvironmentNotCreated when it has none yet."""
         token = read_api_token(f"environment {env.name!r} is remote and needs an API token with D1 edit permission")
         account_id = read_account_id(env)
-        database_id = read_outputs(env).require("database_id", env)
-        return cls(env.name, account_id, database_id, token, api_base_url(), retry)
+        database_id = read_outputs(env).database_id
+
+        def target_of(found: str) -> "D1ApiTarget":
+            return cls(env.name, account_id, found, token, api_base_url(), retry, REQUEST_TIMEOUT)
+
+        if database_id:
+            return target_of(database_id)
+        lookup = target_of("")
+        lookup.description = f"the D1 databases of account {account_id}"
+        try:
+            database_id = lookup.find_database_id(env.d1.name)
+        finally:
+            lookup.close()
+        if database_id is None:
+            raise EnvironmentNotCreated(env.name, env.d1.name, account_id)
+        return target_of(database_id)
+
+    def find_database_id(self, name: str) -> str | None:
+        """The id of the account's D1 database named exactly `name`, or None (read-only)."""
+        def listed():
+            return [database.uuid for database in self._client.d1.database.list(account_id=self.account_id, name=name)
+                    if database.name == name]
+        found = self._with_retries(listed, write=False)
+        return found[0] if found else None
 
     # -- the Target interface ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:

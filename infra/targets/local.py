@@ -3,6 +3,9 @@
 A batch is one SQLite transaction (`BEGIN IMMEDIATE`, so two local runs queue instead of
 interleaving). A restore point is a consistent copy of the file (SQLite's backup API, safe while
 workerd holds it open) under `$HYPHAE_STATE_DIR/restore-points/<env>/`.
+
+A file SQLite cannot read (not a database, or malformed) raises DatabaseDamaged, which names the
+file and the restore point to put back; `restore` then replaces the file whole.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from typing import Any, Sequence
 
 from infra.d1.rules import d1_transaction, install_d1_rules, open_d1_database
 from infra.environments import Environment
-from infra.errors import UsageError
+from infra.errors import DatabaseDamaged, UsageError
 from infra.paths import local_d1_file, state_dir
 from infra.targets import BatchFailed, BatchStatement, RestorePoint
+
+# SQLite's result codes for a file it cannot read as a database (any extended CORRUPT code too).
+_DAMAGE_CODES = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 
 def restore_points_dir(environment: str) -> Path:
     return state_dir() / "restore-points" / environment
+
+
+def read_restore_points(environment: str) -> list[str]:
+    """The local restore points of `environment`, oldest first (their names sort by time)."""
+    return sorted(path.stem for path in restore_points_dir(environment).glob("*.sqlite"))
 
 
 class LocalTarget:
@@ -30,6 +41,7 @@ class LocalTarget:
         self.path = Path(path)
         self.environment = environment
         self.description = f"local D1 file {self.path}"
+        self.created = True  # a missing file reads as empty locally, and `migrate` creates it
         self.requests_made = 0
         self._created = not self.path.exists()  # opening for writing creates the file (empty)
         self._connection = _open_read_only(self.path) if read_only else _open_for_writing(self.path)
@@ -45,6 +57,7 @@ class LocalTarget:
             cursor = self._connection.execute(sql, tuple(params))
             return _rows(cursor)
         except sqlite3.Error as error:
+            self._refuse_if_damaged(error)
             raise BatchFailed(_message(error), 0) from None
 
     def batch(self, statements: Sequence[BatchStatement]) -> list[list[dict]]:
@@ -56,8 +69,21 @@ class LocalTarget:
                 for statement in statements:
                     results.append(_rows(self._connection.execute(statement.sql, tuple(statement.params))))
         except (sqlite3.Error, OverflowError) as error:
+            self._refuse_if_damaged(error)
             raise BatchFailed(_message(error), len(results)) from None
         return results
+
+    def _refuse_if_damaged(self, error: Exception) -> None:
+        """Raise DatabaseDamaged when SQLite says the file is not a (readable) database."""
+        if not str(getattr(error, "sqlite_errorname", "")).startswith(_DAMAGE_CODES):
+            return
+        points = read_restore_points(self.environment)
+        if points:
+            advice = (f"put back a restore point with `invoke restore --env {self.environment} --bookmark {points[-1]}` "
+                      f"(the latest of {len(points)})")
+        else:
+            advice = "no restore point exists: move it away and `invoke migrate` builds a new one (its data is lost)"
+        raise DatabaseDamaged(f"local D1 file {self.path} is damaged ({error}); nothing was written; {advice}")
 
     def create_restore_point(self) -> RestorePoint:
         """Copy the database file; the copy's name is the bookmark `invoke restore` takes."""
@@ -74,19 +100,39 @@ class LocalTarget:
         """Put a restore point's copy back in place of the database. Raises UsageError if unknown."""
         copy = restore_points_dir(self.environment) / f"{reference}.sqlite"
         if "/" in reference or not copy.is_file():
-            known = sorted(path.stem for path in restore_points_dir(self.environment).glob("*.sqlite"))
+            known = read_restore_points(self.environment)
             hint = f" (known: {', '.join(known[-5:])})" if known else ""
             if self._created and self.path.stat().st_size == 0:  # refused: leave no empty database behind
                 self._connection.close()
                 self.path.unlink()
                 self._connection = open_d1_database(":memory:")
             raise UsageError(f"no restore point {reference!r} for environment {self.environment!r}{hint}")
+        if self.is_damaged():
+            self._replace_file_with(copy)
+            return f"restored {self.path} from {copy} (the damaged file was replaced)"
         source = sqlite3.connect(copy)
         try:
             source.backup(self._connection)
         finally:
             source.close()
         return f"restored {self.path} from {copy}"
+
+    def is_damaged(self) -> bool:
+        try:
+            self._connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError as error:
+            return str(getattr(error, "sqlite_errorname", "")).startswith(_DAMAGE_CODES)
+        return False
+
+    def _replace_file_with(self, copy: Path) -> None:
+        # SQLite's backup cannot write into a file it cannot read: swap the whole file instead.
+        self._connection.close()
+        partial = self.path.with_name(f".{self.path.name}.restoring")
+        _copy_database(sqlite3.connect(copy), partial, close_source=True)
+        for leftover in (self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm", "-journal")):
+            leftover.unlink(missing_ok=True)
+        os.replace(partial, self.path)
+        self._connection = _open_for_writing(self.path)
 
     def close(self) -> None:
         self._connection.close()
@@ -119,9 +165,11 @@ def _message(error: Exception) -> str:
     return f"{error}: {name}"
 
 
-def _copy_database(connection: sqlite3.Connection, target: Path) -> None:
+def _copy_database(connection: sqlite3.Connection, target: Path, *, close_source: bool = False) -> None:
     destination = sqlite3.connect(target)
     try:
         connection.backup(destination)
     finally:
         destination.close()
+        if close_source:
+            connection.close()

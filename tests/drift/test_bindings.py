@@ -32,10 +32,19 @@ def test_declared_bindings_come_from_the_environment_model_and_outputs():
 def test_deployed_bindings_never_carry_a_secret_value():
     deployed = read_deployed_bindings({"bindings": [
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "s3cret"},
-        {"type": "d1", "name": "MYCO_TEAM_DB", "id": "db-1"},
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": "db-1"},
     ]})
     assert deployed["MYCO_TEAM_API_KEY"] == Binding("MYCO_TEAM_API_KEY", "secret_text", None)
     assert deployed["MYCO_TEAM_DB"].target == "db-1"
+
+
+def test_a_d1_binding_is_read_from_database_id_and_from_the_older_id():
+    deployed = read_deployed_bindings({"bindings": [
+        {"type": "d1", "name": "NEW", "database_id": "db-new"},
+        {"type": "d1", "name": "OLD", "id": "db-old"},
+        {"type": "d1", "name": "BOTH", "id": "db-old", "database_id": "db-new"},
+    ]})
+    assert {name: binding.target for name, binding in deployed.items()} == {"NEW": "db-new", "OLD": "db-old", "BOTH": "db-new"}
 
 
 def test_a_changed_plain_text_var_and_a_changed_type_are_reported():

@@ -29,7 +29,8 @@ def remote(cloudflare_env, monkeypatch):
 
 def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str | None = None, extra=()):
     bindings = [
-        {"type": "d1", "name": "MYCO_TEAM_DB", "id": database_id or api.databases[env_name]},
+        # as the script-settings API returns a D1 binding: database_id, no id
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": database_id or api.databases[env_name]},
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": f"myco-team-{env_name}-vectors"},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": KV_IDS[env_name]},
         {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "team-key-never-shown"},
@@ -59,6 +60,14 @@ def test_a_clean_remote_environment_reports_nothing_in_two_requests(remote):
     assert dict(remote.requests) == {"d1.query": 1, "workers.settings": 1}
 
 
+def test_a_d1_binding_read_back_with_the_older_id_field_is_not_drift(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    binding = next(binding for binding in remote.workers.scripts["myco-team-staging"].bindings if binding["type"] == "d1")
+    binding["id"] = binding.pop("database_id")
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
+
+
 def test_an_extra_column_on_a_remote_database(remote):
     run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
     deploy_worker(remote, "staging")
@@ -77,7 +86,7 @@ def test_a_binding_pointed_at_another_environments_database(remote):
     production = remote.databases["production"]
     assert findings_of(check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)) == [
         ("BND002", "staging", "binding MYCO_TEAM_DB",
-         f"repository d1 id={remote.databases['staging']}, live d1 id={production}",
+         f"repository d1 database_id={remote.databases['staging']}, live d1 database_id={production}",
          "bound to production's D1 database"),
     ]
 
@@ -175,12 +184,29 @@ def test_transient_failures_are_retried_since_drift_only_reads(remote):
     assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 2}
 
 
-def test_an_unknown_database_id_is_an_error_naming_the_environment(remote, monkeypatch):
-    from infra.errors import ConfigError
+def test_a_database_no_output_names_is_found_by_its_declared_name(remote, monkeypatch):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")  # as in a pull request: no Pulumi state at hand
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
 
-    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")
-    with pytest.raises(ConfigError, match="unknown for environment 'staging'.*HYPHAE_STAGING_DATABASE_ID"):
-        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])  # and the binding is still checked
+    assert [(finding.code, finding.object) for finding in check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND002", "binding MYCO_TEAM_DB")]
+
+
+def test_an_environment_not_created_yet_is_a_notice_and_its_bindings_are_not_checked(cloudflare_env, monkeypatch):
+    from infra.history.files import read_migrations
+
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    count = len(read_migrations(DEFAULT_MIGRATIONS_DIR))
+    (staging,) = report.environments
+    assert report.clean and staging.drift == []
+    assert staging.findings[0].code == "NEW001"
+    assert staging.findings[0].detail == f"not created yet: {count} migration(s) will be applied by its first deploy"
+    assert [finding.code for finding in staging.findings[1:]] == ["PEN001"] * count
+    assert cloudflare_env.requests["workers.settings"] == 0 and cloudflare_env.requests["d1.query"] == 0
 
 
 def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):

@@ -163,3 +163,11 @@ def test_drift_does_not_import_pulumi(migrated_local):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_cloudflare')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_an_environment_not_created_yet_exits_0_with_a_notice(cloudflare_env):
+    result = invoke_drift("--env", "production", "--format", "markdown",
+                          CLOUDFLARE_API_TOKEN=cloudflare_env.token, CLOUDFLARE_ACCOUNT_ID=cloudflare_env.account_id,
+                          HYPHAE_CLOUDFLARE_API_BASE=cloudflare_env.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "not created yet" in result.stdout and "NEW001" in result.stdout

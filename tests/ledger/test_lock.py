@@ -55,7 +55,7 @@ def test_the_guard_aborts_a_batch_of_a_run_that_lost_its_lease(target):
     first, second = _run("first"), _run("second")
     _acquire(target, first)
     target.batch(lock.guard_statements(first) + [BatchStatement("CREATE TABLE allowed (id INTEGER)")])
-    target.batch([lock.break_statement(_acquire(target, second))])
+    target.batch(lock.break_statements(_acquire(target, second)))
     _acquire(target, second)
     with pytest.raises(BatchFailed, match=lock.GUARD_FAILURE):
         target.batch(lock.guard_statements(first) + [BatchStatement("CREATE TABLE refused (id INTEGER)")])
@@ -65,10 +65,38 @@ def test_the_guard_aborts_a_batch_of_a_run_that_lost_its_lease(target):
 def test_release_only_deletes_the_runs_own_lease(target):
     first, second = _run("first"), _run("second")
     _acquire(target, first)
-    target.batch([lock.release_statement(second)])
+    target.batch(lock.release_statements(second))
     assert target.query("SELECT run_id FROM hyphae_lock") == [{"run_id": "run-first"}]
-    target.batch([lock.release_statement(first)])
+    target.batch(lock.release_statements(first))
     assert target.query("SELECT run_id FROM hyphae_lock") == []
+
+
+def test_a_run_that_released_the_lease_can_never_take_it_again(target):
+    # A late copy of the run's first batch (lost, re-sent, then run by D1 after all) must take nothing.
+    first = _run("first")
+    _acquire(target, first)
+    target.batch(lock.release_statements(first))
+    assert _acquire(target, first) is None
+    assert _acquire(target, _run("second")).run_id == "run-second"
+
+
+def test_a_run_whose_lease_was_broken_cannot_take_it_back(target):
+    first, second = _run("first"), _run("second")
+    target.batch(lock.break_statements(_acquire(target, first)))
+    _acquire(target, second)
+    target.batch(lock.release_statements(second))
+    assert _acquire(target, first) is None
+
+
+def test_released_runs_are_forgotten_after_a_day(target):
+    first, second = _run("first"), _run("second")
+    _acquire(target, first)
+    target.batch(lock.release_statements(first))
+    target.batch([BatchStatement("UPDATE hyphae_lock_released SET released_at = released_at - ? - 1",
+                                 (lock.RELEASED_KEPT_SECONDS,))])
+    _acquire(target, second)
+    target.batch(lock.release_statements(second))
+    assert target.query("SELECT run_id FROM hyphae_lock_released") == [{"run_id": "run-second"}]
 
 
 def test_a_lease_of_a_dead_local_process_is_stale_and_a_live_or_remote_one_is_not():

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
+
+import httpx
 import pytest
 
 from infra.environments import schema_version
@@ -72,3 +77,81 @@ def test_the_smoke_task_without_the_key_for_a_remote_environment_says_which_vari
     assert result.returncode == 2
     assert "MYCO_TEAM_API_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class FakeClock:
+    """Time for the retry loop: `sleep` moves it on at once, so no test waits for real."""
+
+    def __init__(self):
+        self.now, self.slept = 0.0, []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@contextlib.contextmanager
+def route_propagating(worker_url: str | None, not_yet: int):
+    """An HTTP front that answers what Cloudflare's edge answers before a new workers.dev route
+    reached it (404, "There is nothing here yet") for the first `not_yet` requests, then passes
+    every request to the Worker at `worker_url` (None: the route never arrives)."""
+    seen = []
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            return
+
+        def do_GET(self):
+            self._answer()
+
+        def do_POST(self):
+            self._answer()
+
+        def _answer(self):
+            seen.append(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if worker_url is None or len(seen) <= not_yet:
+                status, headers, content = 404, {"content-type": "text/html"}, b"<h1>There is nothing here yet</h1>"
+            else:
+                answer = httpx.request(self.command, worker_url + self.path, content=body,
+                                       headers={key: value for key, value in self.headers.items() if key.lower() != "host"})
+                status, headers, content = answer.status_code, {"content-type": answer.headers.get("content-type", "")}, answer.content
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_new_route_that_answers_404_at_first_passes_once_it_propagates(running_worker):
+    clock = FakeClock()
+    with route_propagating(running_worker.url, not_yet=3) as (url, seen):
+        result = run_smoke(url, TEAM_KEY, expected_schema=schema_version(), protocol=3,
+                           wait_seconds=60, sleep=clock.sleep, clock=lambda: clock.now)
+    assert result.checks[0] == "health and protocol window"
+    assert seen[:4] == ["/health"] * 4 and clock.slept == [1.0, 2.0, 4.0], "backs off between tries"
+
+
+@pytest.mark.parametrize("wait", [0, 60])
+def test_a_route_that_never_propagates_fails_with_what_it_saw(wait):
+    clock = FakeClock()
+    with route_propagating(None, not_yet=0) as (url, seen), pytest.raises(SmokeTestFailed) as failure:
+        run_smoke(url, TEAM_KEY, expected_schema=schema_version(), protocol=3,
+                  wait_seconds=wait, sleep=clock.sleep, clock=lambda: clock.now)
+    message = str(failure.value)
+    assert message.startswith(f"{url}/health: answered 404 without JSON: '<h1>There is nothing here yet</h1>'")
+    if wait:
+        assert f"still so after {len(seen)} attempts over 60 s" in message
+        assert sum(clock.slept) <= 60 and len(seen) > 3
+    else:
+        assert len(seen) == 1 and clock.slept == []

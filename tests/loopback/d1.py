@@ -1,4 +1,5 @@
-"""D1 on the loopback API: query/raw with batches, database get, Time Travel bookmark and restore.
+"""D1 on the loopback API: databases listed (by name) and created, query/raw with batches, database
+get, Time Travel bookmark and restore.
 
 Each database is a real SQLite file opened with hyphae's D1 rules (`infra.d1.rules`), so what
 D1 refuses is refused here too. One request is one transaction, as on D1: a `batch` list, or
@@ -25,11 +26,13 @@ from infra.d1.rules import d1_transaction, open_d1_database
 
 from .server import ApiFailure, LoopbackApi, LoopbackRequest
 
-DATABASE = "/accounts/{account_id}/d1/database/{database_id}"
+DATABASES = "/accounts/{account_id}/d1/database"
+DATABASE = DATABASES + "/{database_id}"
 
 # Cloudflare's error codes for D1 (as the API returns them).
 D1_QUERY_ERROR = 7500
 D1_NOT_FOUND = 7404
+D1_NAME_TAKEN = 7502
 
 
 @dataclass
@@ -63,6 +66,17 @@ class D1Store:
         connection.close()
         self._databases[database_id] = _Database(database_id, name, path)
         return database_id
+
+    def list(self, name: str | None, page: int, per_page: int) -> list[dict]:
+        """Databases whose name contains `name` (the API's search), one page of them, oldest first."""
+        found = [self.describe(database_id) for database_id, database in self._databases.items()
+                 if not name or name in database.name]
+        return found[(page - 1) * per_page: page * per_page]
+
+    def create(self, name: str) -> dict:
+        if any(database.name == name for database in self._databases.values()):
+            raise ApiFailure(400, D1_NAME_TAKEN, f"A database with name '{name}' already exists")
+        return self.describe(self.add_database(name=name))
 
     def path(self, database_id: str) -> Path:
         return self._get(database_id).path
@@ -215,6 +229,19 @@ def _copy_database(source: Path, target: Path) -> None:
 def install(api: LoopbackApi, root: Path) -> D1Store:
     """Register D1's routes on `api`; the store is reachable as `api.d1`."""
     store = D1Store(root / "d1")
+
+    @api.route("GET", DATABASES, "d1.list")
+    def list_databases(request: LoopbackRequest):
+        page = int(request.query.get("page", ["1"])[0])
+        per_page = int(request.query.get("per_page", ["100"])[0])
+        return store.list(request.query.get("name", [None])[0], page, per_page)
+
+    @api.route("POST", DATABASES, "d1.create")
+    def create(request: LoopbackRequest):
+        body = request.json()
+        if not body.get("name"):
+            raise ApiFailure(400, 10001, "name is required")
+        return store.create(body["name"])
 
     @api.route("POST", DATABASE + "/query", "d1.query")
     def query(request: LoopbackRequest):

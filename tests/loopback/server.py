@@ -9,8 +9,10 @@ Fault injection, per route name, consumed first in first out:
 `api.inject(route, Fault.status_code(429, retry_after="1"))`, `Fault.status_code(500)`,
 `Fault.delay(seconds)`, `Fault.none()` (let one request through), `Fault.drop_then_commit(seconds)`
 (the client loses the connection while the request still runs), `Fault.commit_then_drop()` (the handler runs and commits, then the
-connection closes without a response: the "lost response" case). `api.latency` delays every
-request. `api.requests[route]` counts every request a route received, faulted ones included;
+connection closes without a response: the "lost response" case). `delay` and `drop_then_commit`
+take `until=` a threading.Event instead: the request runs when the test sets it, so a test can
+say "after the client's run finished" without guessing a duration; `api.wait_until_idle()` then
+waits for every request still running. `api.latency` delays every request. `api.requests[route]` counts every request a route received, faulted ones included;
 `api.log` keeps each one (with `received_at`, a monotonic time: how long a client waited between tries).
 """
 
@@ -67,28 +69,36 @@ class RawResponse:
 
 @dataclass
 class Fault:
-    kind: str  # "status", "delay" or "commit_then_drop"
+    kind: str  # "status", "delay", "commit_then_drop", "drop_then_commit" or "none"
     status: int = 0
     retry_after: str | None = None
     seconds: float = 0.0
+    until: threading.Event | None = None  # wait for this (at most 60 s) instead of `seconds`
 
     @classmethod
     def status_code(cls, status: int, retry_after: str | None = None) -> "Fault":
         return cls("status", status=status, retry_after=retry_after)
 
     @classmethod
-    def delay(cls, seconds: float) -> "Fault":
-        return cls("delay", seconds=seconds)
+    def delay(cls, seconds: float = 0.0, until: threading.Event | None = None) -> "Fault":
+        """Hold the request, then run it and answer (a client that timed out meanwhile gets nothing)."""
+        return cls("delay", seconds=seconds, until=until)
 
     @classmethod
     def commit_then_drop(cls) -> "Fault":
         return cls("commit_then_drop")
 
     @classmethod
-    def drop_then_commit(cls, seconds: float) -> "Fault":
-        """Close the connection at once, then run the request `seconds` later: a request still in
-        flight when its client gave up on it."""
-        return cls("drop_then_commit", seconds=seconds)
+    def drop_then_commit(cls, seconds: float = 0.0, until: threading.Event | None = None) -> "Fault":
+        """Close the connection at once, then run the request `seconds` later (or once `until` is
+        set): a request still in flight when its client gave up on it."""
+        return cls("drop_then_commit", seconds=seconds, until=until)
+
+    def wait(self) -> None:
+        if self.until is not None:
+            self.until.wait(timeout=60)
+        else:
+            time.sleep(self.seconds)
 
     @classmethod
     def none(cls) -> "Fault":
@@ -126,6 +136,8 @@ class LoopbackApi:
         self._routes: list[_Route] = []
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -147,6 +159,17 @@ class LoopbackApi:
     def pending_faults(self, route: str) -> int:
         with self._lock:
             return len(self._faults[route])
+
+    def wait_until_idle(self, timeout: float = 60.0) -> None:
+        """Wait until no request is being served (held and dropped ones included)."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout):
+                raise AssertionError(f"the loopback API still serves {self._in_flight} request(s)")
+
+    def _serving(self, change: int) -> None:
+        with self._idle:
+            self._in_flight += change
+            self._idle.notify_all()
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -227,6 +250,13 @@ def _handler_class(api: LoopbackApi):
             self._serve("DELETE")
 
         def _serve(self, method: str) -> None:
+            api._serving(+1)
+            try:
+                self._serve_counted(method)
+            finally:
+                api._serving(-1)
+
+        def _serve_counted(self, method: str) -> None:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -247,14 +277,14 @@ def _handler_class(api: LoopbackApi):
                     "code": 7403, "message": "The given account is not valid or is not authorized to access this service"}]))
             fault = api._next_fault(route.name)
             if fault is not None and fault.kind == "delay":
-                time.sleep(fault.seconds)
+                fault.wait()
             if fault is not None and fault.kind == "status":
                 return self._send_fault(fault)
             request = LoopbackRequest(method, route.name, params, parse_qs(url.query), headers, body)
             if fault is not None and fault.kind == "drop_then_commit":
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
-                time.sleep(fault.seconds)
+                fault.wait()
                 try:
                     route.handler(request)
                 except ApiFailure:

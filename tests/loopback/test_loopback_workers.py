@@ -16,7 +16,7 @@ def client(loopback_api):
 
 def test_script_settings_return_bindings_in_the_sdk_shapes(client, loopback_api):
     loopback_api.workers.deploy("myco-team-dev", [
-        {"type": "d1", "name": "MYCO_TEAM_DB", "id": "a" * 8 + "-0000-0000-0000-" + "0" * 12},
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": "a" * 8 + "-0000-0000-0000-" + "0" * 12},
         {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": "f" * 32},
         {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": "myco-team-dev-vectors"},
         {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "2"},
@@ -24,7 +24,7 @@ def test_script_settings_return_bindings_in_the_sdk_shapes(client, loopback_api)
     ])
     settings = client.workers.scripts.script_and_version_settings.get("myco-team-dev", account_id=loopback_api.account_id)
     by_name = {binding.name: binding for binding in settings.bindings}
-    assert by_name["MYCO_TEAM_DB"].type == "d1" and by_name["MYCO_TEAM_DB"].id.startswith("aaaaaaaa")
+    assert by_name["MYCO_TEAM_DB"].type == "d1" and by_name["MYCO_TEAM_DB"].database_id.startswith("aaaaaaaa")
     assert by_name["MYCO_SECRETS"].namespace_id == "f" * 32
     assert by_name["MYCO_TEAM_VECTORS"].index_name == "myco-team-dev-vectors"
     assert by_name["SYNC_PROTOCOL_VERSION"].text == "2"

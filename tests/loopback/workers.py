@@ -2,10 +2,10 @@
 
 `GET /accounts/{account_id}/workers/scripts/{script_name}/settings` answers as Cloudflare does
 (what the SDK's `workers.scripts.script_and_version_settings.get` parses): the script's bindings
-in the API's shapes (`{"type": "d1", "name", "id"}`, `{"type": "kv_namespace", "name",
-"namespace_id"}`, `{"type": "vectorize", "name", "index_name"}`, `{"type": "plain_text", "name",
-"text"}`, `{"type": "secret_text", "name"}`: a secret's value is never returned), compatibility
-settings, usage model. An unknown script is HTTP 404 with code 10007, the API's
+in the API's shapes (`{"type": "d1", "name", "database_id"}`, with no `id`; `{"type":
+"kv_namespace", "name", "namespace_id"}`, `{"type": "vectorize", "name", "index_name"}`,
+`{"type": "plain_text", "name", "text"}`, `{"type": "secret_text", "name"}`: a secret's value is
+never returned), compatibility settings, usage model. An unknown script is HTTP 404 with code 10007, the API's
 `workers.api.error.script_not_found`.
 
 State is in memory: `api.workers.scripts[name]`. `deploy(name, bindings)` seeds a script, as if a

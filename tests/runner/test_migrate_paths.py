@@ -43,6 +43,15 @@ def test_plan_lists_pending_statements_and_writes_nothing(environment, history):
     assert _contents(database) == before
 
 
+def test_an_empty_migrations_folder_writes_nothing(environment, tmp_path):
+    env_name, database = environment
+    before = _contents(database)
+    report = run_migrate(env_name, write_history(tmp_path / "empty", {}))
+    assert report.applied == [] and report.restore_point is None
+    assert any("no migrations" in note and "nothing was written" in note for note in report.notes)
+    assert _contents(database) == before, "neither the database nor the ledger is created"
+
+
 def test_to_stops_at_the_given_version(environment, history):
     env_name, database = environment
     report = run_migrate(env_name, history, MigrateOptions(to_version=2))
@@ -67,10 +76,12 @@ def test_an_edited_applied_migration_is_refused_with_his002(environment, history
     run_migrate(env_name, history)
     (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
     (history / "0004_more.sql").write_text("CREATE TABLE more (id INTEGER PRIMARY KEY);\n")
-    before = _contents_with_lease(database)
+    before = _contents_without_lease(database)
     with pytest.raises(LedgerMismatch, match=r"HIS002 0002_projects\.sql was edited after it was applied to " + env_name):
         run_migrate(env_name, history)
-    assert _contents_with_lease(database) == before  # the lease it took is given back; nothing else was written
+    # the lease it took is given back (the run is recorded as released); nothing else was written
+    assert _contents_without_lease(database) == before
+    assert not [line for line in _contents_with_lease(database) if line.startswith('INSERT INTO "hyphae_lock" ')]
 
 
 def test_a_missing_applied_file_is_refused_with_his003(environment, history):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
+import httpx
 import pytest
 from loopback import Fault
 from migration_history import HISTORY, read_ledger_rows, write_history
@@ -9,6 +13,7 @@ from migration_history import HISTORY, read_ledger_rows, write_history
 from infra.d1.rules import read_user_schema
 from infra.errors import MissingCredentials, RemoteApiError
 from infra.runner.apply import run_migrate
+from infra.targets import d1_api
 
 
 def _many(count: int) -> dict[str, str]:
@@ -119,3 +124,44 @@ def test_an_adoption_batch_whose_answer_is_lost_after_commit_is_recorded_once(cl
     assert report.adopted == ["0001_accounts.sql"] and report.applied == ["0002_projects.sql", "0003_notes.sql"]
     assert any("the ledger shows the batch committed" in note for note in report.notes)
     assert read_ledger_rows(remote_database)[0] == list(HISTORY)
+
+
+def lease_rows(database) -> list[tuple]:
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute("SELECT run_id, holder FROM hyphae_lock").fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_lost_first_batch_that_commits_after_the_run_released_never_retakes_the_lease(
+        cloudflare_env, remote_database, history):
+    # The first request (create the tables, take the lease, read the ledger) loses its connection at
+    # once, so hyphae sends it again; the run applies everything and releases the lease. Only then
+    # does D1 run the lost copy: it must not take the lease for the finished run, or every other
+    # run is refused for 300 s.
+    late_copy_runs = threading.Event()
+    cloudflare_env.inject("d1.query", Fault.drop_then_commit(until=late_copy_runs))
+    report = run_migrate("dev", history)
+    late_copy_runs.set()
+    cloudflare_env.wait_until_idle()
+
+    assert report.applied == list(HISTORY)
+    assert lease_rows(remote_database) == []
+    assert run_migrate("dev", history).applied == [], "the next run must get the lock at once"
+
+
+def test_a_first_batch_that_outlives_the_client_timeout_never_retakes_the_lease(
+        cloudflare_env, remote_database, history, monkeypatch):
+    # The client gives up on a request after REQUEST_TIMEOUT (45 s; 0.5 s here) and sends it again,
+    # but D1 still runs the first copy, later than everything the run did after its resend.
+    monkeypatch.setattr(d1_api, "REQUEST_TIMEOUT", httpx.Timeout(0.5, connect=10.0))
+    late_copy_runs = threading.Event()
+    cloudflare_env.inject("d1.query", Fault.delay(until=late_copy_runs))
+    report = run_migrate("dev", history)
+    late_copy_runs.set()
+    cloudflare_env.wait_until_idle()
+
+    assert report.applied == list(HISTORY)
+    assert lease_rows(remote_database) == []
+    assert run_migrate("dev", history).applied == []

@@ -238,3 +238,73 @@ def test_status_on_a_database_wrangler_migrated_says_to_adopt_and_changes_nothin
     assert "1 migration(s) applied by wrangler are not verified; `invoke migrate --env local --adopt`" in status.stdout
     assert "every applied migration matches" not in status.stdout
     assert local_database.read_bytes() == before
+
+
+def _damage(database: Path, kind: str) -> None:
+    """`not a database`: text where the file should be; `malformed`: a real file with page 1 overwritten."""
+    if kind == "not a database":
+        database.write_bytes(b"these bytes are not a SQLite database\n" * 200)
+        return
+    data = bytearray(database.read_bytes())
+    data[200:4000] = b"\xab" * 3800  # the schema table's page, past the file header
+    database.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["not a database", "malformed"])
+def test_a_damaged_local_database_exits_2_naming_the_file_and_restore(history, local_database, kind):
+    applied = json.loads(invoke("migrate", "--path", str(history), "--format", "json").stdout)
+    bookmark = applied["restore_point"]["bookmark"]
+    _damage(local_database, kind)
+    damaged = local_database.read_bytes()
+
+    for task in (["migrate"], ["migrate", "--plan"], ["status"])[: 3 if kind == "not a database" else 1]:
+        result = invoke(*task, "--path", str(history))
+        assert_one_line_error(result, 2, f"local D1 file {local_database} is damaged",
+                              f"invoke restore --env local --bookmark {bookmark}")
+        assert "d1_migrations" not in result.stderr, "the hint about renaming tables does not apply"
+    assert local_database.read_bytes() == damaged, "nothing was written"
+
+    restored = invoke("restore", "--env", "local", "--bookmark", bookmark, "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert invoke("migrate", "--path", str(history)).returncode == 0
+    assert read_ledger_rows(local_database)[0] == list(HISTORY)
+
+
+def test_a_damaged_local_database_without_a_restore_point_says_how_to_start_again(history, local_database):
+    local_database.parent.mkdir(parents=True, exist_ok=True)
+    _damage(local_database, "not a database")
+    result = invoke("migrate", "--path", str(history))
+    assert_one_line_error(result, 2, f"local D1 file {local_database} is damaged", "no restore point",
+                          "move it away")
+
+
+@pytest.fixture
+def dev_not_created(cloudflare_env, monkeypatch):
+    """`dev` with no database: no stack output names one and the account has none of its name."""
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
+    return cloudflare_env
+
+
+def test_a_plan_of_an_environment_not_created_yet_is_a_notice_listing_every_migration(history, dev_not_created):
+    plan = invoke("migrate", "--env", "dev", "--plan", "--path", str(history))
+    assert plan.returncode == 0, plan.stderr
+    assert "note: dev is not created yet: 3 migration(s) will be applied by its first deploy" in plan.stdout
+    assert "pending: 3 migration(s)" in plan.stdout and "    0003_notes.sql (2 statements)" in plan.stdout
+    as_json = json.loads(invoke("migrate", "--env", "dev", "--plan", "--path", str(history), "--format", "json").stdout)
+    assert as_json["created"] is False and [entry["name"] for entry in as_json["pending"]] == list(HISTORY)
+
+    applied = invoke("migrate", "--env", "dev", "--yes", "--path", str(history))
+    assert applied.returncode == 0, applied.stderr
+    assert "dev is not created yet: 3 migration(s) will be applied by its first deploy" in applied.stdout
+    status = invoke("status", "--env", "dev", "--path", str(history))
+    assert status.returncode == 0, status.stderr
+    assert "(not created yet)" in status.stdout and "  pending  0001_accounts.sql" in status.stdout
+    assert dev_not_created.requests["d1.create"] == 0 and dev_not_created.requests["d1.query"] == 0
+
+
+def test_a_database_without_a_stack_output_is_found_by_its_declared_name(history, dev_not_created):
+    database_id = dev_not_created.d1.add_database(name="myco-team-dev")
+    dev_not_created.d1.add_database(name="myco-team-dev-old")  # the API's name filter is a search
+    assert invoke("migrate", "--env", "dev", "--path", str(history)).returncode == 0
+    assert read_ledger_rows(dev_not_created.d1.path(database_id))[0] == list(HISTORY)

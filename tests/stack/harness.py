@@ -2,7 +2,7 @@
 
 `run_program_under_mocks(stack)` sets fresh mocks (project `hyphae`, the given stack, not a
 preview: in a preview unknown outputs would silently skip assertions), runs the same
-`run_program` that `infra/__main__.py` runs, and returns what the engine would have seen:
+`run_program` that the entry (`__main__.py` at the repository root) runs, and returns what the engine would have seen:
 each resource's type, name, parent, `protect`, `import` id, inputs (secrets still wrapped as
 secrets) and the id the mock gave it, plus the resolved stack outputs and which are secret.
 
@@ -153,6 +153,16 @@ def unwrap_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [unwrap_secrets(item) for item in value]
     return value
+
+
+def write_stand_in_pulumi(bin_dir: Path, body: str) -> None:
+    """An executable `pulumi` in `bin_dir`: a Python script with `body` (there is no Pulumi CLI here)."""
+    import stat
+    import sys
+
+    script = bin_dir / "pulumi"
+    script.write_text(f"#!{sys.executable}\n{body}")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
 def write_artifact(directory: Path, schema_version: int, main_module: str = "worker.js") -> Path:

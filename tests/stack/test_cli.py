@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from infra.errors import ArtifactRejected, MissingCredentials, UsageError
 from infra.paths import REPO_ROOT
 from infra.stack.cli import DeployFailed, PulumiNotInstalled, apply_pulumi, plan_pulumi_command
 
-from .harness import write_artifact
+from .harness import write_artifact, write_stand_in_pulumi
 
 POLICY_PACK = str(REPO_ROOT / "infra" / "stack" / "policy")
 
@@ -37,13 +36,6 @@ def no_pulumi_on_path(tmp_path: Path, monkeypatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     return empty
-
-
-def write_stand_in_pulumi(bin_dir: Path, body: str) -> None:
-    """An executable `pulumi` in `bin_dir`: a Python script with `body` (there is no Pulumi CLI here)."""
-    script = bin_dir / "pulumi"
-    script.write_text(f"#!{sys.executable}\n{body}")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
 def install_stand_in_pulumi(bin_dir: Path, record: Path, exit_code: int = 0) -> None:
@@ -123,6 +115,7 @@ def test_pulumi_runs_from_the_repository_with_the_verified_artifact(artifact, no
     record = tmp_path / "called.json"
     install_stand_in_pulumi(no_pulumi_on_path, record)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-for-this-test")
+    monkeypatch.setenv("HYPHAE_PRODUCTION_DATABASE_ID", "0f1e2d3c-0000-4000-8000-00000000abcd")  # created earlier
 
     apply_pulumi("up", "production", artifact)
 

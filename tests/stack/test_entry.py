@@ -1,15 +1,15 @@
-"""infra/__main__.py as Pulumi's python runtime runs it: `runpy.run_path(".")` from inside infra/.
+"""__main__.py as Pulumi's python runtime runs it: `runpy.run_path(".")` from the repository root.
 
-Pulumi.yaml says `main: infra/`, so the language host starts the program with infra/ as the
-working directory and first on sys.path. The entry must still import the package from the
-repository root, and turn a HyphaeError into Pulumi's RunError (one line, no traceback).
+Pulumi.yaml names no `main`, so the language host starts the program in the project folder with
+that folder first on sys.path (and the engine starts plugins there too: test_plugin_launch.py).
+The entry imports the `infra` package and turns a HyphaeError into Pulumi's RunError (one line,
+no traceback).
 """
 
 from __future__ import annotations
 
 import runpy
 import sys
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -21,12 +21,11 @@ from infra.paths import REPO_ROOT
 from .harness import COMPONENT_TYPE, SCRIPT_TYPE, run_under_mocks, write_artifact
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-INFRA = REPO_ROOT / "infra"
 
 
 def _run_entry_as_pulumi_does(stack: str, monkeypatch):
     """The exec shim's call; the entry exports its outputs itself, so none are collected here."""
-    monkeypatch.chdir(INFRA)
+    monkeypatch.chdir(REPO_ROOT)
     monkeypatch.setattr(sys, "path", ["."] + sys.path)
 
     def entry() -> dict:
@@ -36,10 +35,10 @@ def _run_entry_as_pulumi_does(stack: str, monkeypatch):
     return run_under_mocks(stack, entry)
 
 
-def test_pulumi_yaml_points_at_the_infra_folder():
+def test_pulumi_yaml_runs_the_program_from_the_repository_root():
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
-    assert (project["name"], project["runtime"]["name"], project["main"]) == ("hyphae", "python", "infra/")
-    assert (REPO_ROOT / project["main"] / "__main__.py").is_file()
+    assert (project["name"], project["runtime"]["name"], project.get("main")) == ("hyphae", "python", None)
+    assert (REPO_ROOT / "__main__.py").is_file()
 
 
 def test_the_entry_runs_the_program_for_the_selected_stack(tmp_path, monkeypatch):
@@ -48,8 +47,7 @@ def test_the_entry_runs_the_program_for_the_selected_stack(tmp_path, monkeypatch
 
     assert run.of_type(COMPONENT_TYPE).name == "hyphae-dev"
     assert run.of_type(SCRIPT_TYPE).inputs["scriptName"] == "myco-team-dev"
-    assert sys.path[0] == str(REPO_ROOT), "the package is imported from the repository root"
-    assert all(Path(entry or ".").resolve() != INFRA for entry in sys.path), "infra/ itself is not on sys.path"
+    assert sys.modules["infra"].__file__ == str(REPO_ROOT / "infra" / "__init__.py")
 
 
 def test_a_hyphae_error_becomes_a_one_line_run_error(tmp_path, monkeypatch):

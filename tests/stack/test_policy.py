@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from infra.environments import REMOTE_ENVIRONMENTS, schema_version
+from infra.environments import REMOTE_ENVIRONMENTS, load_environment, schema_version
 from infra.stack.policy import rules
 
 from .harness import (
@@ -27,6 +27,7 @@ from .harness import (
     SCRIPT_TYPE,
     VECTORIZE_TYPE,
     run_program_under_mocks,
+    run_under_mocks,
     unwrap_secrets,
     write_artifact,
 )
@@ -152,10 +153,50 @@ def _edit_script(run, edit) -> list:
 def test_a_typed_in_database_id_is_not_a_binding_to_this_environment(production):
     def type_in_id(script, _registrations):
         bindings = script.state["bindings"]["value"]
-        next(binding for binding in bindings if binding["type"] == "d1")["id"] = "11111111-2222-3333-4444-555555555555"
+        next(binding for binding in bindings if binding["type"] == "d1")["databaseId"] = "11111111-2222-3333-4444-555555555555"
 
     (message,) = violations_of("bindings-in-same-environment", stack_args(_edit_script(production, type_in_id)))
     assert message.startswith("production-worker: binding MYCO_TEAM_DB (d1) is not wired to a D1Database of the same environment")
+
+
+def test_a_d1_binding_from_older_state_written_with_id_is_still_read(production):
+    def write_as_older_state(script, _registrations):
+        binding = next(binding for binding in script.state["bindings"]["value"] if binding["type"] == "d1")
+        binding["id"] = binding.pop("databaseId")
+
+    assert violations_of("bindings-in-same-environment", stack_args(_edit_script(production, write_as_older_state))) == []
+
+
+def test_an_adopted_database_must_not_declare_a_location_hint(tmp_path, artifact, monkeypatch):
+    import shutil
+
+    import yaml
+
+    from infra.paths import REPO_ROOT
+    from infra.stack.program import build_environment, stack_outputs
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy(REPO_ROOT / "hyphae.defaults.yaml", root)
+    data = yaml.safe_load((REPO_ROOT / "Pulumi.staging.yaml").read_text())
+    data["config"]["hyphae:d1"]["databaseId"] = "6f1c2a3e-1111-4222-8333-944445555666"
+    (root / "Pulumi.staging.yaml").write_text(yaml.safe_dump(data))
+    adopted = load_environment("staging", root)
+    monkeypatch.setattr(rules, "load_environment", lambda name: load_environment(name, root))
+    staging = run_under_mocks("staging", lambda: stack_outputs(build_environment(adopted, artifact)))
+    database = staging.of_type(D1_TYPE)
+    assert violations_of("adopted-database-without-location-hint", resource_args(database)) == []
+
+    hinted = dict(unwrap_secrets(database.inputs), primaryLocationHint="weur")
+    (message,) = violations_of("adopted-database-without-location-hint", resource_args(database, props=hinted))
+    assert message.startswith("staging-database: the D1 database is adopted (hyphae:d1.databaseId in Pulumi.staging.yaml)")
+    assert "would replace (delete) the database" in message
+
+
+def test_a_database_created_by_the_stack_may_declare_a_location_hint(production):
+    database = production.of_type(D1_TYPE)
+    assert unwrap_secrets(database.inputs)["primaryLocationHint"] == "weur"
+    assert violations_of("adopted-database-without-location-hint", resource_args(database)) == []
 
 
 def test_a_binding_to_another_environments_resource_is_refused(production):
@@ -187,4 +228,4 @@ def test_the_pack_runs_in_the_repositorys_virtualenv_and_names_each_policy_once(
     assert settings["runtime"]["name"] == "python"
     assert (pack / settings["runtime"]["options"]["virtualenv"]).resolve() == (REPO_ROOT / ".venv").resolve()
     names = [policy.name for policy in rules.POLICIES]
-    assert len(names) == len(set(names)) == 5
+    assert len(names) == len(set(names)) == 6

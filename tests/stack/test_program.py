@@ -110,7 +110,9 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
 
     assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_AI, BINDING_API_KEY, VAR_PROTOCOL_VERSION,
                              VAR_MIN_COMPAT_VERSION, VAR_SCHEMA_VERSION, VAR_EMBEDDING_MODEL}
-    assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "id": run.of_type(D1_TYPE).id}
+    # database_id: what the API returns and the SDK requires (a binding written as `id` reads back
+    # as database_id, so every refresh would show a change)
+    assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "databaseId": run.of_type(D1_TYPE).id}
     assert bindings[BINDING_VECTORIZE] == {"type": "vectorize", "name": BINDING_VECTORIZE, "indexName": run.of_type(VECTORIZE_TYPE).id}
     assert bindings[BINDING_KV] == {"type": "kv_namespace", "name": BINDING_KV, "namespaceId": run.of_type(KV_TYPE).id}
     assert bindings[BINDING_API_KEY]["type"] == "secret_text"
@@ -210,7 +212,9 @@ def test_ids_declared_in_the_stack_file_become_import_options(tmp_path, artifact
     assert run.of_type(SCRIPT_TYPE).import_id == f"{account}/{env.worker.name}"
     assert run.of_type(SUBDOMAIN_TYPE).import_id == f"{account}/{env.worker.name}"
     assert run.of_type(VECTORIZE_TYPE).import_id == "", "the Vectorize provider adopts by name itself"
-    assert _bindings(run)[BINDING_D1]["id"] == database_id
+    assert _bindings(run)[BINDING_D1]["databaseId"] == database_id
+    # the hint is never read back for an imported database: declaring it would plan a replace (a delete)
+    assert env.d1.location_hint == "weur" and run.of_type(D1_TYPE).inputs.get("primaryLocationHint") is None
     assert _bindings(run)[BINDING_KV]["namespaceId"] == namespace_id
     assert all(run.of_type(type_).protect for type_ in DATA_TYPES), "adopted data stays protected"
 
@@ -258,3 +262,34 @@ def test_a_missing_artifact_says_how_to_build_it(tmp_path):
 
     with pytest.raises(ArtifactRejected, match="missing; build the artifact with `invoke build`"):
         read_worker_content(tmp_path / "nothing-here", schema_version())
+
+
+@pytest.mark.parametrize("stack", REMOTE_ENVIRONMENTS)
+def test_the_data_stage_registers_the_data_resources_at_the_urns_invoke_up_targets(stack, artifact, monkeypatch):
+    from infra.stack.names import data_resource_urns
+
+    full = run_program_under_mocks(stack, artifact, monkeypatch)
+    monkeypatch.setenv("HYPHAE_DEPLOY_STAGE", "data")
+    data = run_program_under_mocks(stack, tmp_path_without_artifact(artifact), monkeypatch)
+
+    wanted = [COMPONENT_TYPE, D1_TYPE, KV_TYPE, VECTORIZE_TYPE]
+    assert sorted(registration.type for registration in data.registrations) == sorted(wanted)
+    assert [engine_urn(data.of_type(type_).urn) for type_ in wanted] == data_resource_urns(stack)
+    assert [engine_urn(full.of_type(type_).urn) for type_ in wanted] == data_resource_urns(stack), \
+        "the data stage must not move a resource: same URNs as the full program"
+    assert sorted(data.outputs) == ["databaseId", "databaseName", "indexName", "kvNamespaceId"]
+    assert data.of_type(D1_TYPE).protect == load_environment(stack).protect
+
+
+def tmp_path_without_artifact(artifact: Path) -> Path:
+    """The data stage reads no artifact: give it a folder that has none."""
+    empty = artifact.parent / "no-artifact"
+    empty.mkdir(exist_ok=True)
+    return empty
+
+
+def engine_urn(mock_urn: str) -> str:
+    """The URN the real engine gives a resource the mocks registered: Python's MockMonitor keeps
+    the root stack's type in a top-level child's URN, the engine leaves it out (pulumi/pulumi
+    pkg/resource/deploy/deployment.go generateURN: "don't use the root stack type")."""
+    return mock_urn.replace("::pulumi:pulumi:Stack$", "::", 1)

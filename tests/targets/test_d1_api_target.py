@@ -9,7 +9,7 @@ import pytest
 from loopback import Fault
 
 from infra.environments import load_environment
-from infra.errors import ConfigError, MissingCredentials, RemoteApiError, UsageError
+from infra.errors import EnvironmentNotCreated, MissingCredentials, RemoteApiError, UsageError
 from infra.targets import BatchFailed, BatchStatement, ResponseLost
 from infra.targets.d1_api import D1ApiTarget, RetryPolicy
 
@@ -132,11 +132,13 @@ def test_missing_credentials_name_the_variable(monkeypatch):
         D1ApiTarget.for_environment(load_environment("dev"))
 
 
-def test_a_missing_database_id_names_where_to_set_it(monkeypatch, cloudflare_env):
+def test_a_database_no_output_names_is_looked_up_by_name_else_not_created(monkeypatch, cloudflare_env):
     monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
     monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID", raising=False)
-    with pytest.raises(ConfigError, match="HYPHAE_STAGING_DATABASE_ID"):
+    with pytest.raises(EnvironmentNotCreated, match="no D1 database named myco-team-staging.*HYPHAE_STAGING_DATABASE_ID"):
         D1ApiTarget.for_environment(load_environment("staging"))
+    database_id = cloudflare_env.d1.add_database(name="myco-team-staging")
+    assert D1ApiTarget.for_environment(load_environment("staging")).database_id == database_id
 
 
 def test_the_token_appears_in_no_message_and_no_log_line(cloudflare_env, monkeypatch, caplog, capsys):

@@ -1,6 +1,8 @@
 """The deploy workflow: one build job makes and attests the artifact; staging and production
-deploy that artifact, downloaded by id, never building the Worker nor installing its toolchain;
-production runs after staging; one deploy per environment at a time."""
+deploy that artifact, fetched by id and refused unless its digest is the build job's, never
+building the Worker nor installing its toolchain; each environment's migration plan and `pulumi
+preview` run first, in their own job, before the approval; production runs after staging; one
+deploy per environment at a time."""
 
 from __future__ import annotations
 
@@ -23,8 +25,12 @@ def deploy() -> dict:
 
 def deploy_environment_job() -> dict:
     jobs = read_workflows()["deploy-environment.yml"]["jobs"]
-    assert list(jobs) == ["deploy"]
+    assert list(jobs) == ["preview", "deploy"]
     return jobs["deploy"]
+
+
+def preview_job() -> dict:
+    return read_workflows()["deploy-environment.yml"]["jobs"]["preview"]
 
 
 def invoke_calls(steps: list[dict]) -> list[tuple[str, list[str]]]:
@@ -87,19 +93,40 @@ def test_deploy_jobs_run_in_their_github_environment_one_at_a_time():
     assert {"environment", "artifact-id", "artifact-digest"} <= set(inputs)
 
 
-def test_deploy_jobs_download_the_artifact_by_id_and_never_build_or_install_the_worker_toolchain():
-    job = deploy_environment_job()
-    steps = job["steps"]
-    assert job["env"]["HYPHAE_SKIP_NODE"] == "1", "./run would install node_modules"
-    download = steps[step_index(steps, lambda s: s.get("uses", "").startswith("actions/download-artifact@"))]
-    assert download["with"] == {"artifact-ids": "${{ inputs.artifact-id }}", "path": "dist", "merge-multiple": True}
-    assert "build" not in [task for task, _args in invoke_calls(steps)]
-    for step in steps:
-        text = step.get("run", "")
-        assert not any(tool in text for tool in NODE_TOOLS), f"{step.get('name')}: runs a Node tool"
-        assert not step.get("uses", "").startswith("actions/setup-node@")
-        if step.get("uses") == LOCAL_SETUP:
-            assert step["with"]["worker-toolchain"] == "false"
+def test_deploy_jobs_fetch_the_artifact_by_id_checking_its_digest_and_never_build_or_install_the_worker_toolchain():
+    for job in (preview_job(), deploy_environment_job()):
+        steps = job["steps"]
+        assert job["env"]["HYPHAE_SKIP_NODE"] == "1", "./run would install node_modules"
+        fetch = steps[step_index(steps, lambda s: "fetch-artifact" in s.get("run", ""))]
+        assert invoke_calls([fetch]) == [("fetch-artifact", ["--artifact-id", '"$ARTIFACT_ID"', "--digest",
+                                                             '"$ARTIFACT_DIGEST"', "--to", "dist"])]
+        assert fetch["env"] == {"GH_TOKEN": "${{ github.token }}", "ARTIFACT_ID": "${{ inputs.artifact-id }}",
+                                "ARTIFACT_DIGEST": "${{ inputs.artifact-digest }}"}
+        assert job["permissions"]["actions"] == "read"
+        # download-artifact v4 only warns when the digest differs: it must not be what deploys
+        assert not any(step.get("uses", "").startswith("actions/download-artifact@") for step in steps)
+        assert "build" not in [task for task, _args in invoke_calls(steps)]
+        for step in steps:
+            text = step.get("run", "")
+            assert not any(tool in text for tool in NODE_TOOLS), f"{step.get('name')}: runs a Node tool"
+            assert not step.get("uses", "").startswith("actions/setup-node@")
+            if step.get("uses") == LOCAL_SETUP:
+                assert step["with"]["worker-toolchain"] == "false"
+    for caller in ("staging", "production"):
+        assert deploy()["jobs"][caller]["permissions"]["actions"] == "read"
+
+
+def test_the_preview_runs_before_the_approval_and_is_shown_in_the_runs_summary():
+    preview, job = preview_job(), deploy_environment_job()
+    assert job["needs"] == "preview", "the deploy job (and its approval) waits for the preview"
+    assert preview["environment"] == "main-preview", "main only, no reviewers: it runs before the approval"
+    calls = invoke_calls(preview["steps"])
+    assert ("migrate", ["--env", '"$TARGET_ENV"', "--plan", "--format", "human"]) in calls
+    assert ("preview", ["--env", '"$TARGET_ENV"']) in calls
+    assert all(task != "migrate" or "--plan" in args for task, args in calls) and ("up", ['--env', '"$TARGET_ENV"']) not in calls
+    (summary,) = [step for step in preview["steps"] if step.get("uses", "").startswith("actions/github-script@")]
+    assert summary["if"] == "always()"
+    assert "core.summary" in summary["with"]["script"] and "pulumi-preview.txt" in summary["with"]["script"]
 
 
 def test_the_setup_action_installs_the_worker_toolchain_only_when_asked():
@@ -118,7 +145,7 @@ def test_a_deploy_verifies_then_migrates_then_deploys_then_smoke_tests():
         return lambda step: any(INVOKE_LINE.match(line) and INVOKE_LINE.match(line)["task"] == task for line in run_lines(step.get("run", "")))
 
     order = [
-        step_index(steps, lambda s: s.get("uses", "").startswith("actions/download-artifact@")),
+        step_index(steps, lambda s: "fetch-artifact" in s.get("run", "")),
         step_index(steps, lambda s: "gh attestation verify dist/manifest.json" in s.get("run", "")),
         step_index(steps, calls("verify")),
         step_index(steps, calls("migrate")),

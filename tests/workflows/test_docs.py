@@ -27,8 +27,10 @@ def test_every_task_a_workflow_calls_is_described():
 
 
 def test_every_github_environment_and_secret_is_described():
+    from tests.workflows.test_credentials import GITHUB_ENVIRONMENTS
+
     text = repr(read_workflows())
-    environments = {"staging", "production", "preview"}
+    environments = set(GITHUB_ENVIRONMENTS)
     secrets = set(re.findall(r"secrets\.([A-Z_]+)", text))
     variables = set(re.findall(r"vars\.([A-Z_]+)", text))
     assert secrets and variables

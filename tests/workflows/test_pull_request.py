@@ -1,6 +1,8 @@
 """The pull-request workflow: lint with annotations, the test suite, and one review comment that
 later runs update: what the new migrations change, risks, the plan of every environment (from
-infra.environments, the one list) with dev's saved `pulumi preview`, and drift."""
+infra.environments, the one list) with dev's saved `pulumi preview`, and drift. dev is previewed
+with dev's own credentials; the review reads the environments with the read-only token alone
+(pull-request code never holds staging or production state credentials: test_credentials.py)."""
 
 from __future__ import annotations
 
@@ -39,15 +41,37 @@ def test_the_test_suite_runs():
     assert ("test", []) in tasks_of(pull_request()["jobs"]["test"])
 
 
+def test_dev_is_previewed_with_its_own_credentials_and_the_preview_is_saved_for_the_review():
+    job = pull_request()["jobs"]["preview-dev"]
+    assert job["environment"] == "dev"
+    assert tasks_of(job) == [("preview", ["--env", "dev", "--json", "preview-dev.json"])]
+    (upload,) = [step for step in job["steps"] if step.get("id") == "upload"]
+    assert upload["with"]["path"] == "preview-dev.json"
+    assert job["outputs"]["preview-artifact-id"] == "${{ steps.upload.outputs.artifact-id }}"
+
+
 def test_one_job_reviews_every_environment_with_devs_saved_preview():
     review = pull_request()["jobs"]["review"]
+    assert review["needs"] == ["build", "preview-dev"]
     calls = tasks_of(review)
-    assert ("preview", ["--env", "dev", "--json", "preview-dev.json"]) in calls
     (args,) = [args for task, args in calls if task == "review"]
     assert args[:3] == ["--all", "--format", "markdown"]
     assert args[args.index("--preview") + 1] == "preview-dev.json"
     assert args[args.index("--full-output") + 1] == '"$GITHUB_STEP_SUMMARY"'  # the full text on the run's page
-    assert all(task not in ("migrate", "up") for task, _ in calls), "a pull request must never migrate or deploy"
+    fetched = [step for step in review["steps"] if step.get("name") == "Fetch dev's saved preview"]
+    assert fetched and fetched[0]["with"]["artifact-ids"] == "${{ needs.preview-dev.outputs.preview-artifact-id }}"
+    for job in pull_request()["jobs"].values():
+        assert all(task not in ("migrate", "up", "outputs", "refresh") or "--plan" in args for task, args in tasks_of(job)), \
+            "a pull request must never migrate or deploy"
+
+
+def test_the_review_reads_live_environments_with_the_read_only_token_alone():
+    review = pull_request()["jobs"]["review"]
+    assert review["environment"] == "read-only"
+    assert review["env"]["HYPHAE_NO_PULUMI_CLI"] == "1"
+    secrets = {name for step in review["steps"] for name in (step.get("env") or {}) if "secrets." in str(step["env"][name])}
+    assert secrets == {"CLOUDFLARE_API_TOKEN"}
+    assert all(step.get("with", {}).get("pulumi-cli") != "true" for step in review["steps"])
 
 
 def test_the_review_finds_its_merge_base_in_the_whole_history():
@@ -67,13 +91,15 @@ def test_the_review_is_the_only_comment_and_replaces_the_old_ones():
     assert f"replaces: {old!r}".replace('"', "'") in script
 
 
-def test_the_job_that_reads_live_environments_uses_the_read_only_environment_and_skips_forks():
-    job = pull_request()["jobs"]["review"]
-    assert job["environment"] == "preview"
-    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+def test_jobs_that_read_live_environments_skip_forks():
+    jobs = pull_request()["jobs"]
+    assert jobs["preview-dev"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert jobs["review"]["if"] == "${{ !cancelled() && github.event.pull_request.head.repo.full_name == github.repository }}"
 
 
-def test_the_comment_step_runs_even_when_a_check_failed():
-    steps = pull_request()["jobs"]["review"]["steps"]
-    comment = [step for step in steps if step.get("uses", "").startswith("actions/github-script@")]
+def test_the_comment_is_made_even_when_the_preview_or_a_check_failed():
+    review = pull_request()["jobs"]["review"]
+    assert review["if"].startswith("${{ !cancelled()"), "a failed dev preview must not skip the review"
+    comment = [step for step in review["steps"] if step.get("uses", "").startswith("actions/github-script@")]
     assert [step.get("if") for step in comment] == ["always()"]
+    assert comment[0]["env"]["PREVIEW_RESULT"] == "${{ needs.preview-dev.result }}"

@@ -32,7 +32,7 @@ NOT_INVOKE = {
 WRITE_SCOPES = {
     ("deploy.yml", "build"): {"id-token", "attestations"},
     ("pull-request.yml", "review"): {"pull-requests"},
-    ("drift.yml", "drift"): {"issues"},
+    ("drift.yml", "report"): {"issues"},
 }
 
 

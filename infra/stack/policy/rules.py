@@ -8,7 +8,9 @@ rule is a plain function over pulumi-policy's arguments, so tests call it direct
 - compatibility-date-pinned: the Worker names a real calendar date as its compatibility date;
 - secret-bindings-secret: a binding holding a key, token, password or secret is `secret_text`;
 - bindings-in-same-environment: every D1, KV and Vectorize binding is wired to the output of a
-  resource of the same environment component, not a typed-in id.
+  resource of the same environment component, not a typed-in id;
+- adopted-database-without-location-hint: a D1 database adopted by id (`d1.databaseId` in the
+  stack file) declares no primary location hint: the provider would replace it (a delete).
 Property names are the providers' schema names (camelCase), as the policy engine sees them.
 """
 
@@ -25,7 +27,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.environments import BINDING_API_KEY
+from infra.environments import BINDING_API_KEY, ENVIRONMENTS, load_environment
 
 D1_TYPE = "cloudflare:index/d1Database:D1Database"
 KV_TYPE = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
@@ -34,12 +36,13 @@ VECTORIZE_TYPE = "pulumi-python:dynamic/hyphae:VectorizeIndex"
 DATA_TYPES = (D1_TYPE, KV_TYPE, VECTORIZE_TYPE)
 PROTECTED_STACKS = ("staging", "production")
 
-# A binding's type -> the resource type it must point at, and (binding field, resource output)
-# that must be equal when the engine knows both (KV exposes no id output to policies).
+# A binding's type -> the resource type it must point at, and (binding fields, resource output)
+# that must be equal when the engine knows both (KV exposes no id output to policies). The first
+# binding field is the one the program writes; later ones are read from older state (D1's `id`).
 BINDING_TARGETS = {
-    "d1": (D1_TYPE, ("id", "uuid")),
+    "d1": (D1_TYPE, (("databaseId", "id"), "uuid")),
     "kv_namespace": (KV_TYPE, None),
-    "vectorize": (VECTORIZE_TYPE, ("indexName", "index_name")),
+    "vectorize": (VECTORIZE_TYPE, (("indexName",), "index_name")),
 }
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -113,12 +116,26 @@ def _binding_problems(script):
         candidates = [target for target in targets if target.resource_type == target_type
                       and (target.parent.urn if target.parent is not None else None) == environment]
         if fields:
-            binding_field, output = fields
-            candidates = [target for target in candidates if target.props.get(output) == binding.get(binding_field)]
+            binding_fields, output = fields
+            value = next((binding[field] for field in binding_fields if binding.get(field)), None)
+            candidates = [target for target in candidates if target.props.get(output) == value]
         if not candidates:
             yield (f"{script.name}: binding {binding.get('name')} ({binding['type']}) is not wired to a "
                    f"{target_type.rsplit(':', 1)[-1]} of the same environment; bind that resource's output, "
                    "never a typed-in or other environment's id")
+
+
+def validate_adopted_database(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type != D1_TYPE or not args.props.get("primaryLocationHint"):
+        return
+    stack = stack_of(args.urn)
+    if stack not in ENVIRONMENTS or load_environment(stack).d1.database_id is None:
+        return
+    report_violation(
+        f"{args.name}: the D1 database is adopted (hyphae:d1.databaseId in Pulumi.{stack}.yaml) but declares "
+        f"primary_location_hint {args.props['primaryLocationHint']!r}; the provider never reads it back and "
+        "would replace (delete) the database: do not pass a location hint for an adopted database"
+    )
 
 
 POLICIES = [
@@ -141,6 +158,11 @@ POLICIES = [
         name="secret-bindings-secret",
         description="Bindings that hold keys, tokens or passwords are secret_text.",
         validate=validate_secret_bindings,
+    ),
+    ResourceValidationPolicy(
+        name="adopted-database-without-location-hint",
+        description="A D1 database adopted by id declares no location hint (it would be replaced).",
+        validate=validate_adopted_database,
     ),
     StackValidationPolicy(
         name="bindings-in-same-environment",
