@@ -26,7 +26,7 @@ from typing import Callable
 
 from infra.backup.importfile import LEASE_TABLE, import_statements
 from infra.backup.manifest import BackupManifest, check_file, read_manifest, utc_stamp
-from infra.backup.scratch import LoadedBackup, Verification, load_backup, read_history, verify_loaded
+from infra.backup.scratch import LoadedBackup, load_backup, read_history, verify_loaded
 from infra.backup.sqltext import quote_name
 from infra.environments import Environment, config_file, load_environment
 from infra.errors import BackupUnverified, LockHeld, RestoreFailed, UsageError
@@ -48,6 +48,7 @@ class RestoreOptions:
 class RestoreResult:
     summary: str
     next_steps: list[str] = field(default_factory=list)
+    database_id: str | None = None  # the database restored into (a new one, or the environment's)
 
 
 def restore_backup(env_name: str, backup: Path, directory: Path = DEFAULT_MIGRATIONS_DIR,
@@ -70,8 +71,8 @@ def restore_backup(env_name: str, backup: Path, directory: Path = DEFAULT_MIGRAT
         options.progress(f"verified {backup.name}: {verification.describe()}")
         _drop_lease(loaded.path)
         if env.is_local:
-            return _restore_local(env, loaded, manifest, verification, backup, options)
-        return _restore_remote(env, loaded, manifest, verification, backup, options, Path(scratch_dir))
+            return _restore_local(env, loaded, manifest, backup, options)
+        return _restore_remote(env, loaded, manifest, backup, options, Path(scratch_dir))
 
 
 def _same_history(history, manifest: BackupManifest, backup: Path) -> None:
@@ -97,8 +98,8 @@ def new_database_name(env: Environment) -> str:
 
 
 # -- local -------------------------------------------------------------------------------------
-def _restore_local(env: Environment, loaded: LoadedBackup, manifest: BackupManifest, verification: Verification,
-                   backup: Path, options: RestoreOptions) -> RestoreResult:
+def _restore_local(env: Environment, loaded: LoadedBackup, manifest: BackupManifest, backup: Path,
+                   options: RestoreOptions) -> RestoreResult:
     if options.in_place:
         return _restore_local_in_place(env, loaded, manifest, backup, options)
     database_id = new_database_name(env)
@@ -108,10 +109,10 @@ def _restore_local(env: Environment, loaded: LoadedBackup, manifest: BackupManif
     shutil.copyfile(loaded.path, partial)
     os.replace(partial, destination)
     return RestoreResult(
-        f"restored {backup.name} into a new local database {database_id} ({destination}); {verification.describe()}",
+        f"restored {backup.name} into a new local database {database_id} ({destination})",
         [f"the environment still uses its own database; to point {env.name} at the restored one, set "
          f"`hyphae:d1: {{name: {env.d1.name}, databaseId: {database_id}}}` in {config_file(env.name).name}, then run "
-         "`invoke render` (and restart `invoke local`)"])
+         "`invoke render` (and restart `invoke local`)"], database_id)
 
 
 def _restore_local_in_place(env: Environment, loaded: LoadedBackup, manifest: BackupManifest, backup: Path,
@@ -132,7 +133,7 @@ def _restore_local_in_place(env: Environment, loaded: LoadedBackup, manifest: Ba
         source.close()
         live.close()
     return RestoreResult(f"restored {target.path} in place from {backup.name} ({manifest.total_rows:,} rows); "
-                         f"undo with: {point.restore_command}")
+                         f"undo with: {point.restore_command}", database_id=env.local_database_id)
 
 
 def _refuse_while_migrating(target, env: Environment) -> None:
@@ -154,8 +155,8 @@ def _ask(options: RestoreOptions, env: Environment, description: str, manifest: 
 
 
 # -- remote ------------------------------------------------------------------------------------
-def _restore_remote(env: Environment, loaded: LoadedBackup, manifest: BackupManifest, verification: Verification,
-                    backup: Path, options: RestoreOptions, scratch_dir: Path) -> RestoreResult:
+def _restore_remote(env: Environment, loaded: LoadedBackup, manifest: BackupManifest, backup: Path,
+                    options: RestoreOptions, scratch_dir: Path) -> RestoreResult:
     from infra.targets.d1_transfer_api import D1TransferTarget, TransferTimings
 
     timings = options.timings or TransferTimings()
@@ -181,9 +182,8 @@ def _restore_remote(env: Environment, loaded: LoadedBackup, manifest: BackupMani
             raise
     finally:
         account.close()
-    return RestoreResult(
-        f"restored {backup.name} into a new D1 database {name} ({database_id}); {verification.describe()}, "
-        "checked again in D1", pointing_steps(env, name, database_id))
+    return RestoreResult(f"restored {backup.name} into a new D1 database {name} ({database_id}), checked again in D1",
+                         pointing_steps(env, name, database_id), database_id)
 
 
 def pointing_steps(env: Environment, name: str, database_id: str) -> list[str]:
@@ -218,7 +218,7 @@ def _restore_remote_in_place(env, target, loaded, manifest, backup, options, imp
         raise RestoreFailed(f"{message}; {target.description} was put back to bookmark {point.reference}, as "
                             "before the restore") from None
     return RestoreResult(f"restored {target.description} in place from {backup.name} ({manifest.total_rows:,} rows), "
-                         f"checked in D1; undo with: {point.restore_command}")
+                         f"checked in D1; undo with: {point.restore_command}", database_id=target.database_id)
 
 
 def drop_everything_statements(target):

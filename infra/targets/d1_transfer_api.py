@@ -187,8 +187,9 @@ class D1TransferTarget(D1ApiTarget):
                                  "nothing was imported; try again")
         returned = _MD5_ETAG.match(response.headers.get("etag", ""))
         if not returned or returned["md5"] != etag:
-            raise TransferFailed(f"the upload of {path.name} arrived changed (md5 {etag[:12]}, storage ETag "
-                                 f"{response.headers.get('etag', 'none')!s:.14}); nothing was imported; try again")
+            shown = response.headers.get("etag", "none").strip('"')[:12]
+            raise TransferFailed(f"the upload of {path.name} arrived changed (md5 {etag[:12]}, storage ETag {shown}); "
+                                 "nothing was imported; try again")
 
     # -- databases -----------------------------------------------------------------------------
     def create_database(self, name: str) -> str:
