@@ -53,6 +53,9 @@ class MigrateOptions:
     break_lock: bool = False
     confirm: Callable[[str], bool] = lambda question: False
     progress: Callable[[str], None] = lambda line: None
+    # Called under the lease, after the checks, just before the first write of a migration; None:
+    # infra.backup.guard's backup before an allowed destructive change to a remote database.
+    before_apply: Callable[["MigrateReport"], None] | None = None
 
 
 @dataclass
@@ -147,6 +150,7 @@ class _Run:
             self.report.pending = plan_pending(self.files, state, self.options.to_version)
             self.report.held_back = read_held_back(self.files, state, self.options.to_version)
             if self.report.pending:
+                self._before_apply()
                 self._apply(self.report.pending)
         finally:
             if self.holding:
@@ -239,6 +243,14 @@ class _Run:
             raise LedgerMismatch(f"{first.code} {first.message}; {first.hint}{more}; nothing was applied")
 
     # -- applying -------------------------------------------------------------------------------
+    def _before_apply(self) -> None:
+        if self.options.before_apply is not None:
+            self.options.before_apply(self.report)
+            return
+        from infra.backup.guard import backup_before_destructive
+
+        backup_before_destructive(self.report, self.directory, self.options.progress)
+
     def _apply(self, pending: list[PendingMigration]) -> None:
         point = self.target.create_restore_point()
         self.report.restore_point = point
