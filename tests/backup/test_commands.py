@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, backups_dir
 from infra.runner.apply import run_migrate
-from loopback import point_dev_at_new_database
 from tests.backup.helpers import add_awkward_rows, migrate_local
 
 INVOKE = str(REPO_ROOT / ".venv" / "bin" / "invoke")

@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.backup.destroy import destroy_environment, plan_destroy_command
 from infra.backup.manifest import read_manifest
 from infra.errors import DestroyRefused
 from infra.paths import backups_dir, wrangler_persist_dir
-from loopback import point_dev_at_new_database
 from tests.backup.helpers import migrate_local
 from tests.stack.test_cli import install_stand_in_pulumi
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.backup.manifest import read_manifest
 from infra.errors import RemoteApiError
@@ -13,7 +14,6 @@ from infra.history.files import create_migration, read_migrations
 from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, backups_dir
 from infra.runner.apply import MigrateOptions, run_migrate
-from loopback import point_dev_at_new_database
 from tests.backup.helpers import migrate_local
 
 

@@ -8,6 +8,7 @@ export, a download cut short, a changed download, a changed upload.
 from __future__ import annotations
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.backup.manifest import read_manifest
 from infra.backup.restore import RestoreOptions, restore_backup
@@ -16,7 +17,6 @@ from infra.errors import BackupUnverified, LockHeld, RemoteApiError, RestoreFail
 from infra.paths import DEFAULT_MIGRATIONS_DIR, backups_dir
 from infra.runner.apply import run_migrate
 from infra.targets.d1_transfer_api import TransferTimings
-from loopback import point_dev_at_new_database
 from tests.backup.helpers import add_awkward_rows, snapshot
 
 FAST = TransferTimings(poll_interval=0.01, deadline=2.0)

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from loopback import point_dev_at_new_database
 
 from infra.backup.manifest import read_manifest
 from infra.backup.restore import RestoreOptions, restore_backup
@@ -20,7 +21,6 @@ from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, local_d1_file
 from infra.runner.apply import run_migrate
 from infra.targets.d1_transfer_api import TransferTimings
-from loopback import point_dev_at_new_database
 from tests.backup.helpers import local_database, snapshot
 
 SEARCH_MIGRATION = """-- search over spores and notes
