@@ -191,19 +191,22 @@ def _ingest(state: TransferState, store, database_id: str, content: bytes) -> di
                     connection.execute(sql)
             error = None
         except (sqlite3.Error, OverflowError) as failure:
+            # D1's words for a statement over its 100,000-byte limit (workers-sdk #4510).
+            too_long = "too large" in str(failure) or getattr(failure, "sqlite_errorname", "") == "SQLITE_TOOBIG"
             name = getattr(failure, "sqlite_errorname", None) or "SQLITE_ERROR"
-            error = f"{failure}: {name}"
+            error = "statement too long: SQLITE_TOOBIG" if too_long else f"{failure}: {name}"
         finally:
             connection.close()
     bookmark = store.bookmark(database_id)
+    meta = {"duration": 1.0, "rows_read": 0, "rows_written": len(statements), "changes": len(statements),
+            "size_after": store.path(database_id).stat().st_size, "changed_db": not error}
     if error:
         answer = {"success": True, "type": "import", "at_bookmark": bookmark, "status": "error", "error": error,
                   "messages": []}
     else:
         answer = {"success": True, "type": "import", "at_bookmark": bookmark, "status": "complete",
                   "messages": [f"Processed {len(statements)} queries."],
-                  "result": {"final_bookmark": bookmark, "num_queries": len(statements),
-                             "meta": {"rows_written": len(statements)}}}
+                  "result": {"final_bookmark": bookmark, "num_queries": len(statements), "meta": meta}}
     state.imports[bookmark] = answer
     # The first answer says "in progress"; the poll with its bookmark gives the outcome.
     return {"success": True, "type": "import", "at_bookmark": bookmark, "messages": ["Starting import..."]}
