@@ -91,3 +91,19 @@ def test_a_clean_run_closes_the_open_drift_issue_and_otherwise_does_nothing(tmp_
     assert "Clean again" in result["state"]["comments"][-1]["body"]
     quiet = run_scenario(tmp_path, DRIFT_ISSUE, [issue_run(tmp_path, "")])
     assert quiet["state"] == {"comments": [], "issues": []} and quiet["failures"] == []
+
+
+def test_each_scheduled_check_keeps_its_own_issue(tmp_path: Path):
+    scheduled = REPO_ROOT / ".github" / "scripts" / "scheduled-issue.cjs"
+    (tmp_path / "report.txt").write_text("staging: export did not finish")
+    backup = {"failed": "a nightly backup failed", "marker": "hyphae:scheduled-backup", "title": "Backup failed",
+              "label": "backup", "sections": [{"heading": "staging", "path": "report.txt", "fenced": True}]}
+    drift = {"number": 1, "title": "Drift", "body": "<!-- hyphae:scheduled-drift -->\n## Drift", "labels": ["drift"],
+             "state": "open"}
+    both = run_scenario(tmp_path, scheduled, [backup], issues=[drift])
+    assert sorted(issue["labels"][0] for issue in both["state"]["issues"]) == ["backup", "drift"]
+    (opened,) = [issue for issue in both["state"]["issues"] if issue["labels"] == ["backup"]]
+    assert opened["body"].startswith("<!-- hyphae:scheduled-backup -->") and "export did not finish" in opened["body"]
+    clean = run_scenario(tmp_path, scheduled, [{**backup, "failed": ""}], issues=both["state"]["issues"])
+    assert {issue["labels"][0]: issue["state"] for issue in clean["state"]["issues"]} == {"drift": "open",
+                                                                                          "backup": "closed"}

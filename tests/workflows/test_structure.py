@@ -34,6 +34,8 @@ WRITE_SCOPES = {
     ("pull-request.yml", "plan"): {"pull-requests"},
     ("pull-request.yml", "drift"): {"pull-requests"},
     ("drift.yml", "drift"): {"issues"},
+    ("backup.yml", "backup"): {"id-token", "attestations"},
+    ("backup.yml", "report"): {"issues"},
 }
 
 
