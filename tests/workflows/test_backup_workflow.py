@@ -77,3 +77,11 @@ def test_a_failure_opens_or_updates_the_backup_issue_through_the_shared_script()
     assert "hyphae:scheduled-backup" in script["with"]["script"]
     drift = (REPO_ROOT / ".github" / "scripts" / "drift-issue.cjs").read_text()
     assert "require('./scheduled-issue.cjs')" in drift  # one implementation for both scheduled checks
+
+
+def test_a_deploy_keeps_the_backup_migrate_takes_before_a_destructive_change():
+    steps = read_workflows()["deploy-environment.yml"]["jobs"]["deploy"]["steps"]
+    migrate_at = next(i for i, step in enumerate(steps) if step.get("run", "").startswith("./run migrate"))
+    kept = steps[migrate_at + 1]
+    assert kept["uses"].startswith("actions/upload-artifact@") and kept["if"] == "always()"
+    assert kept["with"]["path"] == "backups/" and kept["with"]["if-no-files-found"] == "ignore"
