@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from infra.backup.sqltext import insert_statement, quote_name
 
@@ -27,12 +27,12 @@ class VirtualTableInExport(Exception):
     """The export met a virtual table (D1 refuses these; see infra/backup/virtual.py)."""
 
 
-def dump_export(connection: sqlite3.Connection, *, tables: Iterable[str] | None = None, exact: bool = True,
-                on_row: Callable[[str], None] | None = None) -> Iterator[str]:
+def dump_export(connection: sqlite3.Connection, *, tables: Iterable[str] | None = None,
+                exact: bool = True) -> Iterator[str]:
     """The statements of D1's export of `connection`'s database, one string each (with its `;`).
 
     `exact=False` writes text exactly as D1 does (lossy for a value holding a line break and a
-    literal `\\n`; see sqltext.py). `on_row(table)` is called for every row written.
+    literal `\\n`; see sqltext.py).
     Raises VirtualTableInExport (before writing that table) when a selected table is virtual.
     """
     wanted = set(tables or ())
@@ -52,7 +52,7 @@ def dump_export(connection: sqlite3.Connection, *, tables: Iterable[str] | None 
             if table.startswith(("_cf_", "sqlite_")):
                 continue
             yield f"CREATE TABLE IF NOT EXISTS {sql[13:]};" if re.search(r"CREATE TABLE ['\"]", sql) else f"{sql};"
-        yield from _rows(connection, table, exact, on_row)
+        yield from _rows(connection, table, exact)
     rest = connection.execute("SELECT name, sql FROM sqlite_schema WHERE sql NOT NULL "
                               "AND type IN ('index', 'trigger', 'view') ORDER BY type COLLATE NOCASE").fetchall()
     for name, sql in rest:
@@ -60,10 +60,8 @@ def dump_export(connection: sqlite3.Connection, *, tables: Iterable[str] | None 
             yield f"{sql};"
 
 
-def _rows(connection: sqlite3.Connection, table: str, exact: bool, on_row) -> Iterator[str]:
+def _rows(connection: sqlite3.Connection, table: str, exact: bool) -> Iterator[str]:
     columns = [row[1] for row in connection.execute(f"PRAGMA table_info({quote_name(table)})")]
     cursor = connection.execute(f"SELECT {', '.join(quote_name(column) for column in columns)} FROM {quote_name(table)}")
     for row in cursor:
-        if on_row is not None:
-            on_row(table)
         yield insert_statement(table, row, exact=exact)

@@ -18,7 +18,6 @@ Verifying compares the scratch database with the manifest:
 from __future__ import annotations
 
 import gzip
-import io
 import sqlite3
 import zlib
 from dataclasses import dataclass, field
@@ -196,8 +195,3 @@ def _verify_history(history: LedgerState, files: list[MigrationFile], directory:
     if findings:
         first = findings[0]
         raise BackupUnverified(f"{label}: cannot verify its schema: {first.code} {first.message} ({first.hint})")
-
-
-def compressed_text_writer(path: Path):
-    """A text stream that gzip-compresses into `path` (level 6: most of level 9's size, far faster)."""
-    return io.TextIOWrapper(gzip.GzipFile(path, "wb", compresslevel=6, mtime=0), encoding="utf-8", newline="")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -120,17 +121,20 @@ class D1TransferTarget(D1ApiTarget):
                              f"attempts (last: {problem}); nothing was kept; run the backup again")
 
     def _download_once(self, url: str, write: Callable[[bytes], None]) -> int:
+        """One GET: length and md5 are checked on the bytes as stored; a gzip transfer is decoded."""
         received, digest = 0, hashlib.md5(usedforsecurity=False)
         with httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as storage:
-            with storage.stream("GET", url) as response:
+            with storage.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
                 if response.status_code != 200:
                     raise _BadDownload(f"the storage answered HTTP {response.status_code}")
                 announced = response.headers.get("content-length")
                 etag = _MD5_ETAG.match(response.headers.get("etag", ""))
+                decoder = _Decoder(response.headers.get("content-encoding", "identity"))
                 for chunk in response.iter_raw(CHUNK):
                     received += len(chunk)
                     digest.update(chunk)
-                    write(chunk)
+                    write(decoder.decode(chunk))
+                write(decoder.finish())
         if announced is not None and int(announced) != received:
             raise _BadDownload(f"received {received:,} of {int(announced):,} bytes (truncated)")
         if etag and etag["md5"] != digest.hexdigest():
@@ -229,6 +233,26 @@ class D1TransferTarget(D1ApiTarget):
 
 class _BadDownload(Exception):
     pass
+
+
+class _Decoder:
+    """The stored object's bytes as sent (hyphae asks for `identity`; a gzip-encoded object is decoded)."""
+
+    def __init__(self, encoding: str):
+        if encoding.lower() not in ("", "identity", "gzip"):
+            raise _BadDownload(f"the storage sent content-encoding {encoding!r}, which hyphae does not decode")
+        self._gzip = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding.lower() == "gzip" else None
+
+    def decode(self, chunk: bytes) -> bytes:
+        return self._gzip.decompress(chunk) if self._gzip else chunk
+
+    def finish(self) -> bytes:
+        if self._gzip is None:
+            return b""
+        rest = self._gzip.flush()
+        if not self._gzip.eof:
+            raise _BadDownload("the gzip-encoded download ended early (truncated)")
+        return rest
 
 
 def _md5_of(path: Path) -> str:

@@ -187,3 +187,14 @@ def test_a_restored_database_that_differs_from_the_backup_is_deleted(dev, monkey
     with pytest.raises(BackupUnverified, match=r"has 4 rows in sessions, the backup 5$"):
         restore_new(result.path)
     assert set(api.d1.ids()) == databases
+
+
+def test_an_export_served_gzip_encoded_is_decoded_and_checked_as_stored(dev):
+    api, _ = dev
+    plain = take_backup("dev", timings=FAST)
+    api.d1_transfer.gzip_downloads = True
+    encoded = take_backup("dev", timings=FAST)
+    assert read_manifest(encoded.path).sql_sha256 == read_manifest(plain.path).sql_sha256
+    api.d1_transfer.truncate_downloads = 5
+    with pytest.raises(RemoteApiError, match="could not be downloaded"):
+        take_backup("dev", timings=FAST)

@@ -13,11 +13,13 @@ execute --file`, which drive the same endpoints):
   `complete` with the final bookmark.
 Faults (`api.d1_transfer`): `stall_exports` (never complete), `truncate_downloads` (the next N
 downloads stop half way), `corrupt_downloads` (the next N change a byte, ETag unchanged),
-`corrupt_uploads` (the next N uploads arrive changed).
+`corrupt_uploads` (the next N uploads arrive changed); `gzip_downloads` serves the export
+gzip-encoded, as a storage object with that encoding is served.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import secrets
 import sqlite3
@@ -64,6 +66,7 @@ class TransferState:
     corrupt_downloads: int = 0
     corrupt_uploads: int = 0
     polls_to_complete: int = 1
+    gzip_downloads: bool = False  # serve the export stored gzip-encoded (Content-Encoding: gzip)
 
     def signed_url(self, kind: str) -> tuple[str, str]:
         token = f"{kind}-{secrets.token_hex(8)}"
@@ -101,7 +104,11 @@ def install(api: LoopbackApi, root: Path) -> TransferState:
         content = state.downloads.get(request.path_params["token"])
         if content is None:
             return RawResponse(404, b"NoSuchKey", "text/plain")
-        headers = {"ETag": f'"{hashlib.md5(content).hexdigest()}"'}
+        headers = {}
+        if state.gzip_downloads:
+            content = gzip.compress(content)
+            headers["Content-Encoding"] = "gzip"
+        headers["ETag"] = f'"{hashlib.md5(content).hexdigest()}"'  # of the object as stored
         if state.corrupt_downloads:
             state.corrupt_downloads -= 1
             middle = len(content) // 2
