@@ -85,3 +85,32 @@ def test_the_import_file_loads_into_workerds_d1_where_d1s_export_of_a_large_row_
     assert not raw["ok"] and "SQLITE_TOOBIG" in raw["error"]
     assert imported["ok"], imported["error"]
     assert snapshot(local_d1_file("imported", tmp_path / "workerd")) == snapshot(loaded.path)  # the file workerd wrote
+
+
+def test_an_import_file_with_fts5_tables_loads_into_workerds_d1(tmp_path: Path):
+    # Creating FTS5 tables, filling one with rowids and rebuilding another: all allowed by D1's authorizer.
+    import shutil
+
+    from infra.history.files import create_migration, read_migrations
+    from infra.history.sumfile import write_sum
+    from infra.paths import DEFAULT_MIGRATIONS_DIR
+    from infra.runner.apply import run_migrate
+    from tests.backup.test_virtual_tables import SEARCH_MIGRATION, fill, searches
+
+    folder = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, folder)
+    create_migration(folder, "search").write_text(SEARCH_MIGRATION)
+    write_sum(folder, read_migrations(folder))
+    run_migrate("local", folder)
+    fill(local_d1_file("myco-team-local"))
+    result = take_backup("local", folder)
+    manifest = read_manifest(result.path)
+    loaded = load_backup(result.path, tmp_path / "scratch.sqlite", manifest.virtual_tables)
+    connection = sqlite3.connect(loaded.path)
+    try:
+        importing = list(import_statements(connection, manifest.virtual_tables))
+    finally:
+        connection.close()
+    (imported,) = workerd(tmp_path / "workerd" / "wrangler", "search", [{"run": importing}])
+    assert imported["ok"], imported["error"]
+    assert searches(local_d1_file("search", tmp_path / "workerd")) == searches(local_d1_file("myco-team-local"))
