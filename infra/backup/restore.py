@@ -93,8 +93,9 @@ def _drop_lease(path: Path) -> None:
 
 
 def new_database_name(env: Environment) -> str:
-    """`<d1 name>-restore-<utc stamp>`, lower case: a valid D1 name and hyphae database id."""
-    return f"{env.d1.name}-restore-{utc_stamp().lower()}"
+    """`<d1 name>-restore-<utc stamp>`, lower case, at most 63 characters: a valid D1 name and hyphae database id."""
+    suffix = f"-restore-{utc_stamp().lower()}"
+    return env.d1.name[: 63 - len(suffix)].rstrip("-") + suffix
 
 
 # -- local -------------------------------------------------------------------------------------
