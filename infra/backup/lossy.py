@@ -4,6 +4,8 @@ D1's export writes numbers as JavaScript prints them and line breaks with a fixe
 (sqltext.py), so three kinds of value come back changed from a restore:
 - text holding a line break and also the literal two characters `\\n` (or `\\r`): both become
   line breaks (JSON with an escaped newline next to a real one is the common case);
+- text holding a NUL character: written as it is, it ends the statement (the backup then fails
+  verification);
 - an integer beyond +-2**53: rounded to the nearest double;
 - a REAL without fraction (3.0) in a column with no type affinity: comes back as INTEGER 3.
 One read query per table counts them; the backup reports what it finds as warnings (the backup
@@ -47,7 +49,7 @@ def find_lossy_values(query: Query, tables: list[str]) -> list[str]:
 def _conditions(column: str, declared: str) -> list[str]:
     conditions = [
         f"(typeof({column}) = 'text' AND ((instr({column}, char(10)) > 0 AND instr({column}, '\\n') > 0) OR "
-        f"(instr({column}, char(13)) > 0 AND instr({column}, '\\r') > 0)))",
+        f"(instr({column}, char(13)) > 0 AND instr({column}, '\\r') > 0) OR instr({column}, char(0)) > 0))",
         f"(typeof({column}) = 'integer' AND ({column} > {SAFE_INTEGER} OR {column} < -{SAFE_INTEGER}))",
     ]
     if _has_blob_affinity(declared):

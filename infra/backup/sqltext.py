@@ -38,7 +38,7 @@ def format_value(value: object, *, exact: bool = True) -> str:
     """One cell as SQL. `exact=False` writes numbers and text exactly as D1's export does (see above)."""
     kind = type(value)
     if kind is str:
-        if "\n" not in value and "\r" not in value:  # the usual case, kept fast: it runs once per cell
+        if "\n" not in value and "\r" not in value and "\x00" not in value:  # the usual case: kept fast
             return "'" + value.replace("'", "''") + "'"
         return format_text(value, exact=exact)
     if value is None:
@@ -85,7 +85,12 @@ def _javascript_number(value: float) -> str:
 
 
 def format_text(text: str, *, exact: bool = True) -> str:
-    """A text literal; line breaks escaped and restored with replace(), as D1's export writes them."""
+    """A text literal; line breaks escaped and restored with replace(), as D1's export writes them.
+
+    A NUL character would end the statement for SQLite's parser: hyphae (`exact`) writes the text
+    around it joined by `||char(0)||`; D1 writes it as it is, and such a backup fails verification."""
+    if exact and "\x00" in text:
+        return "(" + "||char(0)||".join(format_text(piece) for piece in text.split("\x00")) + ")"
     line_feed = _marker(text, ("\\n", "\\012")) if exact else "\\n"
     carriage_return = _marker(text, ("\\r", "\\015")) if exact else "\\r"
     body = text.replace("'", "''")

@@ -28,6 +28,12 @@ def test_every_value_hyphae_writes_reads_back_exactly_with_its_type(value):
     assert (type(back), back) == (type(value), value)
 
 
+@given(st.text(alphabet="\n\r\\nr0125\x00'x", max_size=30))
+def test_text_made_of_escape_characters_and_markers_reads_back_exactly(text):
+    # Line breaks, NUL and the very characters the escape markers are made of, in every order.
+    assert read_back(format_value(text)) == text
+
+
 @pytest.mark.parametrize("value, changed_into", [
     ("a\nb \\n c", "a\nb \n c"),  # a line break beside a literal \n: both become line breaks
     ("x\r\\r", "x\r\r"),
