@@ -4,6 +4,7 @@
 tasks are thin skins over the `infra` package, and nothing here may import Pulumi.
 """
 
+from infra.commands.backup import backup, destroy  # noqa: F401
 from infra.commands.bench import bench  # noqa: F401
 from infra.commands.build import build, fetch_artifact, render, verify  # noqa: F401
 from infra.commands.deploy import outputs, preview, refresh, up  # noqa: F401

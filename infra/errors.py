@@ -92,3 +92,19 @@ class ReviewIncomplete(HyphaeError):
     """The review was printed, but an environment or a saved preview it covers could not be read."""
 
     exit_code = 2
+
+
+class BackupCorrupted(HyphaeError):
+    """A backup file does not match its manifest, or is not a complete D1 export; nothing was restored."""
+
+
+class BackupUnverified(HyphaeError):
+    """A backup loaded, but its schema or row counts differ from what its manifest records."""
+
+
+class DestroyRefused(HyphaeError):
+    """`invoke destroy` was asked for a protected environment, or not confirmed; nothing was destroyed."""
+
+
+class RestoreFailed(HyphaeError):
+    """A restore in place failed after it began; the database was put back to its restore point."""

@@ -43,3 +43,12 @@ def local_d1_file(database_id: str, state: Path | None = None) -> Path:
     """The SQLite file the locally running Worker (workerd) uses for the D1 database `database_id`."""
     object_id = miniflare_object_id("miniflare-D1DatabaseObject", database_id)
     return wrangler_persist_dir(state) / "v3" / "d1" / "miniflare-D1DatabaseObject" / f"{object_id}.sqlite"
+
+
+BACKUP_DIR_VARIABLE = "HYPHAE_BACKUP_DIR"
+
+
+def backups_dir() -> Path:
+    """Where `invoke backup` writes: `$HYPHAE_BACKUP_DIR`, else `backups/` in the repository (git-ignored)."""
+    configured = os.environ.get(BACKUP_DIR_VARIABLE)
+    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "backups"

@@ -12,9 +12,11 @@ from infra.paths import REPO_ROOT
 
 @pytest.fixture(autouse=True)
 def isolated_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own HYPHAE_STATE_DIR so no test touches the developer's .hyphae/."""
+    """Every test gets its own HYPHAE_STATE_DIR (and backups folder) so no test touches the developer's
+    .hyphae/ or backups/."""
     state = tmp_path / "state"
     monkeypatch.setenv("HYPHAE_STATE_DIR", str(state))
+    monkeypatch.setenv("HYPHAE_BACKUP_DIR", str(tmp_path / "backups"))
     return state
 
 

@@ -76,16 +76,24 @@ def status(c, env="local", path=None, format="human"):
 
 
 @task(help={"env": "environment to restore (required)", "bookmark": "restore point: a D1 bookmark, or a local one",
+            "from-backup": "a backup file (backups/<env>/<stamp>.sql.gz): verified, then restored into a NEW database",
+            "in-place": "with --from-backup: restore into the environment's own database (asks; restore point first)",
+            "path": "with --from-backup: migrations folder its history is checked against (default: migrations/)",
             "yes": "do not ask (for CI)"})
 @reports_errors
-def restore(c, env=None, bookmark=None, yes=False):
-    """Restore a database to a restore point taken by migrate (D1 Time Travel; a file copy locally)."""
+def restore(c, env=None, bookmark=None, from_backup=None, in_place=False, path=None, yes=False):
+    """Restore a database to a restore point taken by migrate, or from a backup (`invoke backup`)."""
+    if from_backup:
+        return _restore_from_backup(env, bookmark, from_backup, in_place, path, yes)
     from infra.environments import load_environment
     from infra.runner.restore import apply_restore
     from infra.targets import open_target
 
     if not env or not bookmark:
-        raise UsageError("restore needs --env ENV and --bookmark B (migrate prints both before it applies anything)")
+        raise UsageError("restore needs --env ENV and --bookmark B (migrate prints both before it applies anything), "
+                         "or --from-backup FILE")
+    if in_place:
+        raise UsageError("--in-place goes with --from-backup (a bookmark always restores in place)")
     environment = load_environment(env)
     target = open_target(environment)
     try:
@@ -94,6 +102,20 @@ def restore(c, env=None, bookmark=None, yes=False):
         print(apply_restore(target, bookmark))
     finally:
         target.close()
+
+
+def _restore_from_backup(env, bookmark, from_backup, in_place, path, yes) -> None:
+    from infra.backup.restore import RestoreOptions, restore_backup
+
+    if not env:
+        raise UsageError("restore --from-backup needs --env ENV: the environment to restore for")
+    if bookmark:
+        raise UsageError("--bookmark and --from-backup exclude each other: restore to one or the other")
+    print(f"restore {env} from {from_backup}{' (in place)' if in_place else ' (into a new database)'}", flush=True)
+    options = RestoreOptions(in_place=in_place, confirm=lambda question: _confirm(question, yes),
+                             progress=lambda line: print(f"  {line}", flush=True))
+    result = restore_backup(env, Path(from_backup), _folder(path), options)
+    print("\n".join([f"  {result.summary}"] + [f"  {line}" for line in result.next_steps]))
 
 
 def _folder(path: str | None) -> Path:

@@ -57,6 +57,9 @@ class MigrateOptions:
     break_lock: bool = False
     confirm: Callable[[str], bool] = lambda question: False
     progress: Callable[[str], None] = lambda line: None
+    # Called under the lease, after the checks, just before the first write of a migration; None:
+    # infra.backup.guard's backup before an allowed destructive change to a remote database.
+    before_apply: Callable[["MigrateReport"], None] | None = None
 
 
 @dataclass
@@ -77,6 +80,7 @@ class MigrateReport:
     requests: int = 0
     seconds: float = 0.0
     created: bool = True  # False: a remote environment whose database its first deploy creates
+    applied_before: int = 0  # migrations the ledger held when this run took the lease
 
 
 def run_migrate(env_name: str, directory: Path, options: MigrateOptions | None = None) -> MigrateReport:
@@ -182,10 +186,12 @@ class _Run:
         try:
             state = self._adopt_if_asked(state)
             self.report.ledger_findings = verify_ledger(self.files, state, self.report.environment, self.directory)
+            self.report.applied_before = len(state.applied)
             self._refuse_mismatch(state)
             self.report.pending = plan_pending(self.files, state, self.options.to_version)
             self.report.held_back = read_held_back(self.files, state, self.options.to_version)
             if self.report.pending:
+                self._before_apply()
                 self._apply(self.report.pending)
         finally:
             if self.holding:
@@ -278,6 +284,14 @@ class _Run:
             raise LedgerMismatch(f"{first.code} {first.message}; {first.hint}{more}; nothing was applied")
 
     # -- applying -------------------------------------------------------------------------------
+    def _before_apply(self) -> None:
+        if self.options.before_apply is not None:
+            self.options.before_apply(self.report)
+            return
+        from infra.backup.guard import backup_before_destructive
+
+        backup_before_destructive(self.report, self.directory, self.options.progress)
+
     def _apply(self, pending: list[PendingMigration]) -> None:
         point = self.target.create_restore_point()
         self.report.restore_point = point

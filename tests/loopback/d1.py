@@ -81,6 +81,22 @@ class D1Store:
     def path(self, database_id: str) -> Path:
         return self._get(database_id).path
 
+    def name(self, database_id: str) -> str:
+        return self._get(database_id).name
+
+    def ids(self) -> list[str]:
+        return list(self._databases)
+
+    def lock(self, database_id: str) -> threading.Lock:
+        """The lock that serialises requests to one database (a whole export or import holds it)."""
+        return self._get(database_id).lock
+
+    def remove_database(self, database_id: str) -> None:
+        database = self._get(database_id)
+        with database.lock:
+            del self._databases[database_id]
+            database.path.unlink(missing_ok=True)
+
     def connect(self, database_id: str) -> sqlite3.Connection:
         """A plain connection to inspect a database from a test (no D1 rules: tests read `_cf_` too)."""
         return sqlite3.connect(self._get(database_id).path, isolation_level=None)

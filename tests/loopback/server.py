@@ -60,11 +60,16 @@ class LoopbackRequest:
 
 @dataclass
 class RawResponse:
-    """A handler's escape hatch for a non-envelope response (downloads, multipart results)."""
+    """A handler's escape hatch for a non-envelope response (downloads, multipart results).
+
+    `send_only` sends that many bytes of `body` (announcing all of it) and closes the
+    connection: a download cut short."""
 
     status: int
     body: bytes
     content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    send_only: int | None = None
 
 
 @dataclass
@@ -112,6 +117,7 @@ class _Route:
     pattern: re.Pattern
     name: str
     handler: Callable[[LoopbackRequest], Any]
+    public: bool = False  # a signed storage URL: no API token (and none must be sent)
 
 
 @dataclass
@@ -142,12 +148,14 @@ class LoopbackApi:
         self._thread: threading.Thread | None = None
 
     # -- registry -------------------------------------------------------------------------------
-    def route(self, method: str, pattern: str, name: str):
-        """Decorator: serve `method` on `pattern` (e.g. "/accounts/{account_id}/d1/database/{database_id}/query")."""
+    def route(self, method: str, pattern: str, name: str, *, public: bool = False):
+        """Decorator: serve `method` on `pattern` (e.g. "/accounts/{account_id}/d1/database/{database_id}/query").
+
+        `public=True`: a URL that needs no API token, as a presigned storage URL (downloads, uploads)."""
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
 
         def register(handler):
-            self._routes.append(_Route(method.upper(), regex, name, handler))
+            self._routes.append(_Route(method.upper(), regex, name, handler, public))
             return handler
 
         return register
@@ -269,7 +277,7 @@ def _handler_class(api: LoopbackApi):
                 time.sleep(api.latency)
             if found is None:
                 return self._send_json(404, envelope(errors=[{"code": 7000, "message": "No route for that URI"}]))
-            if headers.get("authorization") != f"Bearer {api.token}":
+            if not found[0].public and headers.get("authorization") != f"Bearer {api.token}":
                 return self._send_json(403, envelope(errors=[{"code": 10000, "message": "Authentication error"}]))
             route, params = found
             if params.get("account_id", api.account_id) != api.account_id:
@@ -300,7 +308,10 @@ def _handler_class(api: LoopbackApi):
             if isinstance(result, ApiFailure):
                 return self._send_json(result.status, envelope(errors=[{"code": result.code, "message": result.message}]))
             if isinstance(result, RawResponse):
-                return self._send_bytes(result.status, result.body, result.content_type)
+                if result.send_only is not None:
+                    self.close_connection = True
+                return self._send_bytes(result.status, result.body, result.content_type, result.headers,
+                                        send_only=result.send_only)
             return self._send_json(200, envelope(result))
 
         def _send_fault(self, fault: Fault) -> None:
@@ -314,7 +325,8 @@ def _handler_class(api: LoopbackApi):
         def _send_json(self, status: int, payload: dict, extra_headers: dict | None = None) -> None:
             self._send_bytes(status, json.dumps(payload).encode(), "application/json", extra_headers)
 
-        def _send_bytes(self, status: int, body: bytes, content_type: str, extra_headers: dict | None = None) -> None:
+        def _send_bytes(self, status: int, body: bytes, content_type: str, extra_headers: dict | None = None,
+                        send_only: int | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -322,7 +334,7 @@ def _handler_class(api: LoopbackApi):
                 self.send_header(key, value)
             self.end_headers()
             try:
-                self.wfile.write(body)
+                self.wfile.write(body if send_only is None else body[:send_only])
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout test); nothing to tell it
 

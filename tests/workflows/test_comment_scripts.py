@@ -135,3 +135,19 @@ def test_a_comment_over_githubs_limit_is_cut_with_a_pointer_to_the_run(tmp_path:
     body = run_scenario(tmp_path, STICKY, [run])["state"]["comments"][0]["body"]
     assert len(body) <= 65536 and body.rstrip().endswith("the full text is in [the run's summary]"
                                                          "(https://github.com/myco/hyphae/actions/runs/42))")
+
+
+def test_each_scheduled_check_keeps_its_own_issue(tmp_path: Path):
+    scheduled = REPO_ROOT / ".github" / "scripts" / "scheduled-issue.cjs"
+    (tmp_path / "report.txt").write_text("staging: export did not finish")
+    backup = {"failed": "a nightly backup failed", "marker": "hyphae:scheduled-backup", "title": "Backup failed",
+              "label": "backup", "sections": [{"heading": "staging", "path": "report.txt", "fenced": True}]}
+    drift = {"number": 1, "title": "Drift", "body": "<!-- hyphae:scheduled-drift -->\n## Drift", "labels": ["drift"],
+             "state": "open"}
+    both = run_scenario(tmp_path, scheduled, [backup], issues=[drift])
+    assert sorted(issue["labels"][0] for issue in both["state"]["issues"]) == ["backup", "drift"]
+    (opened,) = [issue for issue in both["state"]["issues"] if issue["labels"] == ["backup"]]
+    assert opened["body"].startswith("<!-- hyphae:scheduled-backup -->") and "export did not finish" in opened["body"]
+    clean = run_scenario(tmp_path, scheduled, [{**backup, "failed": ""}], issues=both["state"]["issues"])
+    assert {issue["labels"][0]: issue["state"] for issue in clean["state"]["issues"]} == {"drift": "open",
+                                                                                          "backup": "closed"}

@@ -33,6 +33,8 @@ WRITE_SCOPES = {
     ("deploy.yml", "build"): {"id-token", "attestations"},
     ("pull-request.yml", "review"): {"pull-requests"},
     ("drift.yml", "report"): {"issues"},
+    ("backup.yml", "backup"): {"id-token", "attestations"},
+    ("backup.yml", "report"): {"issues"},
 }
 
 
