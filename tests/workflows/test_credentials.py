@@ -30,6 +30,7 @@ NO_STATE, DEV_STATE, STAGING_PRODUCTION_STATE = "no state", "dev state only", "s
 GITHUB_ENVIRONMENTS = {
     "dev": DEV_STATE,
     "read-only": NO_STATE,
+    "backup": NO_STATE,
     "main-preview": STAGING_PRODUCTION_STATE,
     "staging": STAGING_PRODUCTION_STATE,
     "production": STAGING_PRODUCTION_STATE,
