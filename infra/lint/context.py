@@ -75,6 +75,24 @@ class SchemaView:
     def exists(self, name: str, kinds: tuple[str, ...] = ("table", "view", "index", "trigger")) -> bool:
         return self.kind_of(name) in kinds
 
+    def unique_keys(self, table: str) -> set[frozenset[str]]:
+        """The column sets (lower-case) `table` holds unique now: its primary key and every full
+        (not partial) unique index or constraint on plain columns."""
+        keys = set()
+        primary = frozenset(row[1].lower() for row in self._query(f'PRAGMA table_info("{table}")') if row[5])
+        if primary:
+            keys.add(primary)
+        for _, index, unique, _, partial in self._query(f'PRAGMA index_list("{table}")'):
+            if unique and not partial:
+                columns = [row[2] for row in self._query(f'PRAGMA index_info("{index}")')]
+                if columns and None not in columns:  # an expression index names no column
+                    keys.add(frozenset(column.lower() for column in columns))
+        return keys
+
+    def read_unique_keys(self) -> dict[str, set[frozenset[str]]]:
+        """table (lower-case) -> its unique keys, for every table (read-only)."""
+        return {table: self.unique_keys(table) for table in self.tables()}
+
     def cascading_children(self, parent: str) -> list[tuple[str, str]]:
         """(child table, action) for each foreign key on `parent` with ON DELETE CASCADE/SET NULL/SET DEFAULT."""
         children = []
@@ -95,6 +113,13 @@ class StatementContext:
     statement: Statement
     schema: SchemaView
     tables_before_migration: frozenset[str] = field(default_factory=frozenset)
+    file_statements: tuple[Statement, ...] = ()  # every statement of the file, this one at statement.index
+    unique_keys_before_migration: dict[str, set[frozenset[str]]] = field(default_factory=dict)  # see read_unique_keys
+
+    @property
+    def following(self) -> tuple[Statement, ...]:
+        """The statements after this one in the same migration file."""
+        return self.file_statements[self.statement.index + 1:]
 
     @cached_property
     def tree(self) -> exp.Expression | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.history.files import read_migrations
-from infra.history.sumfile import write_sum
+from infra.history.sumfile import chain_digests, read_baseline, render_sum, write_sum
 from infra.lint import lint_migrations
 from infra.lint.cache import cache_dir
 from infra.paths import DEFAULT_MIGRATIONS_DIR
@@ -57,6 +57,11 @@ def test_folder_without_sum_is_linted_with_a_note(tmp_path):
     assert report.ok and "invoke lint --write-sum" in report.notes[0]
 
 
+def _sum_without_baseline(folder: Path) -> None:
+    """A hyphae.sum written before baselines existed: numbering rules apply to every file."""
+    (folder / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(folder))))
+
+
 @pytest.mark.parametrize(("names", "bad"), [
     (["0001_a.sql", "0003_b.sql"], "0003_b.sql"),
     (["0001_a.sql", "0001_b.sql"], "0001_b.sql"),
@@ -66,8 +71,41 @@ def test_folder_without_sum_is_linted_with_a_note(tmp_path):
 def test_his001_names_numbering_duplicates_and_gaps(tmp_path, names, bad):
     for name in names:
         (tmp_path / name).write_text("SELECT 1;\n")
+    _sum_without_baseline(tmp_path)
     report = lint_migrations(tmp_path)
     assert [(Path(finding.file).name, finding.code) for finding in report.errors] == [(bad, "HIS001")]
+
+
+WRANGLER_HISTORIES = [
+    ["0000_init.sql", "0001_users.sql"],  # drizzle's default first number
+    ["0001_a.sql", "0004_b.sql", "0004_c.sql"],  # a gap, two files with one number
+    ["001_a.sql", "002-add-users.sql", "010_b.sql"],  # 3-digit numbers, hyphens
+    ["20240101120000_init.sql", "20240302090000_more.sql"],  # timestamps
+]
+
+
+@pytest.mark.parametrize("names", WRANGLER_HISTORIES)
+def test_a_history_wrangler_applies_lints_without_his001_before_the_baseline(tmp_path, names):
+    for number, name in enumerate(names):
+        (tmp_path / name).write_text(f"CREATE TABLE IF NOT EXISTS t{number} (id INTEGER PRIMARY KEY);\n")
+    assert lint_migrations(tmp_path).findings == []  # no sum yet: no numbering rules
+    write_sum(tmp_path, read_migrations(tmp_path))  # the first sum sets the baseline to the last file
+    assert read_baseline(tmp_path) == names[-1]
+    assert lint_migrations(tmp_path).findings == []
+
+
+def test_files_after_the_baseline_follow_invoke_new_numbering(tmp_path):
+    for name in ["001_a.sql", "002-b.sql"]:
+        (tmp_path / name).write_text("SELECT 1;\n")
+    write_sum(tmp_path, read_migrations(tmp_path))
+    (tmp_path / "0004_skipped.sql").write_text("SELECT 1;\n")
+    (tmp_path / "0005-Bad.sql").write_text("SELECT 1;\n")
+    write_sum(tmp_path, read_migrations(tmp_path))  # a rewrite keeps the baseline
+    assert read_baseline(tmp_path) == "002-b.sql"
+    report = lint_migrations(tmp_path)
+    assert [(Path(finding.file).name, finding.code) for finding in report.errors] == [
+        ("0004_skipped.sql", "HIS001"), ("0005-Bad.sql", "HIS001")]
+    assert "0003 missing" in report.errors[0].message
 
 
 def test_allow_directive_needs_a_reason_and_marks_the_finding(lint_history):
@@ -162,13 +200,14 @@ def test_warm_cache_gives_the_same_findings_and_replays_only_new_files(tmp_path)
     folder = tmp_path / "m"
     write_history(folder, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, a TEXT);",
                   "CREATE INDEX i ON t (a);", "DROP TABLE t;")
-    cold = lint_migrations(folder)
+    cold = lint_migrations(folder, enable=["IDEM001"])
     assert [finding.code for finding in cold.findings] == ["IDEM001", "SAFE001"]
+    assert [finding.code for finding in lint_migrations(folder).findings] == ["SAFE001"]  # opt-in, same cache
     assert len(list(cache_dir().glob("*.json"))) == 1 and len(list(cache_dir().glob("*.sqlite"))) == 2
-    warm = lint_migrations(folder)
+    warm = lint_migrations(folder, enable=["IDEM001"])
     assert warm.findings == cold.findings and warm.statements_checked == cold.statements_checked
     (folder / "0004_step_4.sql").write_text("ALTER TABLE t ADD COLUMN b TEXT;\n")
-    grown = lint_migrations(folder)
+    grown = lint_migrations(folder, enable=["IDEM001"])
     assert [finding.code for finding in grown.findings] == ["IDEM001", "SAFE001", "ORD001"]
 
 
