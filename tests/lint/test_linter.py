@@ -288,3 +288,51 @@ def test_findings_name_files_relative_to_the_working_directory(tmp_path, monkeyp
     assert [finding.file for finding in report.findings] == ["migrations/0001_step_1.sql"]
     assert report.notes == ["migrations/hyphae.sum does not exist: history integrity not checked; "
                             "create it with `invoke lint --write-sum`"]
+
+
+def test_a_with_rows_failure_caused_only_by_the_sample_value_is_not_reported(lint_history):
+    # The seeded row holds plain text; json_extract fails on it ("malformed JSON"), not on '{}'.
+    setup = "CREATE TABLE IF NOT EXISTS events (id TEXT NOT NULL PRIMARY KEY, payload TEXT NOT NULL);"
+    report = lint_history(setup, "ALTER TABLE events ADD COLUMN kind TEXT;\n"
+                                 "UPDATE events SET kind = json_extract(payload, '$.kind') WHERE kind IS NULL;")
+    assert report.findings == []
+    # ...while one that fails for any row still is (NOT NULL on a column the rows leave NULL)
+    report = lint_history(setup + "\nALTER TABLE events ADD COLUMN note TEXT;",
+                          "CREATE TABLE IF NOT EXISTS events_new (id TEXT NOT NULL PRIMARY KEY, note TEXT NOT NULL);\n"
+                          "INSERT INTO events_new (id, note) SELECT id, note FROM events;")
+    assert codes_at(report, "0002_step_2.sql") == [("SAFE005", 2)]
+
+
+def test_triggers_are_judged_by_firing_them(lint_history):
+    setup = "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+    fts = ("CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(body, content='notes', content_rowid='id');\n"
+           "CREATE TRIGGER IF NOT EXISTS notes_ai AFTER INSERT ON notes BEGIN\n"
+           "  INSERT INTO notes_fts(rowid, body) VALUES (new.id, new.body); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS notes_ad AFTER DELETE ON notes BEGIN\n"
+           "  INSERT INTO notes_fts(notes_fts, rowid, body) VALUES ('delete', old.id, old.body); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS notes_au AFTER UPDATE ON notes BEGIN\n"
+           "  INSERT INTO notes_fts(notes_fts, rowid, body) VALUES ('delete', old.id, old.body);\n"
+           "  INSERT INTO notes_fts(rowid, body) VALUES (new.id, new.body); END;")
+    assert lint_history(setup, fts).findings == []  # rowid and the FTS5 command column are the engine's
+    broken = lint_history(setup, "CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, note_id INTEGER);\n"
+                                 "CREATE TRIGGER IF NOT EXISTS notes_log AFTER DELETE ON notes BEGIN\n"
+                                 "  INSERT INTO log (note_id, what) VALUES (old.id, 'gone'); END;\n"
+                                 "CREATE TRIGGER IF NOT EXISTS notes_version AFTER UPDATE ON notes BEGIN\n"
+                                 "  SELECT sqlite_version(); END;")
+    assert codes_at(broken, "0002_step_2.sql") == [("ORD002", 2), ("D1004", 4)]
+    assert "error in trigger notes_log: table log has no column named what" in broken.errors[0].message
+
+
+def test_prisma_layout_and_drizzle_breakpoints_lint_as_is(tmp_path):
+    for folder, sql in [("20250101000000_init", 'CREATE TABLE "User" ("id" TEXT NOT NULL PRIMARY KEY, "email" TEXT NOT NULL);\n'
+                                                 'CREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n'),
+                        ("20250102000000_posts", 'CREATE TABLE `post` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`title` text\n);'
+                                                  '\n--> statement-breakpoint\nCREATE INDEX `post_title` ON `post` (`title`);--> statement-breakpoint\n'
+                                                  'ALTER TABLE `post` ADD `body` text;')]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "migration.sql").write_text(sql)
+    (tmp_path / "migration_lock.toml").write_text('provider = "sqlite"\n')
+    report = lint_migrations(tmp_path)
+    assert report.findings == [] and report.files_checked == 2 and report.statements_checked == 5
+    assert [file.name for file in read_migrations(tmp_path)] == ["20250101000000_init/migration.sql",
+                                                                 "20250102000000_posts/migration.sql"]
