@@ -2,7 +2,8 @@
 over 40 tables), against the floor (the same files replayed bare into SQLite) and a peer
 (`sqlfluff lint --dialect sqlite`), plus one new migration on top with a warm replay cache.
 
-Targets (issue 2): cold lint within 2.5x of the bare replay; one new migration linted in under a
+Targets (issues 2 and 14): cold lint within 2.5x of the bare replay, with trigger firing and
+SAFE006's second engine on; one new migration linted in under a
 tenth of the cold time. The cold lint replays the history twice (empty tables, and one row per
 table), the second in a child process: on two free cores that costs about one replay; on a busy
 machine the two replays share a core and the ratio approaches 2.5x or more.
@@ -26,7 +27,9 @@ MIGRATIONS = 1000
 TABLES = 40
 SQLFLUFF_FILES = 10  # sqlfluff is slow: measured on this many files and extrapolated
 RUNS = 2  # bare replay and cold lint: best of this many, interleaved (the machine is shared)
-# Each migration after the first: 2 ADD COLUMN, 3 CREATE INDEX, 2 DROP INDEX, 6 INSERT, 4 UPDATE, 1 DELETE.
+# The first migration: the tables, a change log and a trigger writing it (fired when it is linted).
+# Each migration after the first: 2 ADD COLUMN, 3 CREATE INDEX, 2 DROP INDEX, 6 INSERT, 4 UPDATE
+# written drizzle-style with double-quoted names (each one checked by SAFE006's second engine), 1 DELETE.
 
 
 def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 7) -> int:
@@ -37,6 +40,9 @@ def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 
     statements = 0
     first = [f"CREATE TABLE IF NOT EXISTS t{table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
              f"value REAL, created_at INTEGER NOT NULL DEFAULT 0);" for table in range(TABLES)]
+    first += ["CREATE TABLE IF NOT EXISTS change_log (id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL, at INTEGER);",
+              "CREATE TRIGGER IF NOT EXISTS t0_changed AFTER UPDATE ON t0 BEGIN\n"
+              "  INSERT INTO change_log (table_id, at) VALUES (0, new.created_at);\nEND;"]
     _write(directory, 1, first)
     statements += len(first)
     for number in range(2, migrations + 1):
@@ -59,7 +65,7 @@ def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 
             body.append(f"INSERT INTO t{table} (name, value, created_at) VALUES {values};")
         for _ in range(4):
             table = rng.randrange(TABLES)
-            body.append(f"UPDATE t{table} SET value = value + 1 WHERE created_at = {rng.randrange(number)};")
+            body.append(f'UPDATE "t{table}" SET "value" = "value" + 1 WHERE "created_at" = {rng.randrange(number)};')
         table = rng.randrange(TABLES)
         body.append(f"DELETE FROM t{table} WHERE created_at < {number - 500};")
         _write(directory, number, body)

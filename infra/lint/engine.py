@@ -102,14 +102,14 @@ class Replay:
         for statement in statements:
             context = StatementContext(statement, self.schema, frozenset(tables_with_data), statements, unique_keys)
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
-            if (quoted := self.quoted_names.check(statement.sql)) is not None:
-                static.append(finding_for("SAFE006", statement, quoted, display))
             rename = safety.renamed_table(context) if context.keyword == "ALTER" else None
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
             failure = run_statement(self.connection, statement.sql)
             if failure is not None and failure.code is None:
                 failure = confirm_with_second_sample(self.connection, statement.sql, failure)
-            if failure is None:
+            if failure is None:  # the twin still holds the schema before it: check, then record
+                if (quoted := self.quoted_names.check(statement.sql)) is not None:
+                    static.append(finding_for("SAFE006", statement, quoted, display))
                 self.quoted_names.record(statement.sql)
             runs.append(StatementRun(context, static, failure))
             if rename and failure is None and context.existed_before_migration(rename[0]):

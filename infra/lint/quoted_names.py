@@ -66,16 +66,14 @@ class QuotedNameCheck:
         self._pending = []
 
     def check(self, sql: str) -> str | None:
-        """Why `sql` would store a double-quoted name as a string, or None. Call it before the
-        replay runs `sql`, with every earlier statement recorded."""
+        """Why `sql`, which the replay accepted, reads a double-quoted name as a string, or None.
+        Call it before recording `sql`, with every earlier statement recorded."""
         if not has_double_quoted_token(sql):
             return None
         twin = self._catch_up()
-        if _compile(twin, sql, fallback=True) is not None:
-            return None  # refused anyway: the replay reports why
         refusal = _compile(twin, sql, fallback=False)
-        if refusal is None:
-            return None
+        if refusal is None or _compile(twin, sql, fallback=True) is not None:
+            return None  # compiles without the fallback, or fails for another reason too
         token = _FALLBACK_TOKEN.search(refusal)
         if token:
             name = token[1].replace('""', '"')
