@@ -27,8 +27,8 @@ from infra.lint.context import SchemaView, StatementContext
 from infra.lint.directives import apply_directives, loose_directive_findings
 from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
-from infra.lint.quoted_names import QuotedNameCheck
 from infra.lint.findings import Finding
+from infra.lint.quoted_names import QuotedNameCheck
 from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
 from infra.lint.seeding import seed_representative_rows, swap_text_samples
 from infra.lint.splitter import Statement, split_statements
