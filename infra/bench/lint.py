@@ -3,8 +3,7 @@ over 40 tables), against the floor (the same files replayed bare into SQLite) an
 (`sqlfluff lint --dialect sqlite`), plus one new migration on top with a warm replay cache.
 
 Targets (issues 2 and 14): cold lint within 2.5x of the bare replay, with trigger firing and
-SAFE006's second engine on; one new migration linted in under a
-tenth of the cold time. The cold lint replays the history twice (empty tables, and one row per
+SAFE006 on; one new migration linted in under a tenth of the cold time. The cold lint replays the history twice (empty tables, and one row per
 table), the second in a child process: on two free cores that costs about one replay; on a busy
 machine the two replays share a core and the ratio approaches 2.5x or more.
 """
@@ -29,7 +28,7 @@ SQLFLUFF_FILES = 10  # sqlfluff is slow: measured on this many files and extrapo
 RUNS = 2  # bare replay and cold lint: best of this many, interleaved (the machine is shared)
 # The first migration: the tables, a change log and a trigger writing it (fired when it is linted).
 # Each migration after the first: 2 ADD COLUMN, 3 CREATE INDEX, 2 DROP INDEX, 6 INSERT, 4 UPDATE
-# written drizzle-style with double-quoted names (each one checked by SAFE006's second engine), 1 DELETE.
+# written drizzle-style with double-quoted names (each one also compiled for SAFE006), 1 DELETE.
 
 
 def generate_history(directory: Path, migrations: int = MIGRATIONS, seed: int = 7) -> int:

@@ -9,8 +9,8 @@ data: SQL002 for ADD COLUMN forms, SAFE005 for constraint failures (NOT NULL wit
 foreign key whose parent exists only in production rows), and the classified code, marked, for
 anything else. A failed statement is skipped and the replay goes on, so one run reports every
 problem. The static rules (rules/*.STATIC) run beside the replay with rows, on its schema, and so
-does SAFE006 (quoted_names.py), which asks a twin engine without SQLite's double-quoted-string
-fallback. A statement that fails only with rows is tried again with a second plausible value in
+does SAFE006 (quoted_names.py), which asks the same engine whether each double-quoted token also
+resolves as a plain name. A statement that fails only with rows is tried again with a second plausible value in
 the rows (seeding.py) before it counts: a failure the sample value alone causes is not a finding.
 """
 
@@ -28,7 +28,7 @@ from infra.lint.directives import apply_directives, loose_directive_findings
 from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
-from infra.lint.quoted_names import QuotedNameCheck
+from infra.lint.quoted_names import string_fallback_before
 from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
 from infra.lint.seeding import seed_representative_rows, swap_text_samples
 from infra.lint.splitter import Statement, split_statements
@@ -79,14 +79,12 @@ class Replay:
             with runner_privileges(self.connection):
                 self.connection.deserialize(with_rows)
         self.schema = SchemaView(self.connection)
-        self.quoted_names = QuotedNameCheck(self.empty_snapshot)
 
     def snapshot(self) -> bytes:
         return serialize(self.connection)
 
     def close(self) -> None:
         self.connection.close()
-        self.quoted_names.close()
 
     def run_file(self, file: MigrationFile, display: str) -> list[StatementRun]:
         """Seed, then run the static rules and the engine on each statement, the file as one
@@ -104,18 +102,16 @@ class Replay:
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
             rename = safety.renamed_table(context) if context.keyword == "ALTER" else None
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
+            quoted = string_fallback_before(self.connection, statement.sql)  # on the schema before it
             failure = run_statement(self.connection, statement.sql)
             if failure is not None and failure.code is None:
                 failure = confirm_with_second_sample(self.connection, statement.sql, failure)
-            if failure is None:  # the twin still holds the schema before it: check, then record
-                if (quoted := self.quoted_names.check(statement.sql)) is not None:
-                    static.append(finding_for("SAFE006", statement, quoted, display))
-                self.quoted_names.record(statement.sql)
+            if quoted is not None:
+                static.append(finding_for("SAFE006", statement, quoted, display))
             runs.append(StatementRun(context, static, failure))
             if rename and failure is None and context.existed_before_migration(rename[0]):
                 tables_with_data.add(rename[1].lower())  # the renamed table still holds the rows
         commit_failure = end_batch(self.connection)
-        self.quoted_names.end_file(committed=commit_failure is None)
         if commit_failure is not None and runs:
             runs[-1].with_rows = runs[-1].with_rows or commit_failure
         return runs

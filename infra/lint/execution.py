@@ -127,7 +127,7 @@ def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | 
         return None
     # A RAISE(ROLLBACK) or OR ROLLBACK in the body would end the migration's own transaction: compile only.
     compile_only = bool(_ROLLBACK.search(row[1] or ""))
-    with _savepoint(connection, "hyphae_fire"):
+    with rolled_back_savepoint(connection, "hyphae_fire"):
         for sql, parameters in firing_statements(connection, row[0]):
             ran, failure = _fire(connection, sql, parameters, compile_only)
             if failure is not None and not _fails_without_trigger(connection, name, sql, parameters):
@@ -139,12 +139,11 @@ def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | 
 _ROLLBACK = re.compile(r"\bROLLBACK\b", re.IGNORECASE)
 
 
-def firing_statements(connection, table: str) -> list[tuple[str, tuple]]:
+def firing_statements(connection: sqlite3.Connection, table: str) -> list[tuple[str, tuple]]:
     """UPDATE, DELETE and INSERT of one row of `table` (every writable column), the statements that
     fire its triggers, with their parameters; the row's own values when it has one, else NULLs
-    against a rowid no row has (then the statements only compile). `connection` is a sqlite3 or
-    apsw connection; read-only."""
-    with runner_privileges(connection) if isinstance(connection, sqlite3.Connection) else _nothing():
+    against a rowid no row has (then the statements only compile). Read-only."""
+    with runner_privileges(connection):
         columns = [row[1] for row in connection.execute(f'PRAGMA table_xinfo("{_quoted(table)}")') if row[6] == 0]
         has_rowid = _has_rowid(connection, table)
         values = _first_row(connection, table, columns) if has_rowid else None
@@ -174,7 +173,7 @@ def _fire(connection: sqlite3.Connection, sql: str, parameters: tuple, compile_o
 def _fails_without_trigger(connection: sqlite3.Connection, name: str, sql: str, parameters: tuple) -> bool:
     """True when the statement does not compile with the trigger gone either (another, older
     trigger is to blame: SQLite does not re-check triggers when a table they write is dropped)."""
-    with _savepoint(connection, "hyphae_without"):
+    with rolled_back_savepoint(connection, "hyphae_without"):
         with runner_privileges(connection):
             connection.execute(f'DROP TRIGGER "{_quoted(name)}"')
         return _run(connection, "EXPLAIN " + sql, parameters) is not None
@@ -192,7 +191,7 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: tuple) -> EngineF
     return None
 
 
-class _savepoint:
+class rolled_back_savepoint:
     """A savepoint that is always rolled back (hyphae's own statement: past D1's authorizer)."""
 
     def __init__(self, connection: sqlite3.Connection, name: str):
@@ -209,29 +208,21 @@ class _savepoint:
         return False
 
 
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _quoted(name: str) -> str:
     return name.replace('"', '""')
 
 
-def _has_rowid(connection, table: str) -> bool:
+def _has_rowid(connection: sqlite3.Connection, table: str) -> bool:
     """False for a WITHOUT ROWID table or a view (INSTEAD OF triggers): their firing statements
     only compile."""
     try:
         list(connection.execute(f'SELECT rowid FROM "{_quoted(table)}" LIMIT 0'))
         return True
-    except Exception:  # noqa: BLE001 - sqlite3 or apsw: "no such column: rowid"
+    except sqlite3.Error:  # "no such column: rowid"
         return False
 
 
-def _first_row(connection, table: str, columns: list[str]) -> tuple | None:
+def _first_row(connection: sqlite3.Connection, table: str, columns: list[str]) -> tuple | None:
     selected = ", ".join(["rowid"] + [f'"{_quoted(column)}"' for column in columns])
     rows = list(connection.execute(f'SELECT {selected} FROM "{_quoted(table)}" LIMIT 1'))
     return tuple(rows[0]) if rows else None

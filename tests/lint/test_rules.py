@@ -106,6 +106,11 @@ FAILING = [
     ("SAFE006", 'CREATE VIEW IF NOT EXISTS open_sessions AS SELECT id FROM sessions WHERE status = "open";', 1),
     ("SAFE006", 'CREATE TRIGGER IF NOT EXISTS close_it AFTER INSERT ON sessions BEGIN\n'
                 '  UPDATE sessions SET status = "closed" WHERE id = new.id;\nEND;', 1),
+    ("SAFE006", 'CREATE TABLE IF NOT EXISTS moods (mood TEXT CHECK (mood IN ("calm", "busy")));', 1),
+    ("SAFE006", 'SELECT id FROM sessions ORDER BY "mood";', 1),
+    ("SAFE006", 'UPDATE sessions SET title = json_extract(status, "$.title") WHERE id = \'a\';', 1),
+    ("SAFE006", 'CREATE INDEX IF NOT EXISTS idx_partial ON sessions (title) WHERE "mood" IS NULL;', 1),
+    ("SAFE006", 'INSERT INTO sessions ("id", "status") SELECT "id", "status" FROM spores WHERE EXISTS (SELECT "mood" FROM spores);', 1),
     ("SAFE004", "CREATE TABLE IF NOT EXISTS children_copy (id TEXT PRIMARY KEY, parent_id TEXT);\n"
                 "-- hyphae: allow SAFE001 rebuild\nDROP TABLE parents;\nINSERT INTO children_copy SELECT id, parent_id FROM children;\n"
                 "-- hyphae: allow SAFE001 retired\nDROP TABLE children;", 3),
@@ -129,6 +134,10 @@ PASSING = [
     'INSERT INTO sessions_new ("id", "title") SELECT "id", "title" FROM sessions;',
     'UPDATE sessions SET "status" = \'done\' WHERE "id" = \'a\';',
     'CREATE TABLE IF NOT EXISTS labelled (id TEXT NOT NULL PRIMARY KEY, label TEXT DEFAULT "none");',
+    'INSERT INTO sessions ("id", "title") VALUES (\'b\', \'x\') ON CONFLICT ("id") DO UPDATE SET "title" = excluded."title";',
+    'CREATE VIRTUAL TABLE IF NOT EXISTS titles USING fts5("title", content="sessions");',
+    'SELECT [status], `title`, "sessions"."id" FROM "sessions" WHERE title = \'say "hi"\'; -- "mood"',
+    'CREATE VIEW IF NOT EXISTS named AS SELECT "id" AS "key", "title" FROM sessions;',
     # SAFE004 passes: parent and child retired together, nothing of the child survives to lose
     "-- hyphae: allow SAFE001 retired\nDROP TABLE parents;\n-- hyphae: allow SAFE001 retired\nDROP TABLE children;",
     # SAFE005 passes: uniqueness already guaranteed (a superset of the primary key, a column added
