@@ -133,6 +133,7 @@ class StatementContext:
     tables_before_migration: frozenset[str] = field(default_factory=frozenset)
     file_statements: tuple[Statement, ...] = ()  # every statement of the file, this one at statement.index
     unique_keys_before_migration: dict[str, set[frozenset[str]]] = field(default_factory=dict)  # see read_unique_keys
+    rebuilds: dict = field(default_factory=dict)  # statement index -> rebuilds.RebuildOutcome of a DROP TABLE
 
     @property
     def following(self) -> tuple[Statement, ...]:

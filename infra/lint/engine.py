@@ -29,6 +29,7 @@ from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
 from infra.lint.quoted_names import string_fallback_before
+from infra.lint.rebuilds import trace_rebuilds
 from infra.lint.rules import RULES, d1, idempotence, ordering, safety, syntax
 from infra.lint.seeding import seed_representative_rows, swap_text_samples
 from infra.lint.splitter import Statement, split_statements
@@ -92,13 +93,16 @@ class Replay:
         tables_with_data = set(self.schema.tables())  # grows when the file renames one of them
         seed_representative_rows(self.connection)
         runs = []
-        begin_batch(self.connection)
         statements = tuple(split_statements(file.text, display))
+        # Where a dropped table's rows go, asked of the engine before the file runs (SAFE001).
+        rebuilds = trace_rebuilds(self.connection, statements, frozenset(tables_with_data))
+        begin_batch(self.connection)
         # SAFE005 asks whether a new unique index was already guaranteed before the file began
         # (a rebuild drops the old table's index); read only for a file that mentions UNIQUE.
         unique_keys = self.schema.read_unique_keys() if "unique" in file.text.lower() else {}
         for statement in statements:
-            context = StatementContext(statement, self.schema, frozenset(tables_with_data), statements, unique_keys)
+            context = StatementContext(statement, self.schema, frozenset(tables_with_data), statements, unique_keys,
+                                       rebuilds)
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
             rename = safety.renamed_table(context) if context.keyword == "ALTER" else None
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh

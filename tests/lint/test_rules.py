@@ -106,6 +106,14 @@ FAILING = [
     ("SAFE006", 'CREATE VIEW IF NOT EXISTS open_sessions AS SELECT id FROM sessions WHERE status = "open";', 1),
     ("SAFE006", 'CREATE TRIGGER IF NOT EXISTS close_it AFTER INSERT ON sessions BEGIN\n'
                 '  UPDATE sessions SET status = "closed" WHERE id = new.id;\nEND;', 1),
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, title TEXT);\n"
+                "INSERT INTO __new_sessions (id, title) SELECT id, title FROM sessions;\nDROP TABLE sessions;\n"
+                "ALTER TABLE __new_sessions RENAME TO sessions;", 3),  # a rebuild that leaves out status
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, status TEXT, title TEXT);\n"
+                "INSERT INTO __new_sessions SELECT * FROM sessions WHERE status IS NOT NULL;\nDROP TABLE sessions;\n"
+                "ALTER TABLE __new_sessions RENAME TO sessions;", 3),  # a copy that leaves out rows
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS sessions_copy AS SELECT * FROM sessions;\nDROP TABLE sessions;\n"
+                "DROP TABLE sessions_copy;", 2),  # copied, then the copy dropped too
     ("SAFE006", 'CREATE TABLE IF NOT EXISTS moods (mood TEXT CHECK (mood IN ("calm", "busy")));', 1),
     ("SAFE006", 'SELECT id FROM sessions ORDER BY "mood";', 1),
     ("SAFE006", 'UPDATE sessions SET title = json_extract(status, "$.title") WHERE id = \'a\';', 1),
@@ -138,6 +146,14 @@ PASSING = [
     'CREATE VIRTUAL TABLE IF NOT EXISTS titles USING fts5("title", content="sessions");',
     'SELECT [status], `title`, "sessions"."id" FROM "sessions" WHERE title = \'say "hi"\'; -- "mood"',
     'CREATE VIEW IF NOT EXISTS named AS SELECT "id" AS "key", "title" FROM sessions;',
+    # SAFE001 passes: rebuilds that carry every column and row into the table that takes the old name
+    "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, status TEXT NOT NULL DEFAULT 'new', "
+    "title TEXT, mood TEXT);\nINSERT INTO __new_sessions (id, status, title) SELECT id, coalesce(status, 'new'), title "
+    "FROM sessions;\nDROP TABLE sessions;\nALTER TABLE __new_sessions RENAME TO sessions;",
+    'CREATE TABLE IF NOT EXISTS "new_spores" ("id" TEXT NOT NULL PRIMARY KEY, "status" TEXT CHECK ("status" IN (\'open\', \'done\')), '
+    '"tags" TEXT, "content" TEXT);\nINSERT INTO "new_spores" ("id", "status", "tags", "content") SELECT "id", "status", '
+    '"tags", "content" FROM "spores";\nDROP TABLE "spores";\nALTER TABLE "new_spores" RENAME TO "spores";\n'
+    'CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (status);',
     # SAFE004 passes: parent and child retired together, nothing of the child survives to lose
     "-- hyphae: allow SAFE001 retired\nDROP TABLE parents;\n-- hyphae: allow SAFE001 retired\nDROP TABLE children;",
     # SAFE005 passes: uniqueness already guaranteed (a superset of the primary key, a column added

@@ -29,7 +29,10 @@ def safe001_destructive(context: StatementContext):
     tree = context.tree_if("DROP", "ALTER")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
-            yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
+            outcome = context.rebuilds.get(context.statement.index)  # what the engine saw (infra/lint/rebuilds.py)
+            loss = outcome.what_is_lost() if outcome is not None else ""
+            if loss is not None:
+                yield "SAFE001", f"DROP TABLE {name} deletes the table and its data{loss}"
     elif (delete := context.write_without_where(exp.Delete)) is not None:
         name = table_name(delete.this)
         if context.existed_before_migration(name):
