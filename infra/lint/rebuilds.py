@@ -43,8 +43,8 @@ class RebuildOutcome:
     `table`: the table's name when the migration began. `columns`: its marked columns, empty when
     no marked row could be written (its CHECKs refused every mark): then nothing is proven. `lost`:
     the columns whose mark is not in the same-named column of the table carrying `table`'s name at
-    the end. `rows`: rows of that table at the end, and of the dropped table at the start (mark
-    included); None at the end when no table carries the name. `failed_line`: the first statement
+    the end, nor in any new column of it (`renamed` has those). `rows`: rows of that table at the end, and of the dropped table at the start (mark
+    included); None at the end when no table carries the name. `failed_line`: the last statement
     before the DROP that the engine refused on the marked data (a copy that fails), if any.
     """
 
@@ -53,14 +53,18 @@ class RebuildOutcome:
     lost: tuple[str, ...] = ()
     rows: tuple[int | None, int] = (None, 0)
     failed_line: int | None = None
+    renamed: tuple[tuple[str, str], ...] = ()  # (column, the new column its mark reached): a rename (SAFE002)
 
-    def what_is_lost(self) -> str | None:
-        """None when the engine saw every column and row arrive; else what to add to SAFE001's message."""
-        at_end = f"the table named {self.table} at the end of the migration"
+    def what_is_lost(self, written: str = "") -> str | None:
+        """None when the engine saw every column and row arrive; else what to add to SAFE001's message
+        (`written`: the dropped table's name as the statement writes it)."""
+        name = written if written.lower() == self.table else self.table
+        at_end = f"the table named {name} at the end of the migration"
         if not self.columns or self.rows[0] is None:
             return ""  # nothing proven, or no table takes its place: a plain DROP TABLE
         if set(self.lost) == set(self.columns):
-            why = f"line {self.failed_line} fails with rows" if self.failed_line else "a marked row was not copied"
+            why = (f"line {self.failed_line} fails with rows" if self.failed_line
+                   else "nothing copies them" if self.rows[0] == 0 else "a marked row was not copied")
             return f"; its rows do not reach {at_end} ({why})"
         if self.lost:
             return f"; column(s) {', '.join(self.lost)} do not reach {at_end} (the rebuild leaves them out)"
@@ -125,7 +129,7 @@ def _trace(connection: sqlite3.Connection, statements: Sequence[Statement],
         if not connection.in_transaction:  # the file ended the transaction (ON CONFLICT ROLLBACK): nothing proven
             return {index: RebuildOutcome(table) for index, table in drops.items()}
     outcomes = {table: _outcome(connection, table, marks[table], counts.get(table, 0)) for table in marks}
-    return {index: replace(outcomes[table], failed_line=next((s.line for s in failed if s.index < index), None))
+    return {index: replace(outcomes[table], failed_line=max((s.line for s in failed if s.index < index), default=None))
             for index, table in drops.items()}
 
 
@@ -169,8 +173,12 @@ def _outcome(connection: sqlite3.Connection, table: str, marks: dict[str, object
     with runner_privileges(connection):
         if table not in {name.lower() for name in user_tables(connection)}:
             return RebuildOutcome(table, tuple(marks), tuple(marks), (None, rows_before))
-        lost = tuple(column for column, mark in marks.items() if not _holds(connection, table, column, mark))
-        return RebuildOutcome(table, tuple(marks), lost, (_count(connection, table), rows_before))
+        missing = [column for column, mark in marks.items() if not _holds(connection, table, column, mark)]
+        columns_now = [row[1] for row in connection.execute(f'PRAGMA table_info("{_quoted(table)}")')]
+        renamed = tuple((column, now) for column in missing for now in columns_now[:]
+                        if now.lower() not in {name.lower() for name in marks} and _holds(connection, table, now, marks[column]))
+        lost = tuple(column for column in missing if column not in dict(renamed))
+        return RebuildOutcome(table, tuple(marks), lost, (_count(connection, table), rows_before), renamed=renamed)
 
 
 def _holds(connection: sqlite3.Connection, table: str, column: str, mark) -> bool:

@@ -30,7 +30,7 @@ def safe001_destructive(context: StatementContext):
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
             outcome = context.rebuilds.get(context.statement.index)  # what the engine saw (infra/lint/rebuilds.py)
-            loss = outcome.what_is_lost() if outcome is not None else ""
+            loss = outcome.what_is_lost(name) if outcome is not None else ""
             if loss is not None:
                 yield "SAFE001", f"DROP TABLE {name} deletes the table and its data{loss}"
     elif (delete := context.write_without_where(exp.Delete)) is not None:
@@ -65,6 +65,11 @@ def renamed_table(context: StatementContext) -> tuple[str, str] | None:
 
 
 def safe002_rename(context: StatementContext):
+    if (outcome := context.rebuilds.get(context.statement.index)) is not None and outcome.renamed:
+        name = dropped_table(context.tree) or outcome.table
+        pairs = ", ".join(f"{old} to {new}" for old, new in outcome.renamed)
+        yield "SAFE002", (f"the rebuild of {name} renames column(s) {pairs} (their values arrive there): "
+                          "the Worker still using the old name breaks")
     alter = context.alter()
     if alter is None:
         return
