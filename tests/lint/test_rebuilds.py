@@ -68,6 +68,14 @@ def test_a_rebuild_that_leaves_out_a_column_names_it(replay):
                                           "migration (the rebuild leaves them out)")
 
 
+def test_a_rebuild_that_copies_a_column_under_another_name_is_a_rename_not_a_loss(replay):
+    outcomes = trace(replay, NEW_MESSAGE.replace("score REAL", "rating REAL")
+                     + "INSERT INTO __new_message (id, subject, state, body, rating) "
+                     "SELECT id, subject, state, body, score FROM message;\nDROP TABLE message;\n"
+                     "ALTER TABLE __new_message RENAME TO message;")
+    assert outcomes[2].renamed == (("score", "rating"),) and outcomes[2].what_is_lost() is None
+
+
 def test_a_copy_that_filters_rows_says_how_many_arrive(replay):
     outcomes = trace(replay, NEW_MESSAGE + "INSERT INTO __new_message (id, subject, state, body, score) "
                      "SELECT id, subject, state, body, score FROM message WHERE id <> 'm1';\nDROP TABLE message;\n"
