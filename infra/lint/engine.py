@@ -10,8 +10,10 @@ foreign key whose parent exists only in production rows), and the classified cod
 anything else. A failed statement is skipped and the replay goes on, so one run reports every
 problem. The static rules (rules/*.STATIC) run beside the replay with rows, on its schema, and so
 does SAFE006 (quoted_names.py), which asks the same engine whether each double-quoted token also
-resolves as a plain name. A statement that fails only with rows is tried again with a second plausible value in
-the rows (seeding.py) before it counts: a failure the sample value alone causes is not a finding.
+resolves as a plain name. A file that drops a table holding data runs once more first, on a marked
+row, to see whether its rows reach the table that takes the name (rebuilds.py, for SAFE001). A
+statement that fails only with rows is tried again with a second plausible value in the rows
+(seeding.py) before it counts: a failure the sample value alone causes is not a finding.
 """
 
 from __future__ import annotations
