@@ -41,11 +41,12 @@ class RebuildOutcome:
     """What became of a dropped table's rows by the end of its migration.
 
     `table`: the table's name when the migration began. `columns`: its marked columns, empty when
-    no marked row could be written (its CHECKs refused every mark): then nothing is proven. `lost`:
-    the columns whose mark is not in the same-named column of the table carrying `table`'s name at
-    the end, nor in any new column of it (`renamed` has those). `rows`: rows of that table at the end, and of the dropped table at the start (mark
-    included); None at the end when no table carries the name. `failed_line`: the last statement
-    before the DROP that the engine refused on the marked data (a copy that fails), if any.
+    no marked row could be written (not an ordinary table, or a trigger refused it): then nothing
+    is proven. `lost`: the columns whose mark is in neither the same-named column of the table
+    carrying `table`'s name at the end nor a new column of it (`renamed` pairs those). `rows`: rows
+    of that table at the end (None when no table carries the name), and of the dropped table at
+    the start, mark included. `failed_line`: the last statement before the DROP that the engine
+    refused on the marked data (a copy that fails), if any.
     """
 
     table: str
@@ -174,9 +175,11 @@ def _outcome(connection: sqlite3.Connection, table: str, marks: dict[str, object
         if table not in {name.lower() for name in user_tables(connection)}:
             return RebuildOutcome(table, tuple(marks), tuple(marks), (None, rows_before))
         missing = [column for column, mark in marks.items() if not _holds(connection, table, column, mark)]
-        columns_now = [row[1] for row in connection.execute(f'PRAGMA table_info("{_quoted(table)}")')]
-        renamed = tuple((column, now) for column in missing for now in columns_now[:]
-                        if now.lower() not in {name.lower() for name in marks} and _holds(connection, table, now, marks[column]))
+        old_names = {column.lower() for column in marks}
+        new_columns = [row[1] for row in connection.execute(f'PRAGMA table_info("{_quoted(table)}")')
+                       if row[1].lower() not in old_names]
+        renamed = tuple((column, new) for column in missing for new in new_columns
+                        if _holds(connection, table, new, marks[column]))
         lost = tuple(column for column in missing if column not in dict(renamed))
         return RebuildOutcome(table, tuple(marks), lost, (_count(connection, table), rows_before), renamed=renamed)
 
