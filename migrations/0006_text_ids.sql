@@ -38,7 +38,6 @@ SELECT id, machine_id, session_id, prompt_number, user_prompt, response_summary,
     classification, started_at, ended_at, status, activity_count, processed, content_hash, created_at, synced_at,
     parent_prompt_batch_id, kind, project_id, origin
 FROM prompt_batches;
--- hyphae: allow SAFE001 table rebuild: every row was copied into prompt_batches_text_ids by the INSERT above, in the same batch
 DROP TABLE prompt_batches;
 ALTER TABLE prompt_batches_text_ids RENAME TO prompt_batches;
 CREATE INDEX IF NOT EXISTS idx_prompt_batches_parent ON prompt_batches (parent_prompt_batch_id);
@@ -61,7 +60,6 @@ CREATE TABLE IF NOT EXISTS digest_extracts_text_ids (
 INSERT INTO digest_extracts_text_ids (id, machine_id, agent_id, tier, content, substrate_hash, generated_at, synced_at, project_id)
 SELECT id, machine_id, agent_id, tier, content, substrate_hash, generated_at, synced_at, project_id
 FROM digest_extracts;
--- hyphae: allow SAFE001 table rebuild: every row was copied into digest_extracts_text_ids by the INSERT above, in the same batch
 DROP TABLE digest_extracts;
 ALTER TABLE digest_extracts_text_ids RENAME TO digest_extracts;
 CREATE INDEX IF NOT EXISTS idx_digest_extracts_project_id ON digest_extracts (project_id);
@@ -95,7 +93,6 @@ SELECT id, machine_id, project_id, identity_key, namespace, record_id,
     source_session_id, source_prompt_batch_id, state, confidence, basis_kind, basis_ref, basis_sha,
     release_pr_number, reason, checked_at, created_at, updated_at, synced_at
 FROM knowledge_release_state;
--- hyphae: allow SAFE001 table rebuild: every row was copied into knowledge_release_state_text_ids by the INSERT above, in the same batch
 DROP TABLE knowledge_release_state;
 ALTER TABLE knowledge_release_state_text_ids RENAME TO knowledge_release_state;
 CREATE INDEX IF NOT EXISTS idx_knowledge_release_state_project_id ON knowledge_release_state (project_id);

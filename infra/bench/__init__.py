@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
@@ -43,6 +44,27 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = function()
     return time.perf_counter() - start, result
+
+
+@dataclass(frozen=True)
+class CpuTime:
+    """CPU seconds one call used: in this process, and in child processes that ended during it."""
+
+    own: float
+    children: float
+
+
+def timed_with_cpu(function: Callable[[], T]) -> tuple[float, CpuTime, T]:
+    """(wall-clock seconds, CPU time, result) of one call. On a shared machine the wall clock
+    depends on what else runs; the CPU time shows the work itself."""
+    before_own, before_children = time.process_time(), _children_cpu()
+    seconds, result = timed(function)
+    return seconds, CpuTime(time.process_time() - before_own, _children_cpu() - before_children), result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def best_of(runs: int, function: Callable[[], T]) -> tuple[float, T]:

@@ -19,9 +19,10 @@ from infra.paths import DEFAULT_MIGRATIONS_DIR
     "format": "output: human (default), json or github (workflow annotations)",
     "env": "also compare with this environment's ledger (HIS002-HIS004)",
     "write-sum": "rewrite hyphae.sum from the files first (after an intended history change)",
+    "enable": "opt-in rules to report too, comma-separated (IDEM001)",
 })
 @reports_errors
-def lint(c, path=None, format="human", env=None, write_sum=False):
+def lint(c, path=None, format="human", env=None, write_sum=False, enable=""):
     """Lint the migrations: sqlglot reads each statement, a scratch SQLite with D1's rules replays them."""
     from infra.lint import lint_migrations
     from infra.lint.report import FORMATS, render
@@ -30,8 +31,9 @@ def lint(c, path=None, format="human", env=None, write_sum=False):
     directory = _existing_folder(path)
     if write_sum:
         _rewrite_sum(directory)
+    enabled = _opt_in_codes(enable)
     extra = _ledger_findings(env, directory) if env else []
-    report = lint_migrations(directory, extra_findings=extra)
+    report = lint_migrations(directory, extra_findings=extra, enable=enabled)
     print(render(report, output_format))
     if not report.ok:
         raise Exit(code=1)
@@ -42,13 +44,23 @@ def lint(c, path=None, format="human", env=None, write_sum=False):
 @reports_errors
 def new(c, slug, path=None):
     """Create the next-numbered migration file NNNN_SLUG.sql and update hyphae.sum."""
-    from infra.history.files import create_migration
+    from infra.history.files import check_new_migration, create_migration
 
     directory = _existing_folder(path)
+    check_new_migration(directory, slug)
     _refuse_stale_sum(directory)
+    _rewrite_sum(directory)  # a first sum sets the baseline to the files already there (docs/rules.md, HIS001)
     created = create_migration(directory, slug)
     _rewrite_sum(directory)
     print(f"created {created} (hyphae.sum updated)")
+
+
+def _opt_in_codes(value: str) -> list[str]:
+    """`--enable IDEM001,...` as codes; UsageError naming the closest opt-in code for a typo."""
+    from infra.commands import choose
+    from infra.lint.rules import OPT_IN_CODES
+
+    return [choose(code.strip().upper(), tuple(sorted(OPT_IN_CODES)), "--enable") for code in value.split(",") if code.strip()]
 
 
 def _existing_folder(path: str | None) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.drift.schema import Schema, read_connection_schema
-from infra.history.files import MigrationFile
+from infra.history.files import MigrationFile, order_key
 from infra.history.sumfile import chain_digests
 from infra.lint.cache import read_checkpoint
 from infra.lint.engine import Replay, execute
@@ -29,7 +29,7 @@ def replay_expected(files: list[MigrationFile], applied_names: set[str]) -> Expe
     """Replay the applied files in history order and read the schema; when some files are not
     applied, read the schema after the whole history too (continuing the same replay when the
     pending files all come after the applied ones, from scratch otherwise)."""
-    ordered = sorted((file for file in files if file.version is not None), key=lambda file: file.name)
+    ordered = sorted(files, key=lambda file: order_key(file.name))  # wrangler's order
     applied = [file for file in ordered if file.name in applied_names]
     replay = _replay_from_checkpoint(applied)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.d1.rules import WRANGLER_LEDGER
-from infra.history.files import MIGRATION_NAME, MigrationFile
+from infra.history.files import MigrationFile, leading_number
 from infra.targets import BatchStatement, RestorePoint
 
 # Exactly wrangler's DDL (workers-sdk, src/d1/migrations/helpers.ts), so either tool can create it.
@@ -79,8 +79,7 @@ class AppliedMigration:
 
     @property
     def version(self) -> int | None:
-        match = MIGRATION_NAME.match(self.name)
-        return int(match["version"]) if match else None
+        return leading_number(self.name)
 
 
 def create_tables_statements() -> list[BatchStatement]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.history.files import MigrationFile, latest_version, read_migrations
+from infra.history.files import MigrationFile, latest_version, order_key, read_migrations
 from infra.ledger.read import LedgerState, read_ledger
 from infra.lint.findings import ERROR, Finding
 
@@ -25,9 +25,9 @@ def verify_ledger(files: list[MigrationFile], state: LedgerState, environment: s
         elif entry.sha256 is not None and entry.sha256 != migration.sha256:
             findings.append(_edited(migration, entry.sha256, environment))
     if state.applied:
-        last_applied = max(entry.name for entry in state.applied)
+        last_applied = max((entry.name for entry in state.applied), key=order_key)  # wrangler's order
         for migration in files:
-            if migration.name not in state.applied_names and migration.name < last_applied:
+            if migration.name not in state.applied_names and order_key(migration.name) < order_key(last_applied):
                 findings.append(_out_of_order(migration, last_applied, files, environment))
     return findings
 
@@ -52,7 +52,7 @@ def _out_of_order(migration: MigrationFile, last_applied: str, files: list[Migra
                    f"{migration.name} is not applied to {environment} but sorts before {last_applied}, which is: "
                    "it would run out of order",
                    f"renumber it after the applied history, e.g. `git mv {migration.path} "
-                   f"{migration.path.with_name(next_free + migration.name[4:])}`")
+                   f"{migration.path.with_name(next_free + '_' + migration.name.split('_', 1)[-1])}`")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ report.py). Entry point: `lint_migrations(directory)`.
 from __future__ import annotations
 
 
-def lint_migrations(directory, *, extra_findings=(), use_cache=True):
+def lint_migrations(directory, *, extra_findings=(), use_cache=True, enable=()):
     """See infra.lint.linter.lint_migrations (imported lazily: sqlglot is not needed to read findings)."""
     from infra.lint.linter import lint_migrations as run_linter
 
-    return run_linter(directory, extra_findings=extra_findings, use_cache=use_cache)
+    return run_linter(directory, extra_findings=extra_findings, use_cache=use_cache, enable=enable)

@@ -8,7 +8,12 @@ code (rules/*.ENGINE, SQL004 as the fallback). One that fails in only one of the
 data: SQL002 for ADD COLUMN forms, SAFE005 for constraint failures (NOT NULL without default, a
 foreign key whose parent exists only in production rows), and the classified code, marked, for
 anything else. A failed statement is skipped and the replay goes on, so one run reports every
-problem. The static rules (rules/*.STATIC) run beside the replay with rows, on its schema.
+problem. The static rules (rules/*.STATIC) run beside the replay with rows, on its schema, and so
+does SAFE006 (quoted_names.py), which asks the same engine whether each double-quoted token also
+resolves as a plain name. A file that drops a table holding data runs once more first, on a marked
+row, to see whether its rows reach the table that takes the name (rebuilds.py, for SAFE001). A
+statement that fails only with rows is tried again with a second plausible value in the rows
+(seeding.py) before it counts: a failure the sample value alone causes is not a finding.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from infra.lint.directives import apply_directives, loose_directive_findings
 from infra.lint.empty_replay import start_empty_replay
 from infra.lint.execution import EngineFailure, begin_batch, end_batch, execute, run_statement, serialize
 from infra.lint.findings import Finding
+from infra.lint.quoted_names import string_fallback_before
+from infra.lint.rebuilds import trace_rebuilds
 from infra.lint.rules import RULES, contract, d1, idempotence, ordering, safety, syntax
-from infra.lint.seeding import seed_representative_rows
+from infra.lint.seeding import seed_representative_rows, swap_text_samples
 from infra.lint.splitter import Statement, split_statements
 
 __all__ = ["EngineFailure", "FileResult", "Replay", "execute", "lint_files"]  # drift uses Replay and execute
@@ -89,14 +96,27 @@ class Replay:
         contract_before = contract.read_contract_columns(self.connection)
         seed_representative_rows(self.connection)
         runs = []
+        statements = tuple(split_statements(file.text, display))
+        # Where a dropped table's rows go, asked of the engine before the file runs (SAFE001).
+        rebuilds = trace_rebuilds(self.connection, statements, frozenset(tables_with_data))
         begin_batch(self.connection)
-        for statement in split_statements(file.text, display):
-            context = StatementContext(statement, self.schema, frozenset(tables_with_data))
+        # SAFE005 asks whether a new unique index was already guaranteed before the file began
+        # (a rebuild drops the old table's index); read only for a file that mentions UNIQUE.
+        unique_keys = self.schema.read_unique_keys() if "unique" in file.text.lower() else {}
+        for statement in statements:
+            context = StatementContext(statement, self.schema, frozenset(tables_with_data), statements, unique_keys,
+                                       rebuilds)
             static = [finding_for(code, statement, message, display) for code, message in run_static_rules(context)]
             rename = safety.renamed_table(context) if context.keyword == "ALTER" else None
             context.__dict__.pop("tree", None)  # judged later without it; 18,000 trees would weigh
-            runs.append(StatementRun(context, static, run_statement(self.connection, statement.sql)))
-            if rename and runs[-1].with_rows is None and context.existed_before_migration(rename[0]):
+            quoted = string_fallback_before(self.connection, statement.sql)  # on the schema before it
+            failure = run_statement(self.connection, statement.sql)
+            if failure is not None and failure.code is None:
+                failure = confirm_with_second_sample(self.connection, statement.sql, failure)
+            if quoted is not None:
+                static.append(finding_for("SAFE006", statement, quoted, display))
+            runs.append(StatementRun(context, static, failure))
+            if rename and failure is None and context.existed_before_migration(rename[0]):
                 tables_with_data.add(rename[1].lower())  # the renamed table still holds the rows
         commit_failure = end_batch(self.connection)
         if commit_failure is not None and runs:
@@ -106,6 +126,23 @@ class Replay:
         for index, code, message in contract.judge_file(contract_before, contract.read_contract_columns(self.connection), sql):
             runs[index].static.append(finding_for(code, runs[index].context.statement, message, display))
         return runs
+
+
+def confirm_with_second_sample(connection, sql: str, failure: EngineFailure) -> EngineFailure | None:
+    """`failure`, unless it is the sample's doing: a statement the engine can compile (so its
+    failure came from the rows) is run again, in a savepoint, once the rows hold the second text
+    sample. If it then succeeds, the failure depended on the sample alone: its effect is kept and
+    nothing is reported (a data-dependent finding must hold for any plausible row)."""
+    if not connection.in_transaction or execute(connection, "EXPLAIN " + sql) is not None:
+        return failure
+    with runner_privileges(connection):
+        connection.execute("SAVEPOINT hyphae_second_sample")
+    retry = run_statement(connection, sql) if swap_text_samples(connection) else failure
+    with runner_privileges(connection):
+        if retry is not None:
+            connection.execute("ROLLBACK TO hyphae_second_sample")
+        connection.execute("RELEASE hyphae_second_sample")
+    return failure if retry is not None else None
 
 
 def lint_files(replay: Replay, files: list[MigrationFile], snapshot_after: set[int]):

@@ -1,7 +1,8 @@
 """Running one statement in a scratch database under D1's rules, as the replays do.
 
 `execute` runs a statement and returns why it failed (or None); `run_statement` also resolves a
-view or trigger the statement created, since SQLite accepts views and triggers that name
+view or trigger the statement created (a trigger by firing it, `probe_trigger`), since SQLite
+accepts views and triggers that name
 missing tables or columns and only fails when they are used, and drops a broken one so later
 ALTERs don't all fail with "error in view ...". Used by both replays (engine.py,
 empty_replay.py) and by drift's expected schema.
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 
 from infra.d1.rules import clear_last_denial, last_denial, runner_privileges
 from infra.lint.rules import d1
-from infra.lint.splitter import split_statements
 
 _VIEW_OR_TRIGGER = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?(VIEW|TRIGGER)\b", re.IGNORECASE)
 
@@ -114,51 +114,115 @@ def probe_view(connection: sqlite3.Connection, name: str) -> EngineFailure | Non
 
 
 def probe_trigger(connection: sqlite3.Connection, name: str) -> EngineFailure | None:
-    """Resolve a trigger's body: renaming a column of its table makes SQLite re-read every
-    trigger and view that uses the table (in a savepoint that is rolled back). That check skips
-    the columns an UPDATE sets and an INSERT names, so those are looked up too."""
+    """Let the engine judge a new trigger: SQLite resolves a trigger's body only when a statement
+    that fires it is compiled, so fire it, INSERT, UPDATE and DELETE of a row of its table, inside a
+    savepoint that is rolled back (compiled only, when the table has no row). A failure counts when
+    the engine cannot compile the firing statement because of this trigger (a missing table or
+    column, a function D1 denies); a failure only while running depends on the row (FTS5's
+    'delete' of a row indexed before the trigger existed, a RAISE in the body) and does not."""
     with runner_privileges(connection):
-        query = "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?"
-        row = connection.execute(query, (name,)).fetchone()
-        columns = connection.execute(f'PRAGMA table_info("{row[0]}")').fetchall() if row else []
-        if not columns:
-            return None
-        connection.execute("SAVEPOINT hyphae_probe")
-        try:
-            connection.execute(f'ALTER TABLE "{row[0]}" RENAME COLUMN "{columns[0][1]}" TO "__hyphae_probe__"')
-        except sqlite3.Error as error:
-            return EngineFailure(str(error))
-        finally:
-            connection.execute("ROLLBACK TO hyphae_probe")
-            connection.execute("RELEASE hyphae_probe")
-        return _written_columns_failure(connection, name, row[1] or "")
-
-
-_TRIGGER_BODY = re.compile(r"\bBEGIN\b(.*)\bEND\s*;?\s*$", re.IGNORECASE | re.DOTALL)
-
-
-def _written_columns_failure(connection: sqlite3.Connection, trigger: str, sql: str) -> EngineFailure | None:
-    """The first column an UPDATE ... SET or INSERT (...) in the trigger body names that its
-    table lacks (SQLite reports those only when the trigger fires)."""
-    from sqlglot import exp
-
-    from infra.lint.context import read_tree
-
-    body = _TRIGGER_BODY.search(sql)
-    for statement in split_statements(body[1] if body else ""):
-        tree = read_tree(statement.sql)
-        if isinstance(tree, exp.Update):
-            table, written = tree.this, [eq.this for eq in tree.expressions if isinstance(eq, exp.EQ)]
-        elif isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
-            table, written = tree.this.this, tree.this.expressions
-        else:
-            continue
-        if not isinstance(table, exp.Table):
-            continue
-        existing = {row[1].lower() for row in connection.execute(f'PRAGMA table_info("{table.name}")')}
-        if not existing:
-            return EngineFailure(f"error in trigger {trigger}: no such table: {table.name}")
-        for column in written:
-            if isinstance(column, (exp.Column, exp.Identifier)) and column.name.lower() not in existing:
-                return EngineFailure(f"error in trigger {trigger}: no such column: {table.name}.{column.name}")
+        row = connection.execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                                 (name,)).fetchone()
+    if row is None:
+        return None
+    # A RAISE(ROLLBACK) or OR ROLLBACK in the body would end the migration's own transaction: compile only.
+    compile_only = bool(_ROLLBACK.search(row[1] or ""))
+    with rolled_back_savepoint(connection, "hyphae_fire"):
+        for sql, parameters in firing_statements(connection, row[0]):
+            ran, failure = _fire(connection, sql, parameters, compile_only)
+            if failure is not None and not _fails_without_trigger(connection, name, sql, parameters):
+                return EngineFailure(f"error in trigger {name}: {failure.message}", failure.code)
+            compile_only = compile_only or not ran  # after a failed DELETE, re-inserting the row would collide
     return None
+
+
+_ROLLBACK = re.compile(r"\bROLLBACK\b", re.IGNORECASE)
+
+
+def firing_statements(connection: sqlite3.Connection, table: str) -> list[tuple[str, tuple]]:
+    """UPDATE, DELETE and INSERT of one row of `table` (every writable column), the statements that
+    fire its triggers, with their parameters; the row's own values when it has one, else NULLs
+    against a rowid no row has (then the statements only compile). Read-only."""
+    with runner_privileges(connection):
+        columns = [row[1] for row in connection.execute(f'PRAGMA table_xinfo("{_quoted(table)}")') if row[6] == 0]
+        has_rowid = _has_rowid(connection, table)
+        values = _first_row(connection, table, columns) if has_rowid else None
+    if not columns:
+        return []
+    names = ", ".join(f'"{_quoted(column)}"' for column in columns)
+    target = values[0] if values else -1
+    where = f"WHERE rowid = {int(target)}" if has_rowid else "WHERE 0"
+    inserted = values[1:] if values else (None,) * len(columns)
+    row_id = ("rowid, ", "?, ") if has_rowid else ("", "")
+    return [
+        (f'UPDATE "{_quoted(table)}" SET ' + ", ".join(f'"{_quoted(c)}" = "{_quoted(c)}"' for c in columns) + f" {where}", ()),
+        (f'DELETE FROM "{_quoted(table)}" {where}', ()),
+        (f'INSERT INTO "{_quoted(table)}" ({row_id[0]}{names}) VALUES ({row_id[1]}{", ".join("?" * len(columns))})',
+         ((target,) if has_rowid else ()) + tuple(inserted)),
+    ]
+
+
+def _fire(connection: sqlite3.Connection, sql: str, parameters: tuple, compile_only: bool):
+    """(ran, compile failure): run one firing statement (or only compile it); a failure counts only
+    when the engine cannot compile the statement (EXPLAIN)."""
+    if not compile_only and _run(connection, sql, parameters) is None:
+        return True, None
+    return False, _run(connection, "EXPLAIN " + sql, parameters)
+
+
+def _fails_without_trigger(connection: sqlite3.Connection, name: str, sql: str, parameters: tuple) -> bool:
+    """True when the statement does not compile with the trigger gone either (another, older
+    trigger is to blame: SQLite does not re-check triggers when a table they write is dropped)."""
+    with rolled_back_savepoint(connection, "hyphae_without"):
+        with runner_privileges(connection):
+            connection.execute(f'DROP TRIGGER "{_quoted(name)}"')
+        return _run(connection, "EXPLAIN " + sql, parameters) is not None
+
+
+def _run(connection: sqlite3.Connection, sql: str, parameters: tuple) -> EngineFailure | None:
+    clear_last_denial(connection)
+    try:
+        connection.execute(sql, parameters).fetchall()
+    except sqlite3.Error as error:
+        denial = last_denial(connection)
+        if denial is not None:
+            return EngineFailure(d1.describe_denial(denial, str(error)), d1.code_for_denial(denial))
+        return EngineFailure(str(error))
+    return None
+
+
+class rolled_back_savepoint:
+    """A savepoint that is always rolled back (hyphae's own statement: past D1's authorizer)."""
+
+    def __init__(self, connection: sqlite3.Connection, name: str):
+        self.connection, self.name = connection, name
+
+    def __enter__(self):
+        with runner_privileges(self.connection):
+            self.connection.execute(f"SAVEPOINT {self.name}")
+
+    def __exit__(self, *exc):
+        with runner_privileges(self.connection):
+            self.connection.execute(f"ROLLBACK TO {self.name}")
+            self.connection.execute(f"RELEASE {self.name}")
+        return False
+
+
+def _quoted(name: str) -> str:
+    return name.replace('"', '""')
+
+
+def _has_rowid(connection: sqlite3.Connection, table: str) -> bool:
+    """False for a WITHOUT ROWID table or a view (INSTEAD OF triggers): their firing statements
+    only compile."""
+    try:
+        list(connection.execute(f'SELECT rowid FROM "{_quoted(table)}" LIMIT 0'))
+        return True
+    except sqlite3.Error:  # "no such column: rowid"
+        return False
+
+
+def _first_row(connection: sqlite3.Connection, table: str, columns: list[str]) -> tuple | None:
+    selected = ", ".join(["rowid"] + [f'"{_quoted(column)}"' for column in columns])
+    rows = list(connection.execute(f'SELECT {selected} FROM "{_quoted(table)}" LIMIT 1'))
+    return tuple(rows[0]) if rows else None

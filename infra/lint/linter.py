@@ -12,19 +12,23 @@ from pathlib import Path
 from typing import Iterable
 
 from infra.history.files import read_migrations
-from infra.history.sumfile import chain_digests
+from infra.history.sumfile import SUM_FILE_NAME, chain_digests, read_baseline
 from infra.lint import cache
 from infra.lint.engine import Replay, lint_files
 from infra.lint.findings import Finding, LintReport
+from infra.lint.rules import OPT_IN_CODES
 from infra.lint.rules.history import his001_file_naming, his005_stale_sum
 
 
-def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), use_cache: bool = True) -> LintReport:
-    """Lint every `*.sql` file of `directory` in name order. Raises UsageError if it is not a folder."""
+def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), use_cache: bool = True,
+                    enable: Iterable[str] = ()) -> LintReport:
+    """Lint every migration of `directory` in wrangler's order (infra/history/files.py); opt-in
+    rules (IDEM001) report only when named in `enable`. Raises UsageError if it is not a folder."""
     directory = relative_to_working_directory(Path(directory))
     files = read_migrations(directory)
     report = LintReport(files_checked=len(files))
-    report.findings.extend(his001_file_naming(files, lambda file: str(file.path)))
+    if (directory / SUM_FILE_NAME).exists():  # numbering rules start with the sum (docs/rules.md, HIS001)
+        report.findings.extend(his001_file_naming(files, lambda file: str(file.path), read_baseline(directory)))
     sum_findings, notes = his005_stale_sum(directory, files)
     report.findings.extend(sum_findings)
     report.notes.extend(notes)
@@ -49,6 +53,10 @@ def lint_migrations(directory: Path, *, extra_findings: Iterable[Finding] = (), 
         report.findings.extend(cache.from_cached(result, str(file.path)))
         report.statements_checked += result.statements
     report.findings.extend(extra_findings)
+    # Opt-in rules always run (an allow directive for one must not read as stale, LINT002) and are
+    # dropped here unless asked for; the cache then serves every choice of rules alike.
+    hidden = OPT_IN_CODES - set(enable)
+    report.findings = [finding for finding in report.findings if finding.code not in hidden]
     report.findings.sort(key=lambda finding: (finding.file, finding.line, finding.column, finding.code))
     return report
 

@@ -1,9 +1,13 @@
 """One representative row in every table, so the replay with rows sees what production data does.
 
 NULL where a column allows it (so a rebuild that adds NOT NULL fails as it would on real data),
-defaults where declared, and a value of the column's type elsewhere. Foreign keys are off while
-seeding (hyphae's own bookkeeping, never migration SQL); a row a CHECK refuses is skipped.
-Writes only into the scratch database it is given.
+defaults where declared, and a value of the column's type elsewhere: text is 'hyphae', or '{}' when
+a CHECK refuses that (a column that must hold JSON). Foreign keys are off while seeding (hyphae's
+own bookkeeping, never migration SQL); a row every CHECK refuses is skipped.
+
+A failure caused only by the sample is not a finding (docs/rules.md, SAFE005): `swap_text_samples`
+gives the same rows a second plausible value, '{}' (valid JSON, and text), so the replay can
+confirm a failure before reporting it. Writes only into the scratch database it is given.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sqlite3
 from infra.d1.rules import is_ledger_table, is_reserved_name, runner_privileges
 
 _SEED_VALUES = {"INTEGER": 1, "REAL": 1.0, "TEXT": "hyphae", "BLOB": b"\x00", "NUMERIC": 1}
+SECOND_TEXT_SAMPLE = "{}"
 
 
 def seed_representative_rows(connection: sqlite3.Connection) -> None:
@@ -49,7 +54,7 @@ def user_tables(connection: sqlite3.Connection) -> list[str]:
 
 def _insert_representative_row(connection: sqlite3.Connection, table: str) -> None:
     columns = connection.execute(f'PRAGMA table_xinfo("{table}")').fetchall()
-    for fill_everything in (False, True):
+    for fill_everything, text in ((False, None), (False, SECOND_TEXT_SAMPLE), (True, None), (True, SECOND_TEXT_SAMPLE)):
         names, values = [], []
         for _, name, declared, not_null, default, primary_key, hidden in columns:
             if hidden != 0 or (default is not None and not fill_everything):
@@ -57,7 +62,8 @@ def _insert_representative_row(connection: sqlite3.Connection, table: str) -> No
             if not not_null and not primary_key and not fill_everything:
                 continue  # NULL
             names.append(f'"{name}"')
-            values.append(_seed_value(declared))
+            value = _seed_value(declared)
+            values.append(text if text is not None and value == _SEED_VALUES["TEXT"] else value)
         columns_sql = f"({', '.join(names)}) VALUES ({', '.join('?' * len(values))})" if names else "DEFAULT VALUES"
         try:
             connection.execute(f'INSERT INTO "{table}" {columns_sql}', values)
@@ -78,3 +84,30 @@ def _seed_value(declared: str):
     if any(part in declared for part in ("REAL", "FLOA", "DOUB")):
         return _SEED_VALUES["REAL"]
     return _SEED_VALUES["NUMERIC"]
+
+
+def swap_text_samples(connection: sqlite3.Connection) -> int:
+    """Give every text column holding the sample 'hyphae' the second sample '{}' instead (keys and
+    unique columns keep theirs, so no constraint changes meaning); returns the rows changed. The
+    caller holds a savepoint to take it back."""
+    changed = 0
+    with runner_privileges(connection):
+        for table in user_tables(connection):
+            kept = _key_columns(connection, table)
+            for _, name, declared, *_ in connection.execute(f'PRAGMA table_xinfo("{table}")').fetchall():
+                if name.lower() in kept or _seed_value(declared) != _SEED_VALUES["TEXT"]:
+                    continue
+                cursor = connection.execute(f'UPDATE OR IGNORE "{table}" SET "{name}" = ? WHERE "{name}" = ?',
+                                            (SECOND_TEXT_SAMPLE, _SEED_VALUES["TEXT"]))
+                changed += max(cursor.rowcount, 0)
+    return changed
+
+
+def _key_columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    """Lower-case names of the columns in the primary key, a foreign key or a unique index."""
+    kept = {row[1].lower() for row in connection.execute(f'PRAGMA table_info("{table}")') if row[5]}
+    kept |= {row[3].lower() for row in connection.execute(f'PRAGMA foreign_key_list("{table}")')}
+    for index in connection.execute(f'PRAGMA index_list("{table}")').fetchall():
+        if index[2]:  # unique
+            kept |= {(row[2] or "").lower() for row in connection.execute(f'PRAGMA index_info("{index[1]}")')}
+    return kept

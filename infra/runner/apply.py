@@ -29,7 +29,8 @@ from typing import Callable
 
 from infra.environments import load_environment
 from infra.errors import EnvironmentNotCreated, LedgerMismatch, LintFailed, LockHeld, MigrationFailed
-from infra.history.files import read_migrations
+from infra.history.files import order_key, read_migrations
+from infra.history.sumfile import record_baseline
 from infra.ledger import adopt as adoption
 from infra.ledger import lock
 from infra.ledger.read import LedgerState, parse_state, read_ledger
@@ -255,6 +256,8 @@ class _Run:
         statements = lock.guard_statements(self.run) + adoption.adoption_statements(to_adopt, self.run.run_id, self.run.holder)
         self.sender.send_recorded(statements, [migration.name for migration in to_adopt])
         self.report.adopted = [migration.name for migration in to_adopt]
+        # The adopted files keep the names wrangler applied them with: numbering rules start after them.
+        record_baseline(self.directory, max((migration.name for migration in to_adopt), key=order_key))
         self.options.progress(f"adopted {len(to_adopt)} migration(s) applied by wrangler (schema verified)")
         return read_ledger(self.target)
 

@@ -30,7 +30,7 @@ def parse_target_version(value: str | None) -> int | None:
     if value in (None, ""):
         return None
     text = str(value)
-    if not text.isdigit() or len(text) > 4:
+    if not text.isdigit():
         raise UsageError(f"--to {value!r}: expected a migration number such as 0007")
     return int(text)
 
@@ -40,7 +40,7 @@ def read_held_back(files: list[MigrationFile], state: LedgerState, to_version: i
     if to_version is None:
         return []
     return [migration.name for migration in files if migration.name not in state.applied_names
-            and migration.version is not None and migration.version > to_version]
+            and (migration.version is None or migration.version > to_version)]
 
 
 def plan_pending(files: list[MigrationFile], state: LedgerState, to_version: int | None = None) -> list[PendingMigration]:
@@ -51,10 +51,10 @@ def plan_pending(files: list[MigrationFile], state: LedgerState, to_version: int
     applied = state.applied_names
     pending = []
     for migration in files:
-        if migration.name in applied or migration.version is None:
+        if migration.name in applied:
             continue
-        if to_version is not None and migration.version > to_version:
-            break
+        if to_version is not None and (migration.version is None or migration.version > to_version):
+            break  # files run in wrangler's order (infra/history/files.py): a number past --to ends the run
         pending.append(PendingMigration(migration, tuple(split_statements(migration.text, str(migration.path)))))
     for migration in pending:
         for statement in migration.statements:

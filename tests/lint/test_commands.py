@@ -28,9 +28,17 @@ def test_clean_history_exits_0(isolated_state_dir):
 
 def test_warnings_alone_exit_0(tmp_path, isolated_state_dir):
     write_history(tmp_path / "m", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
-    result = run_invoke("lint", "--path", str(tmp_path / "m"), state=isolated_state_dir)
+    result = run_invoke("lint", "--path", str(tmp_path / "m"), "--enable", "idem001", state=isolated_state_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning  IDEM001" in result.stdout and "lint ok: 1 file, 1 statement, 0 errors, 1 warning" in result.stdout
+
+
+def test_idem001_is_opt_in_and_enable_refuses_an_unknown_code(tmp_path, isolated_state_dir):
+    write_history(tmp_path / "m", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    result = run_invoke("lint", "--path", str(tmp_path / "m"), state=isolated_state_dir)
+    assert result.returncode == 0 and "IDEM001" not in result.stdout and "0 warnings" in result.stdout
+    refused = run_invoke("lint", "--path", str(tmp_path / "m"), "--enable", "IDEM01", state=isolated_state_dir)
+    assert refused.returncode == 2 and "--enable 'IDEM01'" in refused.stderr and "did you mean 'IDEM001'" in refused.stderr
 
 
 def test_an_error_exits_1_and_json_is_parseable(tmp_path, isolated_state_dir):

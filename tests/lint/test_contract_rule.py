@@ -19,10 +19,11 @@ CREATE TABLE IF NOT EXISTS knowledge_release_state (id TEXT NOT NULL, machine_id
     synced_at INTEGER, PRIMARY KEY (id, machine_id));
 """
 ALLOW = "-- hyphae: allow SAFE001 test\n"
+# A rebuild that copies every column loses nothing (no SAFE001, so no allowance); one that leaves
+# a column out needs one, and CON001 still fails it.
 REBUILD = """CREATE TABLE IF NOT EXISTS spores_new ({columns}, PRIMARY KEY (id, machine_id));
 INSERT INTO spores_new ({copied}) SELECT {copied} FROM spores;
--- hyphae: allow SAFE001 table rebuild
-DROP TABLE spores;
+{allow}DROP TABLE spores;
 ALTER TABLE spores_new RENAME TO spores;"""
 
 FAILING = [
@@ -31,19 +32,19 @@ FAILING = [
     ("CON001", ALLOW + "DROP TABLE spores;", 2),
     ("CON001", "-- hyphae: allow SAFE002 test\nALTER TABLE spores RENAME TO spores_archive;", 2),
     ("CON001", REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, content TEXT NOT NULL, synced_at INTEGER",
-                              copied="id, machine_id, content, synced_at"), 5),
+                              copied="id, machine_id, content, synced_at", allow=ALLOW), 5),
     ("CON002", REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, content TEXT NOT NULL, tags TEXT NOT NULL, synced_at INTEGER",
-                              copied="id, machine_id, content, tags, synced_at"), 5),
+                              copied="id, machine_id, content, tags, synced_at", allow=""), 4),
     ("CON002", REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, content TEXT NOT NULL, tags TEXT, synced_at INTEGER, "
                                       "session_id TEXT NOT NULL DEFAULT '', prompt_batch_id TEXT NOT NULL",
-                              copied="id, machine_id, content, tags, synced_at, prompt_batch_id"), 5),
+                              copied="id, machine_id, content, tags, synced_at, prompt_batch_id", allow=ALLOW), 5),
 ]
 
 PASSING = [
     "ALTER TABLE spores ADD COLUMN importance INTEGER NOT NULL DEFAULT 5;",
     "ALTER TABLE spores ADD COLUMN properties TEXT;",
     REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, content TEXT NOT NULL, tags TEXT, synced_at INTEGER, status TEXT DEFAULT 'active'",
-                   copied="id, machine_id, content, tags, synced_at"),
+                   copied="id, machine_id, content, tags, synced_at", allow=""),
     ALLOW + "ALTER TABLE knowledge_release_state DROP COLUMN basis_ref;",  # the client strips basis_ref: not in the contract
     "CREATE TABLE IF NOT EXISTS okf_pages (id TEXT NOT NULL, machine_id TEXT NOT NULL, path TEXT NOT NULL, synced_at INTEGER, PRIMARY KEY (id, machine_id));",
 ]
@@ -64,7 +65,7 @@ def test_expanding_or_rebuilding_with_every_field_passes(body, lint_history):
 
 
 def test_the_finding_names_the_lost_fields(lint_history):
-    report = lint_history(BASE, REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, synced_at INTEGER", copied="id, machine_id, synced_at"))
+    report = lint_history(BASE, REBUILD.format(columns="id TEXT NOT NULL, machine_id TEXT NOT NULL, synced_at INTEGER", copied="id, machine_id, synced_at", allow=ALLOW))
     [finding] = [finding for finding in report.findings if finding.code == "CON001"]
     assert finding.message.startswith("spores loses content, tags: contract field(s) content, tags")
 

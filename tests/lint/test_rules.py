@@ -97,6 +97,32 @@ FAILING = [
     ("SAFE005", "CREATE TABLE IF NOT EXISTS sessions_new (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL);\n"
                 "INSERT INTO sessions_new (id, title) SELECT id, title FROM sessions;", 2),
     ("IDEM001", "CREATE INDEX i ON sessions (title);", 1),
+    ("SAFE006", 'CREATE TABLE IF NOT EXISTS sessions_new (id TEXT NOT NULL PRIMARY KEY, title TEXT, mood TEXT);\n'
+                'INSERT INTO sessions_new ("id", "title", "mood") SELECT "id", "title", "mood" FROM sessions;', 2),
+    ("SAFE006", 'UPDATE sessions SET status = "done" WHERE id = \'a\';', 1),
+    ("SAFE006", 'DELETE FROM sessions WHERE status = "gone";', 1),
+    ("SAFE006", 'CREATE INDEX IF NOT EXISTS idx_mood ON sessions ("mood");', 1),
+    ("SAFE006", 'CREATE TABLE IF NOT EXISTS checked (n INTEGER CHECK ("n_max" > n));', 1),
+    ("SAFE006", 'CREATE VIEW IF NOT EXISTS open_sessions AS SELECT id FROM sessions WHERE status = "open";', 1),
+    ("SAFE006", 'CREATE TRIGGER IF NOT EXISTS close_it AFTER INSERT ON sessions BEGIN\n'
+                '  UPDATE sessions SET status = "closed" WHERE id = new.id;\nEND;', 1),
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, title TEXT);\n"
+                "INSERT INTO __new_sessions (id, title) SELECT id, title FROM sessions;\nDROP TABLE sessions;\n"
+                "ALTER TABLE __new_sessions RENAME TO sessions;", 3),  # a rebuild that leaves out status
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, status TEXT, title TEXT);\n"
+                "INSERT INTO __new_sessions SELECT * FROM sessions WHERE status IS NOT NULL;\nDROP TABLE sessions;\n"
+                "ALTER TABLE __new_sessions RENAME TO sessions;", 3),  # a copy that leaves out rows
+    ("SAFE001", "CREATE TABLE IF NOT EXISTS sessions_copy AS SELECT * FROM sessions;\nDROP TABLE sessions;\n"
+                "DROP TABLE sessions_copy;", 2),  # copied, then the copy dropped too
+    ("SAFE006", 'CREATE TABLE IF NOT EXISTS moods (mood TEXT CHECK (mood IN ("calm", "busy")));', 1),
+    ("SAFE006", 'SELECT id FROM sessions ORDER BY "mood";', 1),
+    ("SAFE006", 'UPDATE sessions SET title = json_extract(status, "$.title") WHERE id = \'a\';', 1),
+    ("SAFE006", 'CREATE INDEX IF NOT EXISTS idx_partial ON sessions (title) WHERE "mood" IS NULL;', 1),
+    ("SAFE006", 'INSERT INTO sessions ("id", "status") SELECT "id", "status" FROM spores WHERE EXISTS (SELECT "mood" FROM spores);', 1),
+    ("SAFE004", "CREATE TABLE IF NOT EXISTS children_copy (id TEXT PRIMARY KEY, parent_id TEXT);\n"
+                "-- hyphae: allow SAFE001 rebuild\nDROP TABLE parents;\nINSERT INTO children_copy SELECT id, parent_id FROM children;\n"
+                "-- hyphae: allow SAFE001 retired\nDROP TABLE children;", 3),
+    ("SAFE005", "ALTER TABLE sessions ADD COLUMN slug TEXT DEFAULT 'same';\nCREATE UNIQUE INDEX IF NOT EXISTS u ON sessions (slug);", 2),
     ("LINT001", "SELECT 1;\n-- hyphae: allow SAFE01 archived\nDROP TABLE spores;", 2),
     ("LINT001", "-- hyphae: allow SAFE001\nDROP TABLE spores;", 1),
     ("LINT001", "-- hyphae: allow D1001 we want a transaction\nBEGIN;", 1),
@@ -111,6 +137,35 @@ FAILING = [
 ]
 
 PASSING = [
+    # SAFE006 passes: the names are columns, a string is in single quotes, a DEFAULT is a string anyway
+    'CREATE TABLE IF NOT EXISTS sessions_new (id TEXT NOT NULL PRIMARY KEY, title TEXT, mood TEXT);\n'
+    'INSERT INTO sessions_new ("id", "title") SELECT "id", "title" FROM sessions;',
+    'UPDATE sessions SET "status" = \'done\' WHERE "id" = \'a\';',
+    'CREATE TABLE IF NOT EXISTS labelled (id TEXT NOT NULL PRIMARY KEY, label TEXT DEFAULT "none");',
+    'INSERT INTO sessions ("id", "title") VALUES (\'b\', \'x\') ON CONFLICT ("id") DO UPDATE SET "title" = excluded."title";',
+    'CREATE VIRTUAL TABLE IF NOT EXISTS titles USING fts5("title", content="sessions");',
+    'SELECT [status], `title`, "sessions"."id" FROM "sessions" WHERE title = \'say "hi"\'; -- "mood"',
+    'CREATE VIEW IF NOT EXISTS named AS SELECT "id" AS "key", "title" FROM sessions;',
+    # SAFE001 passes: rebuilds that carry every column and row into the table that takes the old name
+    "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, status TEXT NOT NULL DEFAULT 'new', "
+    "title TEXT, mood TEXT);\nINSERT INTO __new_sessions (id, status, title) SELECT id, coalesce(status, 'new'), title "
+    "FROM sessions;\nDROP TABLE sessions;\nALTER TABLE __new_sessions RENAME TO sessions;",
+    'CREATE TABLE IF NOT EXISTS "new_spores" ("id" TEXT NOT NULL PRIMARY KEY, "status" TEXT CHECK ("status" IN (\'open\', \'done\')), '
+    '"tags" TEXT, "content" TEXT);\nINSERT INTO "new_spores" ("id", "status", "tags", "content") SELECT "id", "status", '
+    '"tags", "content" FROM "spores";\nDROP TABLE "spores";\nALTER TABLE "new_spores" RENAME TO "spores";\n'
+    'CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (status);',
+    # SAFE004 passes: parent and child retired together, nothing of the child survives to lose
+    "-- hyphae: allow SAFE001 retired\nDROP TABLE parents;\n-- hyphae: allow SAFE001 retired\nDROP TABLE children;",
+    # SAFE005 passes: uniqueness already guaranteed (a superset of the primary key, a column added
+    # in this migration, all NULL; the rebuild case is docs/rules.md's example)
+    "CREATE UNIQUE INDEX IF NOT EXISTS u_sessions_id_title ON sessions (id, title);",
+    "ALTER TABLE sessions ADD COLUMN slug TEXT;\nCREATE UNIQUE INDEX IF NOT EXISTS u_sessions_slug ON sessions (slug);",
+    # a trigger writing an external-content FTS5 table (SQLite's documented pattern)
+    "CREATE VIRTUAL TABLE IF NOT EXISTS sessions_fts USING fts5(title, content='sessions', content_rowid='rowid');\n"
+    "CREATE TRIGGER IF NOT EXISTS sessions_ai AFTER INSERT ON sessions BEGIN\n"
+    "  INSERT INTO sessions_fts(rowid, title) VALUES (new.rowid, new.title);\nEND;\n"
+    "CREATE TRIGGER IF NOT EXISTS sessions_ad AFTER DELETE ON sessions BEGIN\n"
+    "  INSERT INTO sessions_fts(sessions_fts, rowid, title) VALUES ('delete', old.rowid, old.title);\nEND;",
     "CREATE INDEX IF NOT EXISTS idx_sessions_title ON sessions (title);",
     "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'initial';",
     "ALTER TABLE sessions ADD COLUMN weight REAL DEFAULT -1.5;",

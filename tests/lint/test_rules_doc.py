@@ -11,7 +11,19 @@ from infra.paths import REPO_ROOT
 
 DOC = (REPO_ROOT / "docs" / "rules.md").read_text()
 SECTIONS = dict(re.findall(r"^## ([A-Z][A-Z0-9]*\d{3}) \((?:error|warning)\)[^\n]*\n(.*?)(?=^## |\Z)", DOC, re.M | re.S))
-EXAMPLES = {code: dict(re.findall(r"```sql (setup|fails|passes)\n(.*?)```", body, re.S)) for code, body in SECTIONS.items()}
+
+
+def example_groups(body: str) -> list[dict[str, str]]:
+    """A section's examples in order: each `setup` block starts a group, its `fails` and `passes` follow."""
+    groups: list[dict[str, str]] = []
+    for kind, sql in re.findall(r"```sql (setup|fails|passes)\n(.*?)```", body, re.S):
+        if kind == "setup" or not groups:
+            groups.append({})
+        groups[-1][kind] = sql
+    return groups
+
+
+EXAMPLES = {code: example_groups(body) for code, body in SECTIONS.items()}
 FROM_LEDGER_OR_FILES = {"HIS001", "HIS002", "HIS003", "HIS004", "HIS005"}
 
 
@@ -23,12 +35,14 @@ def test_every_rule_code_has_a_section_with_its_severity(code):
 
 @pytest.mark.parametrize("code", sorted(set(RULES) - FROM_LEDGER_OR_FILES))
 def test_failing_example_reports_the_code_and_passing_example_does_not(code, lint_history):
-    examples = EXAMPLES[code]
-    assert {"setup", "fails", "passes"} <= set(examples), f"{code}: needs setup, fails and passes sql blocks"
-    failing = lint_history(examples["setup"], examples["fails"])
-    assert code in {finding.code for finding in failing.findings if finding.file.endswith("0002_step_2.sql")}, failing.findings
-    passing = lint_history(examples["setup"], examples["passes"])
-    assert not passing.errors and not passing.warnings, passing.findings
+    assert EXAMPLES[code], f"{code}: needs setup, fails and passes sql blocks"
+    for number, examples in enumerate(EXAMPLES[code], start=1):
+        assert {"setup", "fails", "passes"} <= set(examples), f"{code} example {number}: needs setup, fails and passes"
+        failing = lint_history(examples["setup"], examples["fails"])
+        assert code in {finding.code for finding in failing.findings if finding.file.endswith("0002_step_2.sql")}, \
+            (number, failing.findings)
+        passing = lint_history(examples["setup"], examples["passes"])
+        assert not passing.errors and not passing.warnings, (number, passing.findings)
 
 
 def test_docs_cover_no_code_the_catalog_lacks():

@@ -20,15 +20,16 @@ from tests.review.scenario import make_pull_request
 
 
 def test_only_the_pull_requests_findings_are_risks_and_safe_ones_name_their_tables(tmp_path, monkeypatch):
-    base = {"0001_old.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nUPDATE t SET v = 'x';\n"}
-    directory = make_pull_request(tmp_path / "repo", base, {"0002_new.sql": "UPDATE t SET v = lower(v);\n"})
+    # The base's own whole-table UPDATE is a finding too (on a table an earlier migration created).
+    base = {"0001_old.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n", "0002_old.sql": "UPDATE t SET v = 'x';\n"}
+    directory = make_pull_request(tmp_path / "repo", base, {"0003_new.sql": "UPDATE t SET v = lower(v);\n"})
     monkeypatch.chdir(tmp_path / "repo")
     history = read_history_change(directory)
     report = lint_migrations(directory)
-    assert {finding.file.rsplit("/", 1)[-1] for finding in report.findings} >= {"0001_old.sql", "0002_new.sql"}
+    assert {finding.file.rsplit("/", 1)[-1] for finding in report.findings} >= {"0002_old.sql", "0003_new.sql"}
     risks = plan_risks(report, history.new_files, plan_schema_changes(history).before)
     assert [(risk.finding.code, risk.finding.file, risk.tables) for risk in risks] == [
-        ("SAFE003", "migrations/0002_new.sql", ("t",))]
+        ("SAFE003", "migrations/0003_new.sql", ("t",))]
 
 
 def test_a_rebuild_names_the_table_it_copies_and_drops(pull_request):

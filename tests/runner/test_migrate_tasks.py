@@ -11,6 +11,8 @@ import pytest
 from migration_history import HISTORY, read_ledger_rows
 
 from infra.d1.rules import read_user_schema
+from infra.history.files import read_migrations
+from infra.history.sumfile import chain_digests, render_sum
 from infra.paths import REPO_ROOT
 from infra.runner.apply import MigrateOptions
 
@@ -68,6 +70,8 @@ def test_a_missing_or_malformed_folder_is_one_line(tmp_path, local_database):
     assert_one_line_error(invoke("migrate", "--path", str(bad)), 2, "0001_latin1.sql: not UTF-8")
     (bad / "0001_latin1.sql").unlink()
     (bad / "Initial Schema.sql").write_text("CREATE TABLE t (id INTEGER);\n")
+    # wrangler would apply it; a sum without a baseline applies the numbering rules to every file
+    (bad / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(bad))))
     assert_one_line_error(invoke("migrate", "--path", str(bad)), 1, "HIS001", "nothing was written")
     assert not local_database.exists()
 

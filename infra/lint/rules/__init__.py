@@ -21,6 +21,7 @@ class Rule:
     severity: str
     summary: str
     hint: str
+    opt_in: bool = False  # reported only when asked for (`invoke lint --enable CODE`)
 
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in (
@@ -58,7 +59,9 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("SAFE005", ERROR, "data-dependent change: fails with rows and not on empty tables, or the reverse",
          "give new NOT NULL columns a constant default; check existing rows before a UNIQUE index; "
          "don't depend on rows a fresh database lacks"),
-    Rule("HIS001", ERROR, "migration file name or numbering wrong (pattern NNNN_slug.sql, duplicates, gaps)",
+    Rule("SAFE006", ERROR, "a double-quoted name SQLite reads as a string literal (the value is stored silently)",
+         "write the column's real name, or single quotes ('text') where a string is meant"),
+    Rule("HIS001", ERROR, "migration file name or numbering wrong (NNNN_slug.sql, duplicates, gaps) after the baseline",
          "rename the file to the next free NNNN_slug.sql (`invoke new SLUG` does it)"),
     Rule("HIS002", ERROR, "applied migration edited (checksum differs from the ledger)",
          "restore the applied file from git; change the schema with a new migration"),
@@ -67,7 +70,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
          "renumber the pending file after the last applied one (`invoke new SLUG`)"),
     Rule("HIS005", ERROR, "hyphae.sum is stale (history edited, inserted, removed or reordered)",
          "if the change is intended, run `invoke lint --write-sum` and commit hyphae.sum"),
-    Rule("IDEM001", WARNING, "CREATE without IF NOT EXISTS", "write CREATE ... IF NOT EXISTS"),
+    Rule("IDEM001", WARNING, "CREATE without IF NOT EXISTS", "write CREATE ... IF NOT EXISTS", opt_in=True),
     Rule("CON001", ERROR, "a field the Myco client sends (contract/myco-client.yaml) is dropped or renamed",
          "keep the column (expand-only); if the client no longer sends the field, remove it from the contract first"),
     Rule("CON002", ERROR, "a contract table gains a NOT NULL column without a default",
@@ -77,3 +80,5 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("LINT002", WARNING, "an allow directive that allows nothing on its statement",
          "remove the directive"),
 )}
+
+OPT_IN_CODES = frozenset(code for code, rule in RULES.items() if rule.opt_in)

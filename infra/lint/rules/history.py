@@ -1,12 +1,13 @@
-"""HIS: the history as a whole. HIS001 file names and numbering; HIS005 a stale `hyphae.sum`.
+"""HIS: the history as a whole. HIS001 file names and numbering (after the sum's baseline); HIS005 a
+stale `hyphae.sum`.
 (HIS002-HIS004 compare the history with an environment's ledger: infra/ledger/verify.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from infra.history.files import MigrationFile
-from infra.history.sumfile import SUM_FILE_NAME, first_stale_line, read_sum
+from infra.history.files import MIGRATION_NAME, MigrationFile
+from infra.history.sumfile import SUM_FILE_NAME, files_after_baseline, first_stale_line, read_sum
 from infra.lint.findings import Finding
 from infra.lint.rules import RULES
 
@@ -16,26 +17,36 @@ def _finding(code: str, file: str, line: int, message: str) -> Finding:
     return Finding(code, rule.severity, file, line, 1, message, rule.hint)
 
 
-def his001_file_naming(files: list[MigrationFile], display) -> list[Finding]:
-    """Names that break NNNN_slug.sql, two files with one number, and gaps in the numbering."""
-    findings, seen = [], {}
-    expected = 1
+def his001_file_naming(files: list[MigrationFile], display, baseline: str | None = None) -> list[Finding]:
+    """Names that break NNNN_slug.sql, two files with one number, and gaps in the numbering, for
+    the files after `baseline` (all files without one). The first file may be 0000 or 0001."""
+    checked = {file.name for file in files_after_baseline(files, baseline)}
+    findings: list[Finding] = []
+    previous: MigrationFile | None = None
     for file in files:
-        version = file.version
-        if version is None:
-            message = f"{file.name} does not match NNNN_slug.sql (four digits, lower-case slug)"
-            findings.append(_finding("HIS001", display(file), 1, message))
-            continue
-        if version in seen:
-            message = f"{file.name} reuses number {version:04d} of {seen[version]}"
-            findings.append(_finding("HIS001", display(file), 1, message))
-            continue
-        if version != expected:
-            missing = f"{expected:04d}" if version == expected + 1 else f"{expected:04d}-{version - 1:04d}"
-            findings.append(_finding("HIS001", display(file), 1, f"{file.name} leaves a gap: {missing} missing"))
-        seen[version] = file.name
-        expected = version + 1
+        if file.name in checked:
+            message = _naming_problem(file, previous)
+            if message:
+                findings.append(_finding("HIS001", display(file), 1, message))
+        previous = file
     return findings
+
+
+def _naming_problem(file: MigrationFile, previous: MigrationFile | None) -> str | None:
+    if not MIGRATION_NAME.match(file.name):
+        return f"{file.name} does not match NNNN_slug.sql (four or more digits, lower-case slug)"
+    version = file.version
+    if previous is None:
+        return None if version in (0, 1) else f"{file.name} leaves a gap: the first migration is 0000 or 0001"
+    if previous.version is None:
+        return None  # after a grandfathered name without a number, any number continues the history
+    if version == previous.version:
+        return f"{file.name} reuses number {version:04d} of {previous.name}"
+    if version != previous.version + 1:
+        expected = previous.version + 1
+        missing = f"{expected:04d}" if version == expected + 1 else f"{expected:04d}-{version - 1:04d}"
+        return f"{file.name} leaves a gap after {previous.name}: {missing} missing"
+    return None
 
 
 def his005_stale_sum(directory: Path, files: list[MigrationFile]) -> tuple[list[Finding], list[str]]:

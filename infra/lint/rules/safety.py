@@ -8,6 +8,8 @@ of the replay on empty tables and the replay with one representative row per tab
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from infra.lint.context import StatementContext, table_name
@@ -27,7 +29,10 @@ def safe001_destructive(context: StatementContext):
     tree = context.tree_if("DROP", "ALTER")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
-            yield "SAFE001", f"DROP TABLE {name} deletes the table and its data"
+            outcome = context.rebuilds.get(context.statement.index)  # what the engine saw (infra/lint/rebuilds.py)
+            loss = outcome.what_is_lost(name) if outcome is not None else ""
+            if loss is not None:
+                yield "SAFE001", f"DROP TABLE {name} deletes the table and its data{loss}"
     elif (delete := context.write_without_where(exp.Delete)) is not None:
         name = table_name(delete.this)
         if context.existed_before_migration(name):
@@ -60,6 +65,11 @@ def renamed_table(context: StatementContext) -> tuple[str, str] | None:
 
 
 def safe002_rename(context: StatementContext):
+    if (outcome := context.rebuilds.get(context.statement.index)) is not None and outcome.renamed:
+        name = dropped_table(context.tree) or outcome.table
+        pairs = ", ".join(f"{old} to {new}" for old, new in outcome.renamed)
+        yield "SAFE002", (f"the rebuild of {name} renames column(s) {pairs} (their values arrive there): "
+                          "the Worker still using the old name breaks")
     alter = context.alter()
     if alter is None:
         return
@@ -89,9 +99,26 @@ def safe004_rebuild_with_cascade(context: StatementContext):
     if name is None or not context.schema.exists(name, ("table",)):
         return
     for child, action in context.schema.cascading_children(name):
-        if child != name.lower():
+        if child != name.lower() and not retired_later(context, child):
             yield "SAFE004", (f"dropping {name} runs ON DELETE {action} on {child}: D1 enforces foreign keys "
                               f"even with PRAGMA foreign_keys=OFF, so {child}'s rows are lost")
+
+
+def retired_later(context: StatementContext, table: str) -> bool:
+    """True when the same migration drops `table` later without reading it first: parent and child
+    retired together, no row of the child is meant to survive. (A copy of the child made after the
+    parent's drop reads it, and would copy what the cascade left: that stays SAFE004.)"""
+    mention = re.compile(rf"(?<![\w$]){re.escape(table)}(?![\w$])", re.IGNORECASE)
+    for statement in context.following:
+        if (match := _DROP_TABLE.match(statement.sql)) and match[1].strip('"`[]').lower() == table.lower():
+            return True
+        if mention.search(statement.sql):
+            return False
+    return False
+
+
+_DROP_TABLE = re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?((?:\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w$]+))\s*;?\s*$",
+                         re.IGNORECASE)
 
 
 def safe005_unique_index_on_existing_table(context: StatementContext):
@@ -101,8 +128,48 @@ def safe005_unique_index_on_existing_table(context: StatementContext):
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX" and tree.args.get("unique"):
         index = tree.this
         table = table_name(index.args.get("table")) if isinstance(index, exp.Index) else ""
-        if table and context.existed_before_migration(table):
+        if table and context.existed_before_migration(table) and not uniqueness_guaranteed(context, index, table):
             yield "SAFE005", f"UNIQUE index on existing table {table} fails if current rows hold duplicates"
+
+
+def uniqueness_guaranteed(context: StatementContext, index: exp.Index, table: str) -> bool:
+    """True when the rows that exist are already unique on the index's columns: a key the table
+    held when the migration began (a rebuild re-creating its index) or holds now is a subset of
+    them, or one of them was added by this migration without a default (all NULL, and NULLs are
+    distinct)."""
+    columns = _indexed_columns(index)
+    if columns is None:
+        return False  # an expression: nothing to compare
+    keys = context.unique_keys_before_migration.get(table.lower(), set()) | context.schema.unique_keys(table)
+    if any(key <= columns for key in keys):
+        return True
+    return bool(columns & _columns_added_without_default(context, table))
+
+
+def _indexed_columns(index: exp.Index) -> frozenset[str] | None:
+    params = index.args.get("params")
+    names = []
+    for column in (params.args.get("columns") or []) if params is not None else []:
+        node = column.this if isinstance(column, exp.Ordered) else column
+        if not isinstance(node, (exp.Column, exp.Identifier)):
+            return None
+        names.append(node.name.lower())
+    return frozenset(names) or None
+
+
+def _columns_added_without_default(context: StatementContext, table: str) -> set[str]:
+    """Columns the file's earlier statements added to `table` with no default (NULL in every row)."""
+    added = set()
+    for statement in context.file_statements[: context.statement.index]:
+        match = _ADD_COLUMN.match(statement.sql)
+        if match and match[1].strip('"`[]').lower() == table.lower() and not _DEFAULT.search(match[3] or ""):
+            added.add(match[2].strip('"`[]').lower())
+    return added
+
+
+_NAME = r"(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w$]+)"
+_ADD_COLUMN = re.compile(rf"^\s*ALTER\s+TABLE\s+{_NAME}\s+ADD\s+(?:COLUMN\s+)?{_NAME}(.*)$", re.IGNORECASE | re.DOTALL)
+_DEFAULT = re.compile(r"\bDEFAULT\s+(?!NULL\b)", re.IGNORECASE)
 
 
 def safe005_fails_with_rows(context: StatementContext, message: str) -> str:

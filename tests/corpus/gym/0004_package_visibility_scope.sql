@@ -1,0 +1,3 @@
+ALTER TABLE packages
+ADD COLUMN visibility_scope TEXT NOT NULL DEFAULT 'public' CHECK (visibility_scope IN ('public', 'private'));
+

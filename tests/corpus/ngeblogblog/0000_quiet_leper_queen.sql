@@ -1,0 +1,5 @@
+CREATE TABLE `todos` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`name` text,
+	`username` integer
+);

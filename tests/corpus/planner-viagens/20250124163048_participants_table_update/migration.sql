@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "participants_id_key";

@@ -1,0 +1,5 @@
+-- Migration number: 0003 	 2023-02-02T15:03:27.478Z
+
+CREATE TABLE IF NOT EXISTS peers (
+  domain TEXT UNIQUE NOT NULL
+);
