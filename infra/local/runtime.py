@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from infra.render.local_config import plan_local_config
 
 SERVE_SCRIPT = REPO_ROOT / "worker" / "dev" / "serve.mjs"
 STAND_INS_SCRIPT = REPO_ROOT / "worker" / "dev" / "stand_ins.mjs"
+COUNTING_SCRIPT = REPO_ROOT / "worker" / "dev" / "counting.mjs"
 # Requests to the local runtime with this Host header reach the stand-ins themselves, which list
 # what they hold (`GET /vectors`): how the smoke test and the tests look inside the local index.
 STAND_INS_HOST = "stand-ins.hyphae.localhost"
@@ -90,6 +92,17 @@ def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
         "serviceBindings": {service["binding"]: {"name": service["service"], "entrypoint": service["entrypoint"]}
                             for service in config.get("services", [])},
     }
+
+
+def plan_counting_entry(artifact: Path, directory: Path) -> dict:
+    """miniflare options that run `artifact` behind worker/dev/counting.mjs (tests and bench only):
+    the same bundle, its D1, AI, Vectorize and KV calls counted per invocation and held to the plan's
+    limits as the platform holds them. Writes `directory` (the two modules side by side)."""
+    manifest = verify_artifact(artifact, "local")
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(artifact) / manifest["main_module"], directory / "worker.mjs")
+    shutil.copyfile(COUNTING_SCRIPT, directory / "counting.mjs")
+    return {"scriptPath": str((directory / "counting.mjs").resolve()), "modulesRoot": str(directory.resolve())}
 
 
 def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, ready_file: Path) -> dict:
