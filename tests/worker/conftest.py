@@ -142,11 +142,11 @@ def invocations(worker) -> list[dict]:
     return response.json()
 
 
-def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None, plan: str = "paid"):
+def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None, plan: str = "paid", api_key: str = TEAM_KEY):
     if upto:
         apply_migrations(state, upto)
     options = {**plan_counting_entry(artifact, state / "counting"), "vars": plan_vars(plan), **(extra or {})}
-    return start_local_worker(artifact, TEAM_KEY, state=state, extra_options=options)
+    return start_local_worker(artifact, api_key, state=state, extra_options=options)
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,8 @@ def start_worker(worker_artifact: Path, tmp_path: Path):
     """Start a Worker on a fresh state folder with migrations up to `upto`; stopped after the test."""
     started = []
 
-    def start(upto: int, state: Path | None = None, extra: dict | None = None, plan: str = "paid"):
-        worker = _start(worker_artifact, state or tmp_path / "worker-state", upto=upto, extra=extra, plan=plan)
+    def start(upto: int, state: Path | None = None, extra: dict | None = None, plan: str = "paid", api_key: str = TEAM_KEY):
+        worker = _start(worker_artifact, state or tmp_path / "worker-state", upto=upto, extra=extra, plan=plan, api_key=api_key)
         started.append(worker)
         return worker
 

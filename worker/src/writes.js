@@ -98,14 +98,15 @@ function embedJobStatements(records, queuedAt) {
 export const leaseId = (record) => `${record.table}:${record.id ?? record.key.join(",")}:${record.machineId}`;
 
 // A row written now makes any older dead letter of the same row obsolete (a retry would put the
-// older payload back over it).
+// older payload back over it). Sent once after the writes; if it fails, the request answers 5xx
+// and the client's resend writes the rows and clears them again.
 function clearDeadLetterStatements(records) {
   return chunkJson(records.map(leaseId)).map((ids) =>
     statement("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)));
 }
 
-// The statements that write `records` (one checked record per row): upserts per table and column
-// set, deletes per table, the embedding jobs, the dead-letter clean-up.
+// The statements that write `records` (one checked record per row), as one transaction: upserts per
+// table and column set, deletes per table, the embedding jobs.
 export function planWrite(records, queuedAt) {
   const statements = [];
   const upserts = records.filter((record) => record.operation === "upsert");
@@ -121,7 +122,7 @@ export function planWrite(records, queuedAt) {
     const { table, contract } = group[0];
     for (const slice of chunkJson(group.map((record) => record.key))) statements.push(deleteStatement(table, contract.key, slice));
   }
-  return [...statements, ...embedJobStatements(records, queuedAt), ...clearDeadLetterStatements(records)];
+  return [...statements, ...embedJobStatements(records, queuedAt)];
 }
 
 const DEAD_LETTER_COLUMNS = "lease_id, table_name, row_id, machine_id, operation, payload, reason, created_at, replay_count";
@@ -162,11 +163,12 @@ export async function applyRecords(db, records, { queuedAt, now, reserve }) {
   const written = [];
   const deadLettered = [];
   const pending = packBatches(records);
+  const clearing = clearDeadLetterStatements(records).length; // kept for the end
   while (pending.length) {
     const group = pending.shift();
     const statements = planWrite(group, queuedAt);
     const unsettled = [group, ...pending].flat();
-    if (db.remaining() < statements.length + parkCost(unsettled) + reserve) {
+    if (db.remaining() < statements.length + parkCost(unsettled) + clearing + reserve) {
       await park(db, unsettled, DEFERRED, now, deadLettered);
       break;
     }
@@ -178,6 +180,7 @@ export async function applyRecords(db, records, { queuedAt, now, reserve }) {
       else pending.unshift(group.slice(0, Math.ceil(group.length / 2)), group.slice(Math.ceil(group.length / 2)));
     }
   }
+  if (written.length) await db.batch(clearDeadLetterStatements(written));
   return { written, deadLettered };
 }
 
