@@ -154,6 +154,18 @@ def test_entity_mentions_upsert_and_delete_by_their_unique_key(running_worker, w
     assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(0,)]
 
 
+def test_entity_mentions_belong_to_the_machine_that_pushed_them(running_worker, worker_state):
+    mention = {"entity_id": "e7", "note_id": "n7", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+    for machine in ("m-mention-a", "m-mention-b"):
+        upsert = {"table": "entity_mentions", "operation": "upsert", "machine_id": machine, "data": mention}
+        assert enqueue(running_worker, [upsert], machine)["accepted"] == 1
+    owners = "SELECT machine_id FROM entity_mentions WHERE entity_id = 'e7' ORDER BY machine_id"
+    assert read_rows(worker_state, owners) == [("m-mention-a",), ("m-mention-b",)]  # b did not take a's row over
+    delete = {"table": "entity_mentions", "operation": "delete", "machine_id": "m-mention-b", "data": mention}
+    assert enqueue(running_worker, [delete], "m-mention-b")["accepted"] == 1
+    assert read_rows(worker_state, owners) == [("m-mention-a",)]  # and b's delete left a's row alone
+
+
 def test_a_record_d1_refuses_is_dead_lettered_durably_and_its_batch_mates_are_written(running_worker, worker_state):
     no_agent = session("s-no-agent", "m-dlq")
     del no_agent["data"]["agent"]  # sessions.agent is NOT NULL in D1
@@ -205,10 +217,15 @@ def test_protocol_1_daemons_push_to_sync_and_read_their_answer_shape(running_wor
     assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-v1'") == [("s-v1",)]
 
 
-@pytest.mark.parametrize("body, status", [({"machine_id": "m", "records": "x"}, 400), ({"machine_id": "m", "records": [{}] * 1001}, 413)])
-def test_a_malformed_or_oversized_batch_is_refused_whole(running_worker, body, status):
-    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH)
+@pytest.mark.parametrize("records, status, message", [
+    ("x", 400, "records must be an array, not a string"),
+    ([session(f"s-over-{index}", "m-over") for index in range(1001)], 413, "at most 1000 records per request"),
+])
+def test_a_malformed_or_oversized_batch_is_refused_whole(running_worker, worker_state, records, status, message):
+    response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-over", "records": records}, headers=AUTH, timeout=60)
     assert response.status_code == status
+    assert response.json()["error"].startswith(message)
+    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-over'") == [(0,)]
 
 
 def test_a_body_that_is_not_json_is_400(running_worker):
