@@ -6,11 +6,16 @@ and reports the bound URL, with no interactive UI to tame. It persists like
 `infra.paths.local_d1_file` names (tests/test_paths.py proves it) and the migrate task writes.
 
 Starts one node process in its own session and stops it with SIGTERM (miniflare disposes
-workerd); a process that will not stop is killed with its whole group.
+workerd); a process that will not stop is killed with its whole group. The node process's stdin is
+a lifeline held open by this process: whenever this process ends, however it ends (SIGKILL, a
+closed terminal), the system closes it and node stops workerd (worker/dev/serve.mjs).
+`stop_on_termination` turns SIGTERM and SIGHUP into an exception, so the callers' `finally`
+blocks stop the Worker before the command exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +42,28 @@ STAND_INS_HOST = "stand-ins.hyphae.localhost"
 LOOPBACK = "127.0.0.1"
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (raised by `stop_on_termination`): stop, cleaning up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_termination():
+    """While active, SIGTERM and SIGHUP (a closed terminal) raise Terminated in the main thread."""
+    def terminate(signum, frame):
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class RuntimeFailed(HyphaeError):
     """workerd did not start (or stopped); the message carries the end of its log."""
 
@@ -57,6 +84,9 @@ class LocalWorker:
         if self.stopped:
             return
         self.stopped = True
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # the lifeline: node stops on its end
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -170,8 +200,8 @@ def start_local_worker(
             ["node", str(SERVE_SCRIPT)], stdin=subprocess.PIPE, stdout=log, stderr=log,
             env=environment, cwd=REPO_ROOT, start_new_session=True,
         )
-    process.stdin.write(json.dumps(options).encode())
-    process.stdin.close()
+    process.stdin.write(json.dumps(options).encode() + b"\n")
+    process.stdin.flush()  # stdin stays open: the lifeline (see the module's docstring)
     worker = LocalWorker(url="", process=process, log_path=log_path)
     try:
         worker.url = _wait_until_ready(process, ready_file, log_path, timeout)
