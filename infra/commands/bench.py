@@ -16,6 +16,7 @@ BENCHMARKS = {
     "lint": "infra.bench.lint",
     "drift": "infra.bench.drift",
     "migrate": "infra.bench.migrate",
+    "worker": "infra.bench.worker",
 }
 
 

@@ -124,13 +124,14 @@ def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
     }
 
 
-def plan_counting_entry(artifact: Path, directory: Path) -> dict:
+def plan_counting_entry(artifact: Path, directory: Path, module: Path | None = None) -> dict:
     """miniflare options that run `artifact` behind worker/dev/counting.mjs (tests and bench only):
     the same bundle, its D1, AI, Vectorize and KV calls counted per invocation and held to the plan's
-    limits as the platform holds them. Writes `directory` (the two modules side by side)."""
+    limits as the platform holds them. `module` runs another Worker module instead (the bench's
+    peer). Writes `directory` (the two modules side by side)."""
     manifest = verify_artifact(artifact, "local")
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(artifact) / manifest["main_module"], directory / "worker.mjs")
+    shutil.copyfile(module or Path(artifact) / manifest["main_module"], directory / "worker.mjs")
     shutil.copyfile(COUNTING_SCRIPT, directory / "counting.mjs")
     return {"scriptPath": str((directory / "counting.mjs").resolve()), "modulesRoot": str(directory.resolve())}
 

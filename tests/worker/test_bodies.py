@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.bench.worker_load import CountingBody, workerd_peak_kib
 from infra.environments import load_environment, schema_version
 from tests.worker.conftest import AUTH, plan_vars, read_rows, session
 
@@ -19,29 +20,6 @@ pytestmark = pytest.mark.workerd
 
 MEGABYTE = 1 << 20
 SMALL_LIMIT = 65536
-
-
-class CountingBody:
-    """A request body of `size` bytes sent in 1 MiB chunks, counting how many the server took."""
-
-    def __init__(self, size: int, chunk: bytes = b"x" * MEGABYTE):
-        self.size, self.chunk, self.sent = size, chunk, 0
-
-    def __iter__(self):
-        while self.sent < self.size:
-            piece = self.chunk[: self.size - self.sent]
-            self.sent += len(piece)
-            yield piece
-
-
-def workerd_peak_kib(worker) -> int:
-    """VmHWM (peak resident memory) of the workerd process serving `worker` (a child of its node)."""
-    children = Path(f"/proc/{worker.process.pid}/task/{worker.process.pid}/children").read_text().split()
-    for pid in children:
-        if "workerd" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
-            status = Path(f"/proc/{pid}/status").read_text()
-            return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
-    raise AssertionError(f"no workerd process under node {worker.process.pid}")
 
 
 @pytest.fixture
@@ -52,7 +30,7 @@ def small_limit_worker(start_worker):
 def test_an_unauthenticated_100_mb_post_is_refused_without_being_read(start_worker):
     worker = start_worker(upto=schema_version())
     httpx.get(f"{worker.url}/health")
-    before = workerd_peak_kib(worker)
+    before = workerd_peak_kib(worker.process.pid)
     body = CountingBody(100 * MEGABYTE)
     response = httpx.post(f"{worker.url}/enqueue", content=body, headers={"content-length": str(body.size)}, timeout=120)
     assert response.status_code == 401
@@ -61,7 +39,7 @@ def test_an_unauthenticated_100_mb_post_is_refused_without_being_read(start_work
     # the refusal cancelled the body: what the client got onto the wire is socket buffers, not 100 MB
     assert body.sent < 16 * MEGABYTE, f"{body.sent} bytes were taken before the refusal"
     # and workerd's memory did not grow by the body (it grew by ~220 MB when the body was read first)
-    assert workerd_peak_kib(worker) - before < 32 * 1024
+    assert workerd_peak_kib(worker.process.pid) - before < 32 * 1024
 
 
 def test_a_declared_length_over_the_limit_is_413_before_reading(small_limit_worker):

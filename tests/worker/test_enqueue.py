@@ -238,14 +238,19 @@ def test_other_projects_rows_are_kept_apart(running_worker, worker_state):
 
 
 def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
-    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}") for index in range(30)]
+    # whole rows, as the client sends them: the embedding is made from the row just written
+    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}", summary=f"summary {index}", status="active",
+                       project_root="/repo") for index in range(30)]
     response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
                           headers=AUTH, timeout=60)
     calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
-    # round trips: the gate, the stored hashes, the rows with their jobs, the dead-letter clean-up, the
-    # jobs' rows, the jobs' end with the embedding counters, the push's counters with the node's last_seen;
-    # each list is one statement (one JSON parameter) whatever its length: 1+1+2+1+1+2+2
-    assert calls == 7 and statements == 10
+    # four round trips: the gate; the stored hashes; the rows with their embedding jobs; a last batch
+    # with the dead-letter clean-up, the jobs' end, the embedding counters, the push's counters and
+    # the node's last_seen. Each list is one statement (one JSON parameter) whatever its length.
+    assert (calls, statements) == (4, 1 + 1 + 2 + 5)
+    partial = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "records": [session("s-usage-x", "m-usage", content_hash="hx")]},
+                         headers=AUTH, timeout=60)
+    assert partial.headers["x-hyphae-d1-calls"] == "5"  # a row without its embedded fields is read back from D1
     health = httpx.get(f"{running_worker.url}/health")
     assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
     refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})

@@ -2,6 +2,10 @@
 records bad. Zero 5xx, every good record stored exactly once, every bad one rejected by its id,
 every invocation within the plan's budget (counted by worker/dev/counting.mjs). The suite runs a
 short burst on each plan; `invoke bench --only worker` runs the same load for a minute.
+
+On this machine's two cores, workerd (one thread for the Worker, D1 and the stand-ins) saturates
+and resets a few kept-alive connections before answering; the load client resends those batches,
+as the real client does, so they count neither as answers nor as losses.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ def test_fifty_clients_pushing_at_once_lose_nothing_and_stay_within_the_budget(s
     worker = start_worker(upto=schema_version(), state=state, plan=plan)
     result = run_load(worker.url, TEAM_KEY, clients=CLIENTS, batches=batches, size=100, bad_every=100)
 
+    # every batch answered 200 in the end (a connection the local runtime reset is resent, as the
+    # client resends a failed batch: result.resets counts those), never 5xx nor any other status
     assert result.server_errors == 0 and result.errors == [], result.errors[:3]
-    assert sum(result.statuses.values()) == CLIENTS * batches
+    assert dict(result.statuses) == {200: CLIENTS * batches}
     assert result.unexpected == [], result.unexpected[:5]  # exactly the bad records rejected, by id
     assert result.accepted == CLIENTS * batches * 99
     for machine, good in result.good.items():  # every good record stored, once (the key is (id, machine))

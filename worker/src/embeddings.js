@@ -141,16 +141,31 @@ async function embedTexts(env, items, allowance) {
 
 const fitsVectorizeId = (id) => encoder.encode(id).length <= 64;
 
-// Makes Vectorize agree with D1 for `jobs` ({table, id, machineId, queuedAt}) within the
+// The fields a job's decision and metadata read from its row.
+const NEEDED_FIELDS = Object.fromEntries(Object.entries(EMBEDDED_FIELDS).map(([table, field]) =>
+  [table, [field, "project_id", ...Object.keys(METADATA_FIELDS[table] || {})]]));
+
+// A row known from the write that queued the job, when it carries every field the job reads (a
+// push of the whole row, as the client sends); else null, and the row is read from D1.
+export function knownRow(record) {
+  if (record.operation !== "upsert") return null;
+  return NEEDED_FIELDS[record.table].every((field) => field in record.row) ? record.row : null;
+}
+
+// Makes Vectorize agree with D1 for `jobs` ({table, id, machineId, queuedAt, row?}) within the
 // invocation's budget, keeping `reserve` D1 queries for the caller: at most `allowance.aiCalls`
 // Workers AI calls (the object is spent from, so a caller can share it across drains), and room
-// for the Vectorize calls that follow them. Removes the jobs that succeeded from
-// the backlog and records the failures; jobs the budget cannot cover stay queued untouched.
-// Returns {written, removed, failed, skipped}.
-export async function drainJobs(env, db, jobs, { allowance, reserve = 0 }) {
-  const none = { written: 0, removed: 0, failed: 0, skipped: 0 };
+// for the Vectorize calls that follow them. A job's `row` (just written by this invocation) saves
+// reading it: if a later write changed the row meanwhile, that write queued a newer job, which this
+// one's removal from the backlog (matched on queued_at) leaves in place.
+// Returns {written, removed, failed, skipped, closing}: the backlog and counter statements are sent
+// unless `send` is false, when the caller sends `closing` with its own last batch. Jobs the budget
+// cannot cover stay queued untouched.
+export async function drainJobs(env, db, jobs, { allowance, reserve = 0, send = true }) {
+  const none = { written: 0, removed: 0, failed: 0, skipped: 0, closing: [] };
   if (jobs.length === 0) return none;
-  const reads = planRowReads(jobs);
+  const unknown = jobs.filter((job) => !job.row);
+  const reads = planRowReads(unknown);
   if (db.remaining() < reads.length + finishCost(jobs) + reserve) return { ...none, skipped: jobs.length };
   const failures = new Map();
   let vectors = new Map();
@@ -163,8 +178,9 @@ export async function drainJobs(env, db, jobs, { allowance, reserve = 0 }) {
     const vectorCalls = Math.ceil(jobs.length / VECTORS_PER_CALL) + Math.ceil((2 * jobs.length) / VECTORS_PER_CALL);
     if (db.budget.remaining("subrequests") < vectorCalls) return { ...none, skipped: jobs.length };
     allowance.aiCalls = Math.min(allowance.aiCalls, db.budget.remaining("subrequests") - vectorCalls);
-    const rows = await readRows(db, reads);
-    const plans = jobs.map((job) => ({ job, row: rows.get(jobKey(job)) ?? null, ...decide(job.table, rows.get(jobKey(job)) ?? null) }));
+    const rows = reads.length ? await readRows(db, reads) : new Map();
+    const rowOf = (job) => job.row ?? rows.get(jobKey(job)) ?? null;
+    const plans = jobs.map((job) => ({ job, row: rowOf(job), ...decide(job.table, rowOf(job)) }));
     const embedded = await embedTexts(env, plans.filter((plan) => plan.kind === "embed").map((plan) => ({ job: plan.job, text: plan.text })), allowance);
     vectors = embedded.vectors;
     skipped = embedded.skipped;
@@ -174,8 +190,9 @@ export async function drainJobs(env, db, jobs, { allowance, reserve = 0 }) {
   }
   const done = jobs.filter((job) => !failures.has(job) && !skipped.includes(job));
   const written = done.filter((job) => vectors.has(job)).length;
-  await db.batch(finishStatements(done, failures, written, nowSeconds()));
-  return { written, removed: done.length - written, failed: failures.size, skipped: skipped.length };
+  const closing = finishStatements(done, failures, written, nowSeconds());
+  if (send) await db.batch(closing);
+  return { written, removed: done.length - written, failed: failures.size, skipped: skipped.length, closing: send ? [] : closing };
 }
 
 async function writeVectors(env, plans, vectors, failures) {
@@ -247,6 +264,7 @@ export async function readBacklog(db, limit) {
   return rows.map((row) => ({ table: row.table_name, id: row.row_id, machineId: row.machine_id, queuedAt: row.queued_at }));
 }
 
+// The jobs of written records, each with its row when the record carried all the job reads.
 export const jobsOf = (records, queuedAt) =>
   records.filter((record) => EMBEDDED_FIELDS[record.table] && record.contract.key[0] === "id")
-    .map((record) => ({ table: record.table, id: record.id, machineId: record.machineId, queuedAt }));
+    .map((record) => ({ table: record.table, id: record.id, machineId: record.machineId, queuedAt, row: knownRow(record) }));

@@ -9,9 +9,10 @@
 // the whole batch; one bad record never fails its batch. Then the request's embedding jobs are
 // drained with what the budget has left; the rest stays in the backlog for the cron trigger.
 //
-// A push of 1,000 records costs a handful of D1 queries: the gate, the stored hashes (one per
-// table), the rows (one per table), the jobs, the dead-letter clean-up, the counters, then the
-// embeddings' reads and bookkeeping (docs/worker.md, "Budgets").
+// A push of 1,000 records costs a handful of D1 queries in four round trips: the gate, the stored
+// hashes (one per table), the rows (one per table and column set) with their embedding jobs, and a
+// last batch with the dead-letter clean-up, the embeddings' bookkeeping and the counters
+// (docs/worker.md, "Budgets").
 
 import { BudgetExceeded } from "./budget.js";
 import { openDatabase } from "./d1.js";
@@ -19,7 +20,7 @@ import { drainJobs, jobsOf } from "./embeddings.js";
 import { HttpError, describeType, json, nowSeconds, readJsonBody } from "./http.js";
 import { MAX_RECORDS, RecordRejected, readRecord, rejection } from "./records.js";
 import { COUNTER_STATEMENTS, ingestStatements } from "./stats.js";
-import { applyRecords, isUnchanged, parkCost, planHashLookups, readStoredHashes } from "./writes.js";
+import { applyRecords, clearDeadLetterStatements, isUnchanged, parkCost, planHashLookups, readStoredHashes } from "./writes.js";
 import { requireProtocolWindow, requireSchema } from "./versions.js";
 
 // Workers AI calls one push may spend on its own embeddings; the rest waits for the cron.
@@ -65,20 +66,27 @@ function countDropped(records) {
   return dropped;
 }
 
-// Stores the checked records, keeping `reserve` D1 queries for the caller; returns what the answer
-// needs. Shared with /dlq/retry and the cron.
+// Stores the checked records, keeping `reserve` D1 queries for the caller. Returns what the answer
+// needs and `closing`: statements the caller must send with its own last batch (the dead-letter
+// clean-up of the written rows, the embedding backlog's bookkeeping), so a push makes four round
+// trips: the gate, the stored hashes, the writes, the last batch. Shared with /dlq/retry and the cron.
 export async function storeRecords(env, db, checked, { now, reserve }) {
   const current = keepLastPerRow(checked);
   const lookups = planHashLookups(current.filter((record) => record.operation === "upsert"));
+  const clearing = clearDeadLetterStatements(current).length;
   // What must fit before anything is written: the lookups, and parking everything if need be.
-  const needed = lookups.length + parkCost(current) + reserve;
+  const needed = lookups.length + parkCost(current) + clearing + reserve;
   if (db.remaining() < needed) throw new BudgetExceeded("queries", db.remaining(), needed);
   const stored = lookups.length ? await readStoredHashes(db, lookups) : new Map();
   const changed = current.filter((record) => record.operation === "delete" || !isUnchanged(stored, record));
   const queuedAt = Date.now();
-  const { written, deadLettered } = await applyRecords(db, changed, { queuedAt, now, reserve });
-  const embeddings = await drainJobs(env, db, jobsOf(written, queuedAt), { allowance: { aiCalls: INLINE_AI_CALLS }, reserve });
-  return { unchanged: checked.length - written.length - deadLettered.length, written, deadLettered, embeddings };
+  const { written, deadLettered } = await applyRecords(db, changed, { queuedAt, now, reserve: clearing + reserve });
+  const cleared = clearDeadLetterStatements(written);
+  const embeddings = await drainJobs(env, db, jobsOf(written, queuedAt),
+    { allowance: { aiCalls: INLINE_AI_CALLS }, reserve: cleared.length + reserve, send: false });
+  const { closing, ...counts } = embeddings;
+  return { unchanged: checked.length - written.length - deadLettered.length, written, deadLettered, embeddings: counts,
+    closing: [...cleared, ...closing] };
 }
 
 function readPush(body) {
@@ -110,7 +118,7 @@ async function ingest(request, env) {
     deadLettered: deadLettered.length,
     lastError: deadLettered.length ? deadLettered[deadLettered.length - 1].error.slice(0, 500) : null,
   };
-  await db.batch(ingestStatements(counts, dropped, machineId, now));
+  await db.batch([...(result ? result.closing : []), ...ingestStatements(counts, dropped, machineId, now)]);
   return {
     accepted: checked.length,
     rejected,

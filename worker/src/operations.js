@@ -59,10 +59,10 @@ async function applyParked(env, db, parked, reserve) {
       refused.push({ lease_id: entry.lease_id, error: messageOf(error) });
     }
   }
-  const result = checked.length ? await storeRecords(env, db, checked, { now, reserve: reserve + 1 }) : { deadLettered: [] };
+  const result = checked.length ? await storeRecords(env, db, checked, { now, reserve: reserve + 1 }) : { deadLettered: [], closing: [] };
   const failing = new Set(result.deadLettered.map(({ record }) => leaseId(record)));
   const settled = checked.map(leaseId).filter((lease) => !failing.has(lease));
-  await db.batch(leaseList("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", [...new Set(settled)]));
+  await db.batch([...result.closing, ...leaseList("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", [...new Set(settled)])]);
   return { retried: settled.length, failed: [...failing].map((lease) => ({ lease_id: lease })), refused };
 }
 

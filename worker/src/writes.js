@@ -6,10 +6,11 @@
 // batch writes its records' rows, their embedding jobs (team_embed_backlog) and clears any older
 // dead letter of those rows, as one D1 transaction.
 //
-// When a batch fails, it is narrowed by bisection: each half is tried on its own, down to the one
-// record D1 refuses while the database works (a NOT NULL field missing, a trigger), which is parked
-// in team_dlq (durable, listed by /dlq, applied again by /dlq/retry). k refused records among n
-// cost about 2k·log2(n/k) batches, not n. When the budget would not cover the next attempt, the
+// When a batch fails, it is narrowed: first into its statements' groups (a table's upserts of one
+// column set, a table's deletes), then each failing group by bisection, down to the one record D1
+// refuses while the database works (a NOT NULL field missing, a trigger), which is parked in
+// team_dlq (durable, listed by /dlq, applied again by /dlq/retry). k refused records among n cost
+// about 2k·log2(n/k) attempts of one or two statements, not n. When the budget would not cover the next attempt, the
 // records still unsettled are parked together (reason DEFERRED): accepted, durable, and applied
 // later by /dlq/retry or the cron, never dropped. When even parking fails, the database itself is
 // in trouble and the error propagates (5xx: the client resends the batch; upserts are idempotent).
@@ -98,11 +99,22 @@ function embedJobStatements(records, queuedAt) {
 export const leaseId = (record) => `${record.table}:${record.id ?? record.key.join(",")}:${record.machineId}`;
 
 // A row written now makes any older dead letter of the same row obsolete (a retry would put the
-// older payload back over it). Sent once after the writes; if it fails, the request answers 5xx
-// and the client's resend writes the rows and clears them again.
-function clearDeadLetterStatements(records) {
+// older payload back over it). Sent with the request's last batch; if that fails, the request
+// answers 5xx and the client's resend writes the rows and clears them again.
+export function clearDeadLetterStatements(records) {
   return chunkJson(records.map(leaseId)).map((ids) =>
     statement("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)));
+}
+
+const writeGroupKey = (record) =>
+  record.operation === "upsert" ? `u\u0000${record.table}\u0000${Object.keys(record.row).sort().join(",")}` : `d\u0000${record.table}`;
+
+// A failed group's parts to try on their own: its write groups when it has several, else its halves.
+function narrow(group) {
+  const parts = groupBy(group, writeGroupKey);
+  if (parts.length > 1) return parts;
+  const middle = Math.ceil(group.length / 2);
+  return [group.slice(0, middle), group.slice(middle)];
 }
 
 // The statements that write `records` (one checked record per row), as one transaction: upserts per
@@ -110,7 +122,7 @@ function clearDeadLetterStatements(records) {
 export function planWrite(records, queuedAt) {
   const statements = [];
   const upserts = records.filter((record) => record.operation === "upsert");
-  for (const group of groupBy(upserts, (record) => `${record.table}\u0000${Object.keys(record.row).sort().join(",")}`)) {
+  for (const group of groupBy(upserts, writeGroupKey)) {
     const { table, contract } = group[0];
     const columns = Object.keys(group[0].row).sort();
     for (const slice of chunkJson(group, undefined, rowBytes)) {
@@ -156,19 +168,19 @@ export function parkCost(records) {
 // Records packed into groups whose parameters stay within BATCH_PARAMETER_BYTES.
 const packBatches = (records) => chunkJson(records, BATCH_PARAMETER_BYTES, (record) => rowBytes(record) * 2);
 
-// Writes every record within the budget, keeping `reserve` queries for what follows (the answer's
-// counters). Returns {written: [record], deadLettered: [{record, error}]}; parked records are in
-// deadLettered too. Throws when the database fails even the dead-letter write (the caller answers 5xx).
+// Writes every record within the budget, keeping `reserve` queries for what follows (the dead-letter
+// clean-up of the written rows and the answer's counters, sent by the caller). Returns {written:
+// [record], deadLettered: [{record, error}]}; parked records are in deadLettered too. Throws when
+// the database fails even the dead-letter write (the caller answers 5xx).
 export async function applyRecords(db, records, { queuedAt, now, reserve }) {
   const written = [];
   const deadLettered = [];
   const pending = packBatches(records);
-  const clearing = clearDeadLetterStatements(records).length; // kept for the end
   while (pending.length) {
     const group = pending.shift();
     const statements = planWrite(group, queuedAt);
     const unsettled = [group, ...pending].flat();
-    if (db.remaining() < statements.length + parkCost(unsettled) + clearing + reserve) {
+    if (db.remaining() < statements.length + parkCost(unsettled) + reserve) {
       await park(db, unsettled, DEFERRED, now, deadLettered);
       break;
     }
@@ -177,10 +189,9 @@ export async function applyRecords(db, records, { queuedAt, now, reserve }) {
       written.push(...group);
     } catch (error) {
       if (group.length === 1) await park(db, group, messageOf(error), now, deadLettered);
-      else pending.unshift(group.slice(0, Math.ceil(group.length / 2)), group.slice(Math.ceil(group.length / 2)));
+      else pending.unshift(...narrow(group));
     }
   }
-  if (written.length) await db.batch(clearDeadLetterStatements(written));
   return { written, deadLettered };
 }
 
