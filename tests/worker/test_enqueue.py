@@ -118,8 +118,8 @@ def test_an_unchanged_content_hash_is_not_rewritten_and_a_changed_one_is(running
 
 
 def test_a_batch_far_above_100_bound_parameters_is_written_whole(running_worker, worker_state):
-    # 250 sessions of ~12 columns: 3,000 parameters. The local D1 refuses a 101st parameter like
-    # D1 does (test_d1_limits.py), so statements that were not cut to fit would fail.
+    # 250 sessions of ~12 columns: 3,000 values. The local D1 refuses a 101st bound parameter like
+    # D1 does (test_d1_limits.py): the rows travel as one JSON parameter, never one per value.
     records = [session(f"bulk-{index:03d}", "m-bulk", content_hash=f"h-{index}") for index in range(250)]
     answer = enqueue(running_worker, records, "m-bulk")
     assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (250, [], [])
