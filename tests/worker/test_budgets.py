@@ -149,3 +149,13 @@ def test_a_row_written_later_clears_its_older_dead_letter(start_worker, tmp_path
     assert push(worker, [session("s-late", "m-clear", title="fixed")], "m-clear").json()["dead_lettered"] == []
     assert read_rows(state, "SELECT count(*) FROM team_dlq") == [(0,)]
     assert read_rows(state, "SELECT title FROM sessions WHERE id = 's-late'") == [("fixed",)]
+
+
+def test_a_push_naming_many_machines_costs_what_one_machines_does(start_worker, tmp_path):
+    state = tmp_path / "machines"
+    worker = start_worker(upto=schema_version(), state=state, plan="free")
+    records = [session(f"s-{index}", f"m-many-{index % 100}", content_hash=f"h{index}") for index in range(1000)]
+    response = push(worker, records, "m-many-0")
+    assert response.status_code == 200 and response.json()["accepted"] == 1000
+    assert counted(response)["d1"] <= 12, counted(response)  # the lookups and writes are per table, not per machine
+    assert read_rows(state, "SELECT count(DISTINCT machine_id), count(*) FROM sessions") == [(100, 1000)]

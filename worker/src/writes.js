@@ -3,17 +3,18 @@
 //
 // Rows travel as JSON lists (one bound parameter each, read back with json_each: d1.js), so a
 // table's upserts are one statement however many rows, and a push costs a handful of queries. A
-// batch writes its records' rows, their embedding jobs (team_embed_backlog) and clears any older
-// dead letter of those rows, as one D1 transaction.
+// batch writes its records' rows and their embedding jobs (team_embed_backlog) as one D1
+// transaction; the caller clears older dead letters of the written rows in its last batch.
 //
 // When a batch fails, it is narrowed: first into its statements' groups (a table's upserts of one
 // column set, a table's deletes), then each failing group by bisection, down to the one record D1
 // refuses while the database works (a NOT NULL field missing, a trigger), which is parked in
 // team_dlq (durable, listed by /dlq, applied again by /dlq/retry). k refused records among n cost
-// about 2k·log2(n/k) attempts of one or two statements, not n. When the budget would not cover the next attempt, the
-// records still unsettled are parked together (reason DEFERRED): accepted, durable, and applied
-// later by /dlq/retry or the cron, never dropped. When even parking fails, the database itself is
-// in trouble and the error propagates (5xx: the client resends the batch; upserts are idempotent).
+// about 2k·log2(n/k) attempts of one or two statements, not n. When the budget would not cover
+// the next attempt, the records still unsettled are parked together (reason DEFERRED): accepted,
+// durable, and applied later by the cron or /dlq/retry, never dropped. When even parking fails,
+// the database itself is in trouble and the error propagates (5xx: the client resends the batch;
+// upserts are idempotent).
 
 import { EMBEDDED_FIELDS } from "./contract.js";
 import { JSON_PARAMETER_BYTES, chunkJson, jsonColumns, messageOf, quote, statement, utf8Bytes } from "./d1.js";
@@ -39,16 +40,17 @@ function groupBy(items, keyOf) {
 const storedKey = (table, machineId, id) => `${table}\u0000${machineId}\u0000${id}`;
 const rowBytes = (record) => record.bytes ?? (record.bytes = utf8Bytes(JSON.stringify(record.row)));
 
-// SELECTs of the stored content hashes of `upserts` (those that carry one): one per table and
-// machine, each id list one JSON parameter.
+// SELECTs of the stored content hashes of `upserts` (those that carry one): one per table, the
+// (id, machine_id) pairs one JSON parameter, whatever the number of machines in the push.
 export function planHashLookups(upserts) {
   const lookups = [];
   const candidates = upserts.filter((record) => record.contentHash !== null && record.id !== null);
-  for (const group of groupBy(candidates, (record) => `${record.table}\u0000${record.machineId}`)) {
-    const { table, machineId } = group[0];
-    for (const ids of chunkJson([...new Set(group.map((record) => record.id))])) {
-      const sql = `SELECT "id", "content_hash" FROM ${quote(table)} WHERE "machine_id" = ? AND "id" IN (SELECT value FROM json_each(?))`;
-      lookups.push({ table, machineId, statement: statement(sql, machineId, JSON.stringify(ids)) });
+  for (const group of groupBy(candidates, (record) => record.table)) {
+    const { table } = group[0];
+    for (const pairs of chunkJson(group.map((record) => [record.id, record.machineId]))) {
+      const sql = `SELECT "id", "machine_id", "content_hash" FROM ${quote(table)}
+        WHERE ("id", "machine_id") IN (SELECT ${jsonColumns(2)} FROM json_each(?))`;
+      lookups.push({ table, statement: statement(sql, JSON.stringify(pairs)) });
     }
   }
   return lookups;
@@ -59,8 +61,7 @@ export async function readStoredHashes(db, lookups) {
   const stored = new Map();
   const results = await db.batch(lookups.map((lookup) => lookup.statement));
   results.forEach((result, index) => {
-    const { table, machineId } = lookups[index];
-    for (const row of result.results) stored.set(storedKey(table, machineId, row.id), row.content_hash);
+    for (const row of result.results) stored.set(storedKey(lookups[index].table, row.machine_id, row.id), row.content_hash);
   });
   return stored;
 }
