@@ -108,7 +108,7 @@ def _cost(root: Path, artifact: Path, label: str, *, plan: str, batches: int, ba
             _add_poison_triggers(worker)
             for push in pushes:
                 _poison_records(push.records)
-        d1, subrequests, statuses, ai = [], [], [], 0
+        d1, subrequests, statuses, over, ai = [], [], [], set(), 0
         started = time.perf_counter()
         for push in pushes:
             response = worker.push(push.records, "m-bench")
@@ -116,17 +116,24 @@ def _cost(root: Path, artifact: Path, label: str, *, plan: str, batches: int, ba
             d1.append(int(response.headers.get("x-counted-d1-queries", 0)))
             subrequests.append(int(response.headers.get("x-counted-subrequests", 0)))
             ai += int(response.headers.get("x-counted-ai-calls", 0))
+            if "x-counted-refused" in response.headers:
+                over.add(response.headers["x-counted-refused"].split(":")[0])
         seconds = time.perf_counter() - started
         runs = worker.cron_until_drained() if module is None else []
         ai += sum(run["ai"] for run in runs)
         cron_d1 = [run["d1"] for run in runs]
         refused = [status for status in statuses if status != 200]
         budget = BUDGETS[plan]
-        within = not refused and max(d1) <= budget and max(subrequests) <= budget and all(queries <= budget for queries in cron_d1)
+        within = not refused and not over and max(d1) <= budget and max(subrequests) <= budget and all(queries <= budget for queries in cron_d1)
+        accepted = sum(len(push.good) for push in pushes)
+        stored = sum(worker.count(f"SELECT count(*) FROM {table}") for table in TABLES)
+        parked = worker.count("SELECT count(*) FROM team_dlq")
         detail = (f"{sum(d1)} D1 queries, {ai} AI calls / 1,000 records; per invocation at most {max(d1)} queries, "
                   f"{max(subrequests)} subrequests (budget {budget})"
                   + (f"; then {len(runs)} cron runs of at most {max(cron_d1)} queries" if runs else "")
-                  + (f"; answered {sorted(set(refused))} (over budget: the client would resend forever)" if refused else ""))
+                  + f"; {stored} of {accepted} good records stored" + (f", {parked} in team_dlq" if parked else "")
+                  + (f"; calls past the limit ({', '.join(sorted(over))}) failed, answered 200 all the same" if over and not refused else "")
+                  + (f"; answered {sorted(set(refused))}" if refused else ""))
         return Measurement(label, seconds, detail), within
     finally:
         worker.stop()

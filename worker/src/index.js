@@ -51,6 +51,14 @@ const PATTERNS = [
   ["DELETE", /^\/members\/([^/]+)$/, handleRemoveMember],
 ];
 
+function decodeParameter(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, "the path is not valid percent-encoding");
+  }
+}
+
 // The route for a path without its trailing slashes (`/health/` is `/health`); HEAD is GET
 // without the body (uptime checkers send it).
 function findRoute(method, rawPathname) {
@@ -60,7 +68,7 @@ function findRoute(method, rawPathname) {
   if (exact) return { handle: exact, parameters: [], auth: !PUBLIC.has(`${lookup} ${pathname}`) };
   for (const [patternMethod, pattern, handle] of PATTERNS) {
     const match = pattern.exec(pathname);
-    if (match && patternMethod === lookup) return { handle, parameters: match.slice(1).map(decodeURIComponent), auth: true };
+    if (match && patternMethod === lookup) return { handle, parameters: match.slice(1).map(decodeParameter), auth: true };
   }
   if (pathname === "/mcp" || pathname.startsWith("/mcp/")) {
     throw new HttpError(404, "this Worker does not serve the MCP server for coding agents (/mcp); see docs/worker.md");
@@ -102,13 +110,18 @@ async function answer(request, env) {
 
 const withoutBody = (response) => new Response(null, { status: response.status, headers: response.headers });
 
+// A per-invocation child of `env` and its budget (budget.js): what D1 queries and subrequests this
+// invocation may still make; its Database and metered bindings spend from it.
+function startInvocation(env) {
+  const budget = Budget.fromEnv(env);
+  const invocation = meteredEnv(env, budget);
+  attachBudget(invocation, budget);
+  return { budget, invocation };
+}
+
 export default {
   async fetch(request, env) {
-    // A per-invocation child of `env`: its budget (budget.js) is what D1 queries and subrequests
-    // this invocation may still make, and what it spent is sent back as headers.
-    const budget = Budget.fromEnv(env);
-    const invocation = meteredEnv(env, budget);
-    attachBudget(invocation, budget);
+    const { budget, invocation } = startInvocation(env);
     let response = await answer(request, invocation);
     if (request.method === "HEAD") response = withoutBody(response);
     const usage = d1Usage(invocation);
@@ -120,9 +133,7 @@ export default {
 
   // The cron trigger (hyphae:embeddings.backlogCron): the deferred records and the embedding backlog.
   async scheduled(controller, env, ctx) {
-    const budget = Budget.fromEnv(env);
-    const invocation = meteredEnv(env, budget);
-    attachBudget(invocation, budget);
+    const { invocation } = startInvocation(env);
     ctx.waitUntil(
       runScheduled(invocation).catch((error) => {
         console.error("scheduled run failed", error && error.stack ? error.stack : error);
