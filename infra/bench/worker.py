@@ -117,7 +117,7 @@ def _cost(root: Path, artifact: Path, label: str, *, plan: str, batches: int, ba
             subrequests.append(int(response.headers.get("x-counted-subrequests", 0)))
             ai += int(response.headers.get("x-counted-ai-calls", 0))
             if "x-counted-refused" in response.headers:
-                over.add(response.headers["x-counted-refused"].split(":")[0])
+                over.update(refusal.split(":")[0] for refusal in response.headers["x-counted-refused"].split("; "))
         seconds = time.perf_counter() - started
         runs = worker.cron_until_drained() if module is None else []
         ai += sum(run["ai"] for run in runs)

@@ -26,7 +26,8 @@ function newTally(env, kind, detail) {
 
 function spend(tally, kind, count) {
   if (tally[kind] + count > tally.limits[kind]) {
-    tally.refused = `${kind}: ${tally[kind] + count} > ${tally.limits[kind]}`;
+    const refusal = `${kind}: ${tally[kind] + count} > ${tally.limits[kind]}`;
+    tally.refused = tally.refused ? `${tally.refused}; ${refusal}` : refusal;
     throw new Error(`Too many ${kind === "d1" ? "D1 queries" : "subrequests"} by single Worker invocation (counting.mjs: limit ${tally.limits[kind]})`);
   }
   tally[kind] += count;
