@@ -18,10 +18,14 @@ from infra.environments import (
     BINDING_D1,
     BINDING_KV,
     BINDING_VECTORIZE,
+    VAR_D1_QUERY_BUDGET,
     VAR_EMBEDDING_MODEL,
+    VAR_MAX_BODY_BYTES,
     VAR_MIN_COMPAT_VERSION,
     VAR_PROTOCOL_VERSION,
     VAR_SCHEMA_VERSION,
+    VAR_SUBREQUEST_BUDGET,
+    Environment,
 )
 
 # What fills a binding: keys of the `values` mapping handed to `api_bindings`.
@@ -33,6 +37,9 @@ PROTOCOL_VERSION = "protocol_version"
 MIN_COMPAT_VERSION = "min_compat_version"
 SCHEMA_VERSION = "schema_version"
 EMBEDDING_MODEL = "embedding_model"
+D1_QUERY_BUDGET = "d1_query_budget"
+SUBREQUEST_BUDGET = "subrequest_budget"
+MAX_BODY_BYTES = "max_body_bytes"
 
 # The attribute naming the binding's target in the Cloudflare API's binding shape (an `ai`
 # binding has none: the account's Workers AI). D1's is `database_id`: the script-settings
@@ -70,7 +77,23 @@ WORKER_BINDINGS = (
     WorkerBinding(VAR_MIN_COMPAT_VERSION, "plain_text", MIN_COMPAT_VERSION),
     WorkerBinding(VAR_SCHEMA_VERSION, "plain_text", SCHEMA_VERSION),
     WorkerBinding(VAR_EMBEDDING_MODEL, "plain_text", EMBEDDING_MODEL),
+    WorkerBinding(VAR_D1_QUERY_BUDGET, "plain_text", D1_QUERY_BUDGET),
+    WorkerBinding(VAR_SUBREQUEST_BUDGET, "plain_text", SUBREQUEST_BUDGET),
+    WorkerBinding(VAR_MAX_BODY_BYTES, "plain_text", MAX_BODY_BYTES),
 )
+
+
+def model_values(env: Environment) -> dict[str, str]:
+    """The plain-text values every render takes from the environment model alone (not from a
+    resource, a secret or the migrations): the protocol window, the model, the budgets."""
+    return {
+        PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
+        MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
+        EMBEDDING_MODEL: env.embeddings.model,
+        D1_QUERY_BUDGET: str(env.worker.d1_query_budget),
+        SUBREQUEST_BUDGET: str(env.worker.subrequest_budget),
+        MAX_BODY_BYTES: str(env.worker.max_body_bytes),
+    }
 
 
 def api_bindings(values: Mapping[str, Any]) -> list[dict]:

@@ -36,6 +36,17 @@ VAR_PROTOCOL_VERSION = "SYNC_PROTOCOL_VERSION"
 VAR_MIN_COMPAT_VERSION = "MIN_COMPAT_CLIENT_VERSION"
 VAR_SCHEMA_VERSION = "MYCO_SCHEMA_VERSION"
 VAR_EMBEDDING_MODEL = "EMBEDDING_MODEL"
+VAR_D1_QUERY_BUDGET = "D1_QUERY_BUDGET"
+VAR_SUBREQUEST_BUDGET = "SUBREQUEST_BUDGET"
+VAR_MAX_BODY_BYTES = "MAX_BODY_BYTES"
+
+# What one Worker invocation may spend, per Workers plan (developers.cloudflare.com, Workers and D1
+# limits; first-real-run.md): D1 queries (a batch counts each statement) and subrequests (Workers AI,
+# Vectorize and KV calls). Paid allows 10,000 subrequests today; 1,000 (the older figure) is kept
+# as the Worker's own ceiling. workerd enforces neither: the Worker keeps within them itself.
+PLAN_BUDGETS = {"paid": {"d1_queries": 1000, "subrequests": 1000}, "free": {"d1_queries": 50, "subrequests": 50}}
+# Request bodies reach a Worker up to 100 MB on the Free and Pro plans; the Worker has 128 MB of memory.
+PLATFORM_MAX_BODY_BYTES = 100_000_000
 
 # Workers AI embedding models hyphae knows, with the dimensions of the vectors they return: the
 # Vectorize index must have the same (a vector of another length is refused by the index).
@@ -82,6 +93,11 @@ class WorkerSettings(_Strict):
     sync_protocol_version: int = Field(alias="syncProtocolVersion", ge=1)
     min_compat_client_version: int = Field(alias="minCompatClientVersion", ge=1)
     workers_dev: bool = Field(True, alias="workersDev")
+    # The Workers plan sets what one invocation may spend (PLAN_BUDGETS); the Worker keeps within it.
+    plan: Literal["paid", "free"] = "paid"
+    # Bodies above this are refused with 413 before they are read (Content-Length) or while they are
+    # streamed: a body read whole takes several times its size in the Worker's 128 MB.
+    max_body_bytes: int = Field(16 * 1024 * 1024, alias="maxBodyBytes", ge=64 * 1024, le=PLATFORM_MAX_BODY_BYTES)
     # A script made earlier with wrangler: the next `pulumi up` imports it instead of creating it.
     adopt_existing: bool = Field(False, alias="adoptExisting")
 
@@ -91,6 +107,16 @@ class WorkerSettings(_Strict):
             raise ValueError(f"minCompatClientVersion {self.min_compat_client_version} is above "
                              f"syncProtocolVersion {self.sync_protocol_version}: no client could sync")
         return self
+
+    @property
+    def d1_query_budget(self) -> int:
+        """D1 queries one invocation may make on this plan (each statement of a batch counts)."""
+        return PLAN_BUDGETS[self.plan]["d1_queries"]
+
+    @property
+    def subrequest_budget(self) -> int:
+        """Workers AI, Vectorize and KV calls one invocation may make on this plan."""
+        return PLAN_BUDGETS[self.plan]["subrequests"]
 
 
 class EmbeddingSettings(_Strict):

@@ -43,6 +43,7 @@ def test_the_ai_binding_has_no_target_and_the_versions_come_from_the_model():
     shapes = {shape["name"]: shape for shape in api_bindings({"protocol_version": "3", "min_compat_version": "1",
                                                                "embedding_model": env.embeddings.model, "database_id": "d",
                                                                "index_name": "i", "kv_namespace_id": "k", "api_key": "s",
-                                                               "schema_version": "8"})}
+                                                               "schema_version": "8", "d1_query_budget": "50",
+                                                               "subrequest_budget": "50", "max_body_bytes": "65536"})}
     assert shapes["AI"] == {"type": "ai", "name": "AI"}
     assert shapes["MIN_COMPAT_CLIENT_VERSION"]["text"] == "1" and shapes["EMBEDDING_MODEL"]["text"] == "@cf/baai/bge-m3"

@@ -93,3 +93,22 @@ def test_bad_override_of_a_default_names_the_environment_file(declarations: Path
     with pytest.raises(ConfigError) as caught:
         load_environment("dev", declarations)
     assert str(caught.value).startswith("Pulumi.dev.yaml: hyphae:vectorize.dimensions:")
+
+
+def test_the_plan_sets_the_budgets_the_worker_keeps_within(declarations: Path):
+    assert load_environment("dev").worker.plan == "paid"
+    assert (load_environment("dev").worker.d1_query_budget, load_environment("dev").worker.subrequest_budget) == (1000, 1000)
+    path = declarations / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("  hyphae:worker:\n", "  hyphae:worker:\n    plan: free\n"))
+    worker = load_environment("dev", declarations).worker
+    assert (worker.d1_query_budget, worker.subrequest_budget) == (50, 50)
+
+
+@pytest.mark.parametrize("setting, key", [("plan: business", "plan"), ("maxBodyBytes: 200000000", "maxBodyBytes"),
+                                          ("maxBodyBytes: 10", "maxBodyBytes")])
+def test_a_wrong_plan_or_body_limit_names_the_file_and_key(declarations: Path, setting: str, key: str):
+    path = declarations / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("  hyphae:worker:\n", f"  hyphae:worker:\n    {setting}\n"))
+    with pytest.raises(ConfigError) as caught:
+        load_environment("dev", declarations)
+    assert str(caught.value).startswith(f"Pulumi.dev.yaml: hyphae:worker.{key}:")

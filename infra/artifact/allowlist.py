@@ -51,7 +51,9 @@ def _read_key(connection: sqlite3.Connection, table: str, columns: list[tuple[st
 
 
 def read_allowlist(migrations_dir: Path) -> dict:
-    """{"schema_version": N, "tables": {table: {"columns", "key", "content_hash"}}} for synced tables."""
+    """{"schema_version": N, "migrations": [{"name", "sha256"}], "tables": {table: {"columns", "key",
+    "content_hash"}}} for the synced tables. The migrations are the Worker's schema gate: it writes only
+    to a database whose ledger holds exactly these (worker/src/versions.js)."""
     connection = replay_migrations(migrations_dir)
     try:
         names = [name for (name,) in connection.execute("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")]
@@ -70,4 +72,6 @@ def read_allowlist(migrations_dir: Path) -> dict:
             }
     finally:
         connection.close()
-    return {"schema_version": latest_version(read_migrations(migrations_dir)), "tables": tables}
+    files = read_migrations(migrations_dir)
+    return {"schema_version": latest_version(files), "migrations": [{"name": file.name, "sha256": file.sha256} for file in files],
+            "tables": tables}

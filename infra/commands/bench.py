@@ -17,6 +17,7 @@ BENCHMARKS = {
     "drift": "infra.bench.drift",
     "migrate": "infra.bench.migrate",
     "backup": "infra.bench.backup",
+    "worker": "infra.bench.worker",
 }
 
 

@@ -13,9 +13,16 @@ from infra.commands import choose, reports_errors
 @reports_errors
 def local(c, keep_running=False):
     """The whole pipeline here: build, lint, migrate local, Worker on workerd, smoke test, drift."""
-    from infra.local.pipeline import run_local
+    from invoke import Exit
 
-    run_local(keep_running=keep_running)
+    from infra.local.pipeline import run_local
+    from infra.local.runtime import Terminated, stop_on_termination
+
+    with stop_on_termination():
+        try:
+            run_local(keep_running=keep_running)
+        except Terminated as stopped:  # SIGTERM, or SIGHUP from a closed terminal: workerd is stopped by now
+            raise Exit(f"local: stopped by {stopped}; workerd is stopped", code=128 + stopped.signum) from None
 
 
 @task(help={"env": "environment (local, dev, staging, production)", "url": "the Worker's URL (default: local starts dist/ on workerd; remote reads the stack outputs)"})

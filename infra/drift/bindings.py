@@ -20,14 +20,12 @@ from infra.bindings import (
     API_FIELD,
     API_KEY,
     DATABASE_ID,
-    EMBEDDING_MODEL,
     INDEX_NAME,
     KV_NAMESPACE_ID,
     LEGACY_API_FIELDS,
-    MIN_COMPAT_VERSION,
-    PROTOCOL_VERSION,
     SCHEMA_VERSION,
     api_bindings,
+    model_values,
 )
 from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, DriftFinding
 from infra.environments import Environment
@@ -54,13 +52,11 @@ def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
     secret's value is never compared (the API never returns it).
     """
     values = {
+        **model_values(env),
         DATABASE_ID: outputs.database_id,
         INDEX_NAME: outputs.index_name or env.vectorize.name,
         KV_NAMESPACE_ID: outputs.kv_namespace_id,
         API_KEY: None,
-        PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
-        MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
-        EMBEDDING_MODEL: env.embeddings.model,
         SCHEMA_VERSION: str(outputs.schema_version) if outputs.schema_version is not None else None,
     }
     bindings = {}

@@ -6,13 +6,19 @@ and reports the bound URL, with no interactive UI to tame. It persists like
 `infra.paths.local_d1_file` names (tests/test_paths.py proves it) and the migrate task writes.
 
 Starts one node process in its own session and stops it with SIGTERM (miniflare disposes
-workerd); a process that will not stop is killed with its whole group.
+workerd); a process that will not stop is killed with its whole group. The node process's stdin is
+a lifeline held open by this process: whenever this process ends, however it ends (SIGKILL, a
+closed terminal), the system closes it and node stops workerd (worker/dev/serve.mjs).
+`stop_on_termination` turns SIGTERM and SIGHUP into an exception, so the callers' `finally`
+blocks stop the Worker before the command exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,10 +35,33 @@ from infra.render.local_config import plan_local_config
 
 SERVE_SCRIPT = REPO_ROOT / "worker" / "dev" / "serve.mjs"
 STAND_INS_SCRIPT = REPO_ROOT / "worker" / "dev" / "stand_ins.mjs"
+COUNTING_SCRIPT = REPO_ROOT / "worker" / "dev" / "counting.mjs"
 # Requests to the local runtime with this Host header reach the stand-ins themselves, which list
 # what they hold (`GET /vectors`): how the smoke test and the tests look inside the local index.
 STAND_INS_HOST = "stand-ins.hyphae.localhost"
 LOOPBACK = "127.0.0.1"
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (raised by `stop_on_termination`): stop, cleaning up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_termination():
+    """While active, SIGTERM and SIGHUP (a closed terminal) raise Terminated in the main thread."""
+    def terminate(signum, frame):
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class RuntimeFailed(HyphaeError):
@@ -55,6 +84,9 @@ class LocalWorker:
         if self.stopped:
             return
         self.stopped = True
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # the lifeline: node stops on its end
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -90,6 +122,18 @@ def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
         "serviceBindings": {service["binding"]: {"name": service["service"], "entrypoint": service["entrypoint"]}
                             for service in config.get("services", [])},
     }
+
+
+def plan_counting_entry(artifact: Path, directory: Path, module: Path | None = None) -> dict:
+    """miniflare options that run `artifact` behind worker/dev/counting.mjs (tests and bench only):
+    the same bundle, its D1, AI, Vectorize and KV calls counted per invocation and held to the plan's
+    limits as the platform holds them. `module` runs another Worker module instead (the bench's
+    peer). Writes `directory` (the two modules side by side)."""
+    manifest = verify_artifact(artifact, "local")
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(module or Path(artifact) / manifest["main_module"], directory / "worker.mjs")
+    shutil.copyfile(COUNTING_SCRIPT, directory / "counting.mjs")
+    return {"scriptPath": str((directory / "counting.mjs").resolve()), "modulesRoot": str(directory.resolve())}
 
 
 def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, ready_file: Path) -> dict:
@@ -157,8 +201,8 @@ def start_local_worker(
             ["node", str(SERVE_SCRIPT)], stdin=subprocess.PIPE, stdout=log, stderr=log,
             env=environment, cwd=REPO_ROOT, start_new_session=True,
         )
-    process.stdin.write(json.dumps(options).encode())
-    process.stdin.close()
+    process.stdin.write(json.dumps(options).encode() + b"\n")
+    process.stdin.flush()  # stdin stays open: the lifeline (see the module's docstring)
     worker = LocalWorker(url="", process=process, log_path=log_path)
     try:
         worker.url = _wait_until_ready(process, ready_file, log_path, timeout)

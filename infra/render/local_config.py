@@ -16,13 +16,11 @@ import jinja2
 from infra import environments
 from infra.bindings import (
     DATABASE_ID,
-    EMBEDDING_MODEL,
     KV_NAMESPACE_ID,
-    MIN_COMPAT_VERSION,
-    PROTOCOL_VERSION,
     SCHEMA_VERSION,
     STAND_IN_SERVICE,
     WORKER_BINDINGS,
+    model_values,
 )
 from infra.environments import Environment
 from infra.paths import REPO_ROOT
@@ -41,12 +39,10 @@ def plan_local_config(env: Environment | None = None, schema_version: int | None
     """
     env = env or environments.load_environment("local")
     values = {
+        **model_values(env),
         DATABASE_ID: env.local_database_id,
         KV_NAMESPACE_ID: env.kv.namespace_id or env.kv.title,
-        PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
-        MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
         SCHEMA_VERSION: str(environments.schema_version() if schema_version is None else schema_version),
-        EMBEDDING_MODEL: env.embeddings.model,
     }
     config = {
         "name": env.worker.name,

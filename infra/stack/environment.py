@@ -25,13 +25,11 @@ import pulumi_random as random
 from infra.bindings import (
     API_KEY,
     DATABASE_ID,
-    EMBEDDING_MODEL,
     INDEX_NAME,
     KV_NAMESPACE_ID,
-    MIN_COMPAT_VERSION,
-    PROTOCOL_VERSION,
     SCHEMA_VERSION,
     api_bindings,
+    model_values,
 )
 from infra.environments import Environment
 from infra.stack import names
@@ -131,13 +129,11 @@ class HyphaeEnvironment(pulumi.ComponentResource):
 
     def _bindings(self, env: Environment, schema_version: int) -> list[cloudflare.WorkersScriptBindingArgs]:
         values = {
+            **model_values(env),
             DATABASE_ID: self.database.id,
             INDEX_NAME: self.vector_index.id,
             KV_NAMESPACE_ID: self.kv_namespace.id,
             API_KEY: self.api_key_value,
-            PROTOCOL_VERSION: str(env.worker.sync_protocol_version),
-            MIN_COMPAT_VERSION: str(env.worker.min_compat_client_version),
             SCHEMA_VERSION: str(schema_version),
-            EMBEDDING_MODEL: env.embeddings.model,
         }
         return [cloudflare.WorkersScriptBindingArgs(**shape) for shape in api_bindings(values)]

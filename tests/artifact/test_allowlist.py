@@ -8,6 +8,7 @@ import pytest
 
 from infra.artifact.allowlist import read_allowlist
 from infra.errors import UsageError
+from infra.history.files import read_migrations
 from infra.paths import DEFAULT_MIGRATIONS_DIR
 
 
@@ -16,8 +17,15 @@ def test_synced_tables_have_their_final_columns_and_keys():
     sessions = allowlist["tables"]["sessions"]
     assert {"id", "machine_id", "project_id", "user", "content_hash", "synced_at"} <= set(sessions["columns"])
     assert sessions["key"] == ["id", "machine_id"] and sessions["content_hash"] is True
-    assert allowlist["tables"]["entity_mentions"]["key"] == ["entity_id", "note_id", "note_type", "agent_id"]
+    assert allowlist["tables"]["entity_mentions"]["key"] == ["entity_id", "note_id", "note_type", "agent_id", "machine_id"]
     assert "origin" in allowlist["tables"]["prompt_batches"]["columns"]
+
+
+def test_the_migrations_the_worker_is_built_with_are_listed_with_their_checksums():
+    allowlist = read_allowlist(DEFAULT_MIGRATIONS_DIR)
+    files = read_migrations(DEFAULT_MIGRATIONS_DIR)
+    assert allowlist["migrations"] == [{"name": file.name, "sha256": file.sha256} for file in files]
+    assert allowlist["migrations"][0]["name"] == "0001_initial.sql" and len(allowlist["migrations"][0]["sha256"]) == 64
 
 
 def test_tables_that_are_not_synced_and_the_ledger_are_left_out():

@@ -83,7 +83,8 @@ def test_the_local_config_matches_a_fresh_render_or_says_what_differs(tmp_path):
     committed.write_text(fresh.replace('"MYCO_SCHEMA_VERSION": "5"', '"MYCO_SCHEMA_VERSION": "4"'))
     [finding] = local_config_findings(committed, fresh)
     assert (finding.code, finding.change, finding.object) == ("CFG001", "changed", "file wrangler.local.jsonc")
-    vars_then = '"SYNC_PROTOCOL_VERSION": "3", "MIN_COMPAT_CLIENT_VERSION": "1", "MYCO_SCHEMA_VERSION": "{}", "EMBEDDING_MODEL": "@cf/baai/bge-m3"'
+    vars_then = ('"SYNC_PROTOCOL_VERSION": "3", "MIN_COMPAT_CLIENT_VERSION": "1", "MYCO_SCHEMA_VERSION": "{}", "EMBEDDING_MODEL": "@cf/baai/bge-m3", '
+                 '"D1_QUERY_BUDGET": "1000", "SUBREQUEST_BUDGET": "1000", "MAX_BODY_BYTES": "16777216"')
     assert finding.detail == f"vars: repository {{{vars_then.format(5)}}}, committed {{{vars_then.format(4)}}}"
     committed.unlink()
     assert [f.change for f in local_config_findings(committed, fresh)] == ["missing"]

@@ -39,6 +39,9 @@ def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str 
         {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
         {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
+        {"type": "plain_text", "name": "D1_QUERY_BUDGET", "text": "1000"},
+        {"type": "plain_text", "name": "SUBREQUEST_BUDGET", "text": "1000"},
+        {"type": "plain_text", "name": "MAX_BODY_BYTES", "text": "16777216"},
         *extra,
     ]
     api.workers.deploy(f"myco-team-{env_name}", [binding for binding in bindings if binding["name"] != drop])

@@ -54,9 +54,9 @@ def test_a_lint_error_stops_before_the_database_or_workerd(tmp_path):
     assert not local_d1_file(load_environment("local").local_database_id).exists()
 
 
-def test_keep_running_serves_until_ctrl_c_then_stops_workerd():
+def start_keep_running() -> tuple[subprocess.Popen, str, set[int]]:
+    """`invoke local --keep-running` in its own process group, like a shell job; its URL and runtime pids."""
     command = [sys.executable, "-m", "invoke", "local", "--keep-running"]
-    # Its own process group, like a shell job: Ctrl-C in a terminal signals the whole group.
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=os.environ.copy(), start_new_session=True)
     output = []
@@ -68,15 +68,47 @@ def test_keep_running_serves_until_ctrl_c_then_stops_workerd():
             break
     urls = [line.split()[-1] for line in output if line.startswith("local Worker")]
     assert urls, "".join(output)
-    url = urls[0]
-    assert httpx.get(f"{url}/health").json()["status"] == "ok"
-    runtime = descendants(process.pid)
-    os.killpg(process.pid, signal.SIGINT)
+    assert httpx.get(f"{urls[0]}/health").json()["status"] == "ok"
+    return process, urls[0], descendants(process.pid)
+
+
+def wait_until_gone(pids: set[int], seconds: float = 30) -> list[int]:
+    """The pids still alive after waiting up to `seconds` for them to end."""
+    deadline = time.monotonic() + seconds
+    while [pid for pid in pids if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [pid for pid in pids if alive(pid)]
+
+
+def test_keep_running_serves_until_ctrl_c_then_stops_workerd():
+    process, url, runtime = start_keep_running()
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole group
     rest, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, "".join(output) + rest  # Ctrl-C is how --keep-running ends: a clean stop
+    assert process.returncode == 0, rest  # Ctrl-C is how --keep-running ends: a clean stop
     assert "stopping workerd" in rest
     assert not [pid for pid in runtime if alive(pid)], "workerd outlived Ctrl-C"
     assert "Traceback" not in rest
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_terminating_the_process_group_or_closing_its_terminal_stops_workerd(signum):
+    process, url, runtime = start_keep_running()
+    os.killpg(process.pid, signum)  # `kill -TERM -<pgid>`, or the terminal closing (SIGHUP)
+    rest, _ = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum, rest
+    assert f"stopped by {signal.Signals(signum).name}; workerd is stopped" in rest and "Traceback" not in rest
+    assert wait_until_gone(runtime) == [], "workerd outlived the command"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health")
+
+
+def test_even_a_killed_command_leaves_no_workerd_serving_the_key():
+    process, url, runtime = start_keep_running()
+    process.kill()  # SIGKILL: no handler runs; the lifeline (node's stdin) closes with the process
+    process.wait(timeout=30)
+    assert wait_until_gone(runtime) == [], "workerd outlived a killed command"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health")
 
 
 def test_a_failure_after_workerd_started_still_stops_it(tmp_path):

@@ -26,7 +26,8 @@ def test_the_render_binds_the_local_database_kv_and_versions_from_the_model():
     assert config["kv_namespaces"][0]["binding"] == "MYCO_SECRETS"
     assert config["vars"] == {"SYNC_PROTOCOL_VERSION": str(env.worker.sync_protocol_version),
                               "MIN_COMPAT_CLIENT_VERSION": str(env.worker.min_compat_client_version),
-                              "MYCO_SCHEMA_VERSION": str(schema_version()), "EMBEDDING_MODEL": env.embeddings.model}
+                              "MYCO_SCHEMA_VERSION": str(schema_version()), "EMBEDDING_MODEL": env.embeddings.model,
+                              "D1_QUERY_BUDGET": "1000", "SUBREQUEST_BUDGET": "1000", "MAX_BODY_BYTES": str(env.worker.max_body_bytes)}
     assert config["compatibility_date"] == env.worker.compatibility_date
 
 

@@ -23,10 +23,13 @@ from infra.environments import (
     BINDING_KV,
     BINDING_VECTORIZE,
     REMOTE_ENVIRONMENTS,
+    VAR_D1_QUERY_BUDGET,
     VAR_EMBEDDING_MODEL,
+    VAR_MAX_BODY_BYTES,
     VAR_MIN_COMPAT_VERSION,
     VAR_PROTOCOL_VERSION,
     VAR_SCHEMA_VERSION,
+    VAR_SUBREQUEST_BUDGET,
     load_environment,
     schema_version,
 )
@@ -109,7 +112,8 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
     bindings = _bindings(run)
 
     assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_AI, BINDING_API_KEY, VAR_PROTOCOL_VERSION,
-                             VAR_MIN_COMPAT_VERSION, VAR_SCHEMA_VERSION, VAR_EMBEDDING_MODEL}
+                             VAR_MIN_COMPAT_VERSION, VAR_SCHEMA_VERSION, VAR_EMBEDDING_MODEL, VAR_D1_QUERY_BUDGET,
+                             VAR_SUBREQUEST_BUDGET, VAR_MAX_BODY_BYTES}
     # database_id: what the API returns and the SDK requires (a binding written as `id` reads back
     # as database_id, so every refresh would show a change)
     assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "databaseId": run.of_type(D1_TYPE).id}
@@ -122,6 +126,8 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
     assert bindings[VAR_MIN_COMPAT_VERSION] == {"type": "plain_text", "name": VAR_MIN_COMPAT_VERSION,
                                                "text": str(env.worker.min_compat_client_version)}
     assert bindings[VAR_EMBEDDING_MODEL] == {"type": "plain_text", "name": VAR_EMBEDDING_MODEL, "text": env.embeddings.model}
+    assert bindings[VAR_D1_QUERY_BUDGET]["text"] == str(env.worker.d1_query_budget) == "1000"  # Paid, the default plan
+    assert bindings[VAR_MAX_BODY_BYTES]["text"] == str(env.worker.max_body_bytes)
 
 
 @pytest.mark.parametrize("stack", REMOTE_ENVIRONMENTS)

@@ -5,6 +5,11 @@ The database is migrated before workerd starts by the real runner (`infra.runner
 (tests/test_paths.py proves workerd uses it). Workers AI and Vectorize are the local stand-ins of
 worker/dev/stand_ins.mjs, bound exactly as `invoke local` binds them. Each module gets its own
 state folder and Worker; the artifact is built once per session.
+
+Every Worker runs behind worker/dev/counting.mjs: its D1, AI, Vectorize and KV calls are counted
+per invocation (`x-counted-*` headers, `invocations`) and, as on the platform, a call past the
+plan's limit fails. So every test here also shows the Worker stays within the Paid plan's budget;
+`plan="free"` starts one held to the Free plan's.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pytest
 
 from infra.artifact import build_artifact
 from infra.environments import BINDING_KV, load_environment, schema_version
-from infra.local.runtime import STAND_INS_HOST, plan_stand_ins, start_local_worker
+from infra.local.runtime import STAND_INS_HOST, plan_counting_entry, plan_stand_ins, start_local_worker
 from infra.local.smoke import vector_id  # noqa: F401 - the tests' vector ids, from the reference
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
 from infra.render.local_config import plan_local_config
@@ -118,10 +123,30 @@ def worker_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return output
 
 
-def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None):
+def plan_vars(plan: str) -> dict:
+    """The Worker's vars as the local environment renders them, on the given Workers plan."""
+    env = load_environment("local")
+    return plan_local_config(env.model_copy(update={"worker": env.worker.model_copy(update={"plan": plan})}))["vars"]
+
+
+def counted(response: httpx.Response) -> dict:
+    """What counting.mjs saw one request spend: {"d1": queries, "subrequests": n, "ai": Workers AI calls}."""
+    return {kind: int(response.headers[f"x-counted-{header}"]) for kind, header in
+            (("d1", "d1-queries"), ("subrequests", "subrequests"), ("ai", "ai-calls"))}
+
+
+def invocations(worker) -> list[dict]:
+    """Every invocation counting.mjs saw so far (requests and cron runs), oldest first."""
+    response = httpx.get(f"{worker.url}/__hyphae_counts", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None, plan: str = "paid", api_key: str = TEAM_KEY):
     if upto:
         apply_migrations(state, upto)
-    return start_local_worker(artifact, TEAM_KEY, state=state, extra_options=extra)
+    options = {**plan_counting_entry(artifact, state / "counting"), "vars": plan_vars(plan), **(extra or {})}
+    return start_local_worker(artifact, api_key, state=state, extra_options=options)
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +169,8 @@ def start_worker(worker_artifact: Path, tmp_path: Path):
     """Start a Worker on a fresh state folder with migrations up to `upto`; stopped after the test."""
     started = []
 
-    def start(upto: int, state: Path | None = None, extra: dict | None = None):
-        worker = _start(worker_artifact, state or tmp_path / "worker-state", upto=upto, extra=extra)
+    def start(upto: int, state: Path | None = None, extra: dict | None = None, plan: str = "paid", api_key: str = TEAM_KEY):
+        worker = _start(worker_artifact, state or tmp_path / "worker-state", upto=upto, extra=extra, plan=plan, api_key=api_key)
         started.append(worker)
         return worker
 

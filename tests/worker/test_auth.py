@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from infra.environments import schema_version
 from tests.worker.conftest import TEAM_KEY
 
 pytestmark = pytest.mark.workerd
@@ -24,12 +26,34 @@ def test_a_request_without_a_bearer_token_is_refused(running_worker, method, pat
     response = httpx.request(method, f"{running_worker.url}{path}", json=BODY)
     assert response.status_code == 401
     assert "bearer" in response.json()["error"].lower()
+    assert response.headers["www-authenticate"] == 'Bearer realm="myco-team-sync"'
 
 
 @pytest.mark.parametrize("given", ["wrong", TEAM_KEY[:-1], TEAM_KEY + "x", "Basic"])
 def test_a_wrong_key_is_refused(running_worker, given):
     response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"Bearer {given}"})
     assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_the_basic_scheme_is_refused_even_with_the_team_key_inside(running_worker):
+    for credentials in (TEAM_KEY, f"user:{TEAM_KEY}"):
+        basic = base64.b64encode(credentials.encode()).decode()
+        response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"Basic {basic}"})
+        assert response.status_code == 401
+        assert response.json()["error"] == "missing bearer token (Authorization: Bearer <team API key>)"
+        assert response.headers["www-authenticate"] == 'Bearer realm="myco-team-sync"'
+    with_auth = httpx.post(f"{running_worker.url}/enqueue", json=BODY, auth=("user", TEAM_KEY))  # httpx's own Basic
+    assert with_auth.status_code == 401
+
+
+def test_without_a_configured_key_every_route_but_health_is_503_and_health_says_so(start_worker):
+    worker = start_worker(upto=schema_version(), api_key="")
+    response = httpx.post(f"{worker.url}/enqueue", json=BODY, headers={"authorization": f"Bearer {TEAM_KEY}"})
+    assert response.status_code == 503
+    assert response.json()["error"] == "the Worker has no team API key (secret MYCO_TEAM_API_KEY is not set)"
+    assert httpx.post(f"{worker.url}/enqueue", json=BODY).status_code == 503
+    assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
 
 
 def test_the_team_key_is_accepted(running_worker):

@@ -1,7 +1,8 @@
 """The local D1 enforces D1's 100-bound-parameter limit, so the Worker's batching is really tested.
 
-tests/worker/test_sync.py writes 2,500 parameters' worth of records through the Worker; that
-proves the statements are cut to fit only if the runtime refuses a 101st parameter, as D1 does.
+tests/worker/test_enqueue.py writes 3,000 values' worth of records through the Worker; that
+proves they travel within the limit (as one JSON parameter) only if the runtime refuses a 101st
+parameter, as D1 does.
 A toolchain upgrade that lifts the limit locally fails here instead of silently weakening it.
 """
 

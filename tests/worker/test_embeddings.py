@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.environments import schema_version
+from infra.environments import load_environment, schema_version
+from infra.local.runtime import STAND_INS_HOST
 from tests.worker.conftest import (
     AUTH,
     FAIL_ONCE,
@@ -119,3 +120,33 @@ def test_without_ai_and_vectorize_bindings_records_are_accepted_and_jobs_wait(st
     assert read_rows(state, "SELECT last_error FROM team_embed_backlog") == [("the Workers AI binding AI is missing",)]
     health = httpx.get(f"{worker.url}/health").json()
     assert (health["bindings"]["ai"], health["bindings"]["vectorize"]) == (False, False)
+
+
+def stand_in(worker, method: str, path: str, **kwargs) -> dict:
+    """A call to the stand-ins' inspection routes (worker/dev/stand_ins.mjs)."""
+    response = httpx.request(method, f"{worker.url}{path}", headers={"host": STAND_INS_HOST}, timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_vectors_are_read_back_with_ids_values_and_metadata_and_deletes_reach_the_index(start_worker, tmp_path):
+    worker = start_worker(upto=schema_version(), state=tmp_path / "read-back")
+    # vectors an older Worker wrote under the legacy ids: both go once their rows are written again
+    stand_in(worker, "PUT", "/vectors", json={"vectors": [{"id": "spores:sp-read:m-read"}, {"id": "plans:plan-gone:m-read"}]})
+    content = "read the vector back from the index"
+    plan = record("plans", "plan-gone", "m-read", content="a plan to delete", status="active", created_at=7, logical_key="k")
+    enqueue(worker, [spore("sp-read", "m-read", content=content, session_id="sess_9"), plan], "m-read")
+
+    index = {vector["id"]: vector for vector in stand_in(worker, "GET", "/vectors", params={"values": "1"})["vectors"]}
+    assert set(index) == {vector_id("spores", "sp-read", "m-read"), vector_id("plans", "plan-gone", "m-read")}
+    written = index[vector_id("spores", "sp-read", "m-read")]
+    assert written["values"] == stand_in(worker, "POST", "/embed", json={"text": content})["values"]
+    assert len(written["values"]) == load_environment("local").vectorize.dimensions
+    assert written["metadata"] == {"table": "spores", "id": "sp-read", "machine_id": "m-read", "project_id": PROJECT, "status": "active",
+                                   "observation_type": "decision", "session_id": "sess_9", "created_at": 1_767_225_600}
+    assert index[vector_id("plans", "plan-gone", "m-read")]["metadata"] == {
+        "table": "plans", "id": "plan-gone", "machine_id": "m-read", "project_id": PROJECT, "status": "active", "created_at": 7}
+
+    answer = enqueue(worker, [record("plans", "plan-gone", "m-read", "delete")], "m-read")
+    assert answer["embeddings"]["removed"] == 1
+    assert set(stored_vectors(worker)) == {vector_id("spores", "sp-read", "m-read")}

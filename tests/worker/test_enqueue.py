@@ -118,8 +118,8 @@ def test_an_unchanged_content_hash_is_not_rewritten_and_a_changed_one_is(running
 
 
 def test_a_batch_far_above_100_bound_parameters_is_written_whole(running_worker, worker_state):
-    # 250 sessions of ~12 columns: 3,000 parameters. The local D1 refuses a 101st parameter like
-    # D1 does (test_d1_limits.py), so statements that were not cut to fit would fail.
+    # 250 sessions of ~12 columns: 3,000 values. The local D1 refuses a 101st bound parameter like
+    # D1 does (test_d1_limits.py): the rows travel as one JSON parameter, never one per value.
     records = [session(f"bulk-{index:03d}", "m-bulk", content_hash=f"h-{index}") for index in range(250)]
     answer = enqueue(running_worker, records, "m-bulk")
     assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (250, [], [])
@@ -152,6 +152,18 @@ def test_entity_mentions_upsert_and_delete_by_their_unique_key(running_worker, w
     assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(1,)]
     assert enqueue(running_worker, [{**upsert, "operation": "delete"}], "m-mention")["accepted"] == 1
     assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(0,)]
+
+
+def test_entity_mentions_belong_to_the_machine_that_pushed_them(running_worker, worker_state):
+    mention = {"entity_id": "e7", "note_id": "n7", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+    for machine in ("m-mention-a", "m-mention-b"):
+        upsert = {"table": "entity_mentions", "operation": "upsert", "machine_id": machine, "data": mention}
+        assert enqueue(running_worker, [upsert], machine)["accepted"] == 1
+    owners = "SELECT machine_id FROM entity_mentions WHERE entity_id = 'e7' ORDER BY machine_id"
+    assert read_rows(worker_state, owners) == [("m-mention-a",), ("m-mention-b",)]  # b did not take a's row over
+    delete = {"table": "entity_mentions", "operation": "delete", "machine_id": "m-mention-b", "data": mention}
+    assert enqueue(running_worker, [delete], "m-mention-b")["accepted"] == 1
+    assert read_rows(worker_state, owners) == [("m-mention-a",)]  # and b's delete left a's row alone
 
 
 def test_a_record_d1_refuses_is_dead_lettered_durably_and_its_batch_mates_are_written(running_worker, worker_state):
@@ -205,10 +217,15 @@ def test_protocol_1_daemons_push_to_sync_and_read_their_answer_shape(running_wor
     assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-v1'") == [("s-v1",)]
 
 
-@pytest.mark.parametrize("body, status", [({"machine_id": "m", "records": "x"}, 400), ({"machine_id": "m", "records": [{}] * 1001}, 413)])
-def test_a_malformed_or_oversized_batch_is_refused_whole(running_worker, body, status):
-    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH)
+@pytest.mark.parametrize("records, status, message", [
+    ("x", 400, "records must be an array, not a string"),
+    ([session(f"s-over-{index}", "m-over") for index in range(1001)], 413, "at most 1000 records per request"),
+])
+def test_a_malformed_or_oversized_batch_is_refused_whole(running_worker, worker_state, records, status, message):
+    response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-over", "records": records}, headers=AUTH, timeout=60)
     assert response.status_code == status
+    assert response.json()["error"].startswith(message)
+    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-over'") == [(0,)]
 
 
 def test_a_body_that_is_not_json_is_400(running_worker):
@@ -221,12 +238,19 @@ def test_other_projects_rows_are_kept_apart(running_worker, worker_state):
 
 
 def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
-    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}") for index in range(30)]
+    # whole rows, as the client sends them: the embedding is made from the row just written
+    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}", summary=f"summary {index}", status="active",
+                       project_root="/repo") for index in range(30)]
     response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
                           headers=AUTH, timeout=60)
     calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
-    # the gate, the stored hashes, the rows with their jobs, the jobs' rows, the jobs' end, the counters
-    assert calls == 6 and statements >= calls
+    # four round trips: the gate; the stored hashes; the rows with their embedding jobs; a last batch
+    # with the dead-letter clean-up, the jobs' end, the embedding counters, the push's counters and
+    # the node's last_seen. Each list is one statement (one JSON parameter) whatever its length.
+    assert (calls, statements) == (4, 1 + 1 + 2 + 5)
+    partial = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "records": [session("s-usage-x", "m-usage", content_hash="hx")]},
+                         headers=AUTH, timeout=60)
+    assert partial.headers["x-hyphae-d1-calls"] == "5"  # a row without its embedded fields is read back from D1
     health = httpx.get(f"{running_worker.url}/health")
     assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
     refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})

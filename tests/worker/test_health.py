@@ -31,6 +31,18 @@ def test_health_advertises_the_protocol_window_of_the_environment_model_without_
     assert body["bindings"] == {"d1": True, "kv": True, "vectorize": True, "ai": True, "api_key": True}
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/health/"), ("HEAD", "/health"), ("HEAD", "/health/")])
+def test_head_and_a_trailing_slash_answer_like_get_health(running_worker, method, path):
+    reference = httpx.get(f"{running_worker.url}/health")
+    response = httpx.request(method, f"{running_worker.url}{path}")
+    assert response.status_code == reference.status_code == 200
+    assert response.headers["content-type"] == reference.headers["content-type"]
+    if method == "HEAD":
+        assert response.content == b""
+    else:
+        assert response.json() == reference.json()
+
+
 def test_health_shows_the_clients_hash_of_the_mcp_token_never_the_token(running_worker):
     response = httpx.get(f"{running_worker.url}/health")
     assert response.json()["mcp_token_hash"] == client_token_hash(MCP_TOKEN)

@@ -93,3 +93,9 @@ def test_rebuild_deletes_only_that_machines_rows_and_then_its_vectors(start_work
     httpx.get(f"{worker.url}/cdn-cgi/handler/scheduled", timeout=60)
     assert set(stored_vectors(worker)) == {vector_id("spores", "sp-1", "m-keep")}
     assert httpx.post(f"{worker.url}/rebuild", json={}, headers=AUTH).status_code == 400
+
+
+def test_a_record_path_that_is_not_valid_percent_encoding_is_400(running_worker):
+    response = httpx.get(f"{running_worker.url}/records/spores/%E0%A4%A", headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"] == "the path is not valid percent-encoding"

@@ -1,15 +1,22 @@
-"""The schema gate (a database behind the Worker's schema gets 503 naming both versions) and the
-client protocol window (reference §2: 1 to 3 accepted, upstream's 409 body outside)."""
+"""The schema gate and the client protocol window (reference §2: 1 to 3 accepted, upstream's 409
+body outside). The gate is open only when the ledger holds exactly the migrations the Worker was
+built with (names and checksums, none missing), optionally followed by later ones `invoke migrate`
+applied without a gap; otherwise /enqueue answers 503 (the client resends) and /health says why."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import httpx
 import pytest
 
 from infra.environments import schema_version
-from tests.worker.conftest import TEAM_KEY, local_database
+from infra.history.files import read_migrations
+from infra.history.sumfile import write_sum
+from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE
+from infra.runner.apply import MigrateOptions, run_migrate
+from tests.worker.conftest import TEAM_KEY, local_database, read_rows, session
 
 pytestmark = pytest.mark.workerd
 
@@ -94,7 +101,72 @@ def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_w
     worker = start_worker(upto=0, state=state)
     health = httpx.get(f"{worker.url}/health")
     assert health.status_code == 503
-    assert health.json()["status"] == "database_unavailable" and "no such column: name" in health.json()["error"]
+    # /health answers anyone: it says the database did not answer, never D1's own words
+    assert health.json()["status"] == "database_unavailable" and "no such column" not in health.text
     response = httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH)
     assert response.status_code == 503
     assert response.json()["error"].startswith("cannot read the migration ledger d1_migrations (")
+
+
+def edit_ledger(state, *statements: str) -> None:
+    with sqlite3.connect(local_database(state)) as connection:
+        for sql in statements:
+            connection.execute(sql)
+
+
+# What the database's ledger is made to hold, and the start of what the gate says about it.
+LEDGER_DAMAGE = {
+    "a migration missing before a later one": (
+        ["DELETE FROM d1_migrations WHERE name LIKE '0005_%'", "DELETE FROM hyphae_migrations WHERE name LIKE '0005_%'"],
+        "the ledger lacks 0005_embed_stats_and_dlq_replays.sql but has 0006_text_ids.sql after it"),
+    "a stray row far ahead": (
+        ["INSERT INTO d1_migrations (name) VALUES ('9999_bogus.sql')",
+         "INSERT INTO hyphae_migrations (name, sha256, run_id, applied_by) VALUES ('9999_bogus.sql', 'ab', 'r', 'me')"],
+        "the ledger has 9999_bogus.sql, which is not migration 0010"),
+    "a next migration without a checksum": (
+        ["INSERT INTO d1_migrations (name) VALUES ('0010_by_hand.sql')"],
+        "the ledger has 0010_by_hand.sql, which is not migration 0010 applied by `invoke migrate`"),
+    "an edited migration": (
+        ["UPDATE hyphae_migrations SET sha256 = 'edited' WHERE name LIKE '0003_%'"],
+        "0003_project_scoping.sql was applied with another checksum than this Worker was built with"),
+    "a row wrangler wrote": (
+        ["DELETE FROM hyphae_migrations WHERE name LIKE '0002_%'"],
+        "0002_skills.sql was recorded without a checksum (applied by wrangler?)"),
+}
+
+
+@pytest.mark.parametrize("damage", LEDGER_DAMAGE)
+def test_the_gate_is_closed_unless_the_ledger_holds_exactly_the_workers_migrations(start_worker, tmp_path, damage):
+    statements, reason = LEDGER_DAMAGE[damage]
+    state = tmp_path / "ledger"
+    worker = start_worker(upto=schema_version(), state=state)
+    assert httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH).status_code == 200
+    edit_ledger(state, *statements)
+    response = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "records": [session("s-gate", "m-gate")]}, headers=AUTH)
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["schema_state"] == "mismatch" and body["schema_reason"].startswith(reason), body
+    assert body["error"].startswith("the database's migrations are not the ones this Worker was built with: ")
+    health = httpx.get(f"{worker.url}/health")
+    assert health.status_code == 503
+    assert (health.json()["status"], health.json()["schema_state"]) == ("schema_mismatch", "mismatch")
+    assert health.json()["schema_reason"].startswith(reason)
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_a_database_ahead_of_the_worker_through_invoke_migrate_keeps_the_gate_open(start_worker, tmp_path):
+    folder = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, folder)
+    later = f"{schema_version() + 1:04d}_node_notes.sql"
+    (folder / later).write_text("ALTER TABLE nodes ADD COLUMN note TEXT;\n")
+    write_sum(folder, read_migrations(folder))
+    state = tmp_path / "ahead"
+    worker = start_worker(upto=schema_version(), state=state)
+    with pytest.MonkeyPatch.context() as patch:  # the expand-only migration a newer Worker needs, applied first
+        patch.setenv(STATE_DIR_VARIABLE, str(state))
+        run_migrate("local", folder, MigrateOptions())
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["status"], health["schema_state"], health["schema_version_applied"]) == ("ok", "ahead", schema_version() + 1)
+    answer = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "records": [session("s-ahead", "m-gate")]}, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    assert read_rows(state, "SELECT id FROM sessions") == [("s-ahead",)]

@@ -1,15 +1,37 @@
 // Runs the built Worker on the real workerd through miniflare's API, for `invoke local` and tests.
 //
-// Options arrive as JSON on stdin (never argv: the team API key must not show in `ps`; it comes
-// from the MYCO_TEAM_API_KEY environment variable). Storage persists under `persistRoot`, laid out
-// like `wrangler dev --persist-to <dir>` (`<dir>/v3/d1`, `<dir>/v3/kv`), so infra/paths.py can
-// predict the D1 file. When workerd is listening, `{"url": ...}` is written to `readyFile`.
-// SIGTERM or SIGINT disposes miniflare (which stops workerd) and exits 0.
+// Options arrive as one line of JSON on stdin (never argv: the team API key must not show in `ps`;
+// it comes from the MYCO_TEAM_API_KEY environment variable). Storage persists under `persistRoot`,
+// laid out like `wrangler dev --persist-to <dir>` (`<dir>/v3/d1`, `<dir>/v3/kv`), so infra/paths.py
+// can predict the D1 file. When workerd is listening, `{"url": ...}` is written to `readyFile`.
+//
+// Stopping: SIGTERM, SIGINT or SIGHUP, or the end of stdin, disposes miniflare (which stops workerd)
+// and exits 0. stdin is the lifeline: the parent (infra/local/runtime.py) keeps it open while it
+// wants the Worker, and the system closes it when the parent ends in any way (a signal it could not
+// handle, SIGKILL, its terminal closing), so workerd never outlives the command that started it.
 
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { writeFileSync, renameSync } from "node:fs";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
-const options = JSON.parse(readFileSync(0, "utf8"));
+function readOptionsLine() {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    const onData = (chunk) => {
+      buffer += chunk;
+      const end = buffer.indexOf("\n");
+      if (end === -1) return;
+      process.stdin.off("data", onData);
+      process.stdin.off("end", onEnd);
+      resolve(JSON.parse(buffer.slice(0, end)));
+    };
+    const onEnd = () => reject(new Error("stdin ended before the options line"));
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", onData);
+    process.stdin.on("end", onEnd);
+  });
+}
+
+const options = await readOptionsLine();
 
 function workerOptions() {
   const bindings = { ...options.vars };
@@ -64,6 +86,10 @@ async function stop() {
 }
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+process.on("SIGHUP", stop);
+process.stdin.on("end", stop);
+process.stdin.on("error", stop);
+process.stdin.resume(); // the lifeline: read (and ignore) until the parent closes it
 
 const url = await mf.ready;
 for (const [namespace, entries] of Object.entries(options.kvSeed || {})) {

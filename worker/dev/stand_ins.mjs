@@ -154,15 +154,31 @@ export class StandInVectorize extends WorkerEntrypoint {
   }
 }
 
-// Local inspection only (the runtime routes Host: stand-ins.hyphae.localhost here): GET /vectors
-// lists the stored vectors' ids and metadata, without values.
+// Local inspection only (the runtime routes Host: stand-ins.hyphae.localhost here):
+// - GET /vectors lists the stored vectors' ids and metadata (`?values=1`: and their values);
+// - PUT /vectors {vectors: [{id, values?, metadata?}]} stores vectors as they are (tests: an index
+//   holding what an older Worker wrote, legacy ids included);
+// - POST /embed {text} answers the stand-in model's vector for a text, so a test can compare.
 export default {
-  async fetch(request) {
-    const { pathname } = new URL(request.url);
-    if (request.method === "GET" && pathname === "/vectors") {
-      const listed = [...vectors.values()].map(({ id, metadata }) => ({ id, metadata }));
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (request.method === "GET" && url.pathname === "/vectors") {
+      const withValues = url.searchParams.get("values") === "1";
+      const listed = [...vectors.values()].map(({ id, metadata, values }) => ({ id, metadata, ...(withValues ? { values } : {}) }));
       return Response.json({ count: listed.length, vectors: listed });
     }
-    return new Response("hyphae stand-ins: GET /vectors lists the index; the rest is reached through RPC entrypoints", { status: 404 });
+    if (request.method === "PUT" && url.pathname === "/vectors") {
+      const { vectors: seeded } = await request.json();
+      const dimensions = Number(env.DIMENSIONS);
+      for (const vector of seeded) {
+        vectors.set(vector.id, { id: vector.id, values: vector.values ?? embed(vector.id, dimensions), metadata: vector.metadata || {} });
+      }
+      return Response.json({ count: seeded.length });
+    }
+    if (request.method === "POST" && url.pathname === "/embed") {
+      const { text } = await request.json();
+      return Response.json({ values: embed(text, Number(env.DIMENSIONS)) });
+    }
+    return new Response("hyphae stand-ins: GET/PUT /vectors, POST /embed; the rest is reached through RPC entrypoints", { status: 404 });
   },
 };

@@ -14,7 +14,7 @@
 // (only when it fits Vectorize's 64-byte id limit).
 
 import { EMBEDDED_FIELDS } from "./contract.js";
-import { MAX_BOUND_PARAMETERS, chunk, messageOf, placeholders, quote, statement } from "./d1.js";
+import { chunk, chunkJson, jsonColumns, messageOf, quote, statement } from "./d1.js";
 import { nowSeconds } from "./http.js";
 
 export const MAX_TEXT_CHARS = 8000;
@@ -26,7 +26,6 @@ const DEFAULT_MODEL = "@cf/baai/bge-m3";
 const CHARS_PER_CALL = 12000;
 const TEXTS_PER_CALL = 16;
 const VECTORS_PER_CALL = 1000; // Vectorize's upsert limit per call from a Worker
-const JOBS_PER_STATEMENT = Math.floor(MAX_BOUND_PARAMETERS / 4);
 const encoder = new TextEncoder();
 
 const METADATA_FIELDS = {
@@ -70,33 +69,32 @@ function decide(table, row) {
 
 const jobKey = (job) => `${job.table}\u0000${job.machineId}\u0000${job.id}`;
 
-async function readRows(db, jobs) {
-  const lookups = [];
-  const groups = new Map();
-  for (const job of jobs) {
-    const group = `${job.table}\u0000${job.machineId}`;
-    if (!groups.has(group)) groups.set(group, []);
-    groups.get(group).push(job);
-  }
-  for (const group of groups.values()) {
-    const { table, machineId } = group[0];
-    for (const slice of chunk(group, MAX_BOUND_PARAMETERS - 1)) {
-      lookups.push({ table, statement: statement(`SELECT * FROM ${quote(table)} WHERE "machine_id" = ? AND "id" IN (${placeholders(slice.length)})`,
-        machineId, ...slice.map((job) => job.id)) });
+// SELECTs of the jobs' rows: one per table, the (id, machine_id) pairs one JSON list.
+function planRowReads(jobs) {
+  const reads = [];
+  for (const table of new Set(jobs.map((job) => job.table))) {
+    const pairs = jobs.filter((job) => job.table === table).map((job) => [job.id, job.machineId]);
+    for (const slice of chunkJson(pairs)) {
+      reads.push({ table, statement: statement(`SELECT * FROM ${quote(table)} WHERE ("id", "machine_id") IN (SELECT ${jsonColumns(2)} FROM json_each(?))`,
+        JSON.stringify(slice)) });
     }
   }
+  return reads;
+}
+
+async function readRows(db, reads) {
   const rows = new Map();
-  const results = await db.batch(lookups.map((lookup) => lookup.statement));
+  const results = await db.batch(reads.map((read) => read.statement));
   results.forEach((result, index) => {
-    const { table } = lookups[index];
+    const { table } = reads[index];
     for (const row of result.results) rows.set(`${table}\u0000${row.machine_id}\u0000${row.id}`, row);
   });
   return rows;
 }
 
-// Embeds `items` ({job, text}) within `budget.aiCalls`; returns {vectors: Map(job -> values),
+// Embeds `items` ({job, text}) within `allowance.aiCalls`; returns {vectors: Map(job -> values),
 // failed: Map(job -> error), skipped: [job]} (skipped: the budget ran out, the job stays queued).
-async function embedTexts(env, items, budget) {
+async function embedTexts(env, items, allowance) {
   const model = env.EMBEDDING_MODEL || DEFAULT_MODEL;
   const vectors = new Map();
   const failed = new Map();
@@ -114,14 +112,14 @@ async function embedTexts(env, items, budget) {
     }
   }
   const run = async (group) => {
-    budget.aiCalls -= 1;
+    allowance.aiCalls -= 1;
     const answer = await env.AI.run(model, { text: group.map((item) => item.text) });
     const data = answer && Array.isArray(answer.data) ? answer.data : [];
     if (data.length !== group.length) throw new Error(`the model returned ${data.length} vectors for ${group.length} texts`);
     group.forEach((item, index) => vectors.set(item.job, data[index]));
   };
   for (const group of calls) {
-    if (budget.aiCalls <= 0) {
+    if (allowance.aiCalls <= 0) {
       skipped.push(...group.map((item) => item.job));
       continue;
     }
@@ -133,7 +131,7 @@ async function embedTexts(env, items, budget) {
         continue;
       }
       for (const item of group) {
-        if (budget.aiCalls <= 0) skipped.push(item.job);
+        if (allowance.aiCalls <= 0) skipped.push(item.job);
         else await run([item]).catch((single) => failed.set(item.job, messageOf(single)));
       }
     }
@@ -143,21 +141,47 @@ async function embedTexts(env, items, budget) {
 
 const fitsVectorizeId = (id) => encoder.encode(id).length <= 64;
 
-// Makes Vectorize agree with D1 for `jobs` ({table, id, machineId, queuedAt}); removes the jobs
-// that succeeded from the backlog and records the failures. Returns {written, removed, failed, skipped}.
-export async function drainJobs(env, db, jobs, budget) {
-  if (jobs.length === 0) return { written: 0, removed: 0, failed: 0, skipped: 0 };
+// The fields a job's decision and metadata read from its row.
+const NEEDED_FIELDS = Object.fromEntries(Object.entries(EMBEDDED_FIELDS).map(([table, field]) =>
+  [table, [field, "project_id", ...Object.keys(METADATA_FIELDS[table] || {})]]));
+
+// A row known from the write that queued the job, when it carries every field the job reads (a
+// push of the whole row, as the client sends); else null, and the row is read from D1.
+export function knownRow(record) {
+  if (record.operation !== "upsert") return null;
+  return NEEDED_FIELDS[record.table].every((field) => field in record.row) ? record.row : null;
+}
+
+// Makes Vectorize agree with D1 for `jobs` ({table, id, machineId, queuedAt, row?}) within the
+// invocation's budget, keeping `reserve` D1 queries for the caller: at most `allowance.aiCalls`
+// Workers AI calls (the object is spent from, so a caller can share it across drains), and room
+// for the Vectorize calls that follow them. A job's `row` (just written by this invocation) saves
+// reading it: if a later write changed the row meanwhile, that write queued a newer job, which this
+// one's removal from the backlog (matched on queued_at) leaves in place.
+// Returns {written, removed, failed, skipped, closing}: the backlog and counter statements are sent
+// unless `send` is false, when the caller sends `closing` with its own last batch. Jobs the budget
+// cannot cover stay queued untouched.
+export async function drainJobs(env, db, jobs, { allowance, reserve = 0, send = true }) {
+  const none = { written: 0, removed: 0, failed: 0, skipped: 0, closing: [] };
+  if (jobs.length === 0) return none;
+  const unknown = jobs.filter((job) => !job.row);
+  const reads = planRowReads(unknown);
+  if (db.remaining() < reads.length + finishCost(jobs) + reserve) return { ...none, skipped: jobs.length };
   const failures = new Map();
   let vectors = new Map();
   let skipped = [];
-  const plans = [];
   if (!env.AI || !env.MYCO_TEAM_VECTORS) {
     const missing = !env.AI ? "the Workers AI binding AI is missing" : "the Vectorize binding MYCO_TEAM_VECTORS is missing";
     for (const job of jobs) failures.set(job, missing);
   } else {
-    const rows = await readRows(db, jobs);
-    for (const job of jobs) plans.push({ job, row: rows.get(jobKey(job)) ?? null, ...decide(job.table, rows.get(jobKey(job)) ?? null) });
-    const embedded = await embedTexts(env, plans.filter((plan) => plan.kind === "embed").map((plan) => ({ job: plan.job, text: plan.text })), budget);
+    // upserts, then deletes (each job's vector or legacy id, and a removed vector's own id)
+    const vectorCalls = Math.ceil(jobs.length / VECTORS_PER_CALL) + Math.ceil((2 * jobs.length) / VECTORS_PER_CALL);
+    if (db.budget.remaining("subrequests") < vectorCalls) return { ...none, skipped: jobs.length };
+    allowance.aiCalls = Math.min(allowance.aiCalls, db.budget.remaining("subrequests") - vectorCalls);
+    const rows = reads.length ? await readRows(db, reads) : new Map();
+    const rowOf = (job) => job.row ?? rows.get(jobKey(job)) ?? null;
+    const plans = jobs.map((job) => ({ job, row: rowOf(job), ...decide(job.table, rowOf(job)) }));
+    const embedded = await embedTexts(env, plans.filter((plan) => plan.kind === "embed").map((plan) => ({ job: plan.job, text: plan.text })), allowance);
     vectors = embedded.vectors;
     skipped = embedded.skipped;
     for (const [job, error] of embedded.failed) failures.set(job, `embedding failed: ${error}`);
@@ -166,8 +190,9 @@ export async function drainJobs(env, db, jobs, budget) {
   }
   const done = jobs.filter((job) => !failures.has(job) && !skipped.includes(job));
   const written = done.filter((job) => vectors.has(job)).length;
-  await db.batch(finishStatements(done, failures, written, nowSeconds()));
-  return { written, removed: done.length - written, failed: failures.size, skipped: skipped.length };
+  const closing = finishStatements(done, failures, written, nowSeconds());
+  if (send) await db.batch(closing);
+  return { written, removed: done.length - written, failed: failures.size, skipped: skipped.length, closing: send ? [] : closing };
 }
 
 async function writeVectors(env, plans, vectors, failures) {
@@ -203,22 +228,24 @@ async function removeVectors(env, plans, vectors, failures, skipped) {
   }
 }
 
+const JOB_KEY = "(table_name, row_id, machine_id, queued_at)";
+const jobEntry = (job) => [job.table, job.id, job.machineId, job.queuedAt];
+
+// The most statements finishing `jobs` can take: the done and the failed lists, and the counters.
+const finishCost = (jobs) => 2 * chunkJson(jobs.map((job) => [...jobEntry(job), "x".repeat(500)])).length + 1;
+
+// Done jobs leave the backlog; failed ones count an attempt and keep their error (one statement
+// per JSON list, ?1 naming the list twice); the counters add what happened.
 function finishStatements(done, failures, written, now) {
-  const key = "(table_name, row_id, machine_id, queued_at)";
-  const values = (jobs) => jobs.map(() => "(?, ?, ?, ?)").join(", ");
-  const params = (jobs) => jobs.flatMap((job) => [job.table, job.id, job.machineId, job.queuedAt]);
-  const statements = chunk(done, JOBS_PER_STATEMENT).map((jobs) =>
-    statement(`DELETE FROM team_embed_backlog WHERE ${key} IN (VALUES ${values(jobs)})`, ...params(jobs)));
-  const byError = new Map();
-  for (const [job, error] of failures) {
-    if (!byError.has(error)) byError.set(error, []);
-    byError.get(error).push(job);
-  }
-  for (const [error, jobs] of byError) {
-    for (const slice of chunk(jobs, JOBS_PER_STATEMENT - 1)) {
-      statements.push(statement(`UPDATE team_embed_backlog SET attempts = attempts + 1, last_error = ? WHERE ${key} IN (VALUES ${values(slice)})`,
-        error.slice(0, 500), ...params(slice)));
-    }
+  const statements = chunkJson(done.map(jobEntry)).map((entries) =>
+    statement(`DELETE FROM team_embed_backlog WHERE ${JOB_KEY} IN (SELECT ${jsonColumns(4)} FROM json_each(?))`, JSON.stringify(entries)));
+  const failed = [...failures].map(([job, error]) => [...jobEntry(job), error.slice(0, 500)]);
+  for (const entries of chunkJson(failed)) {
+    statements.push(statement(`UPDATE team_embed_backlog SET attempts = attempts + 1, last_error = (
+        SELECT json_extract(entry.value, '$[4]') FROM json_each(?1) AS entry
+        WHERE json_extract(entry.value, '$[0]') = table_name AND json_extract(entry.value, '$[1]') = row_id
+          AND json_extract(entry.value, '$[2]') = machine_id AND json_extract(entry.value, '$[3]') = queued_at)
+      WHERE ${JOB_KEY} IN (SELECT ${jsonColumns(4)} FROM json_each(?1))`, JSON.stringify(entries)));
   }
   const lastError = failures.size ? [...failures.values()].pop().slice(0, 500) : null;
   statements.push(statement(
@@ -229,12 +256,15 @@ function finishStatements(done, failures, written, now) {
   return statements;
 }
 
-// The oldest jobs of the backlog (cron, /vectors/reindex follow-up).
+// The next jobs of the backlog (cron, /vectors/reindex follow-up): the least tried first, then the
+// oldest, so a job that keeps failing never holds up the others.
 export async function readBacklog(db, limit) {
-  const rows = await db.all("SELECT table_name, row_id, machine_id, queued_at FROM team_embed_backlog ORDER BY queued_at, table_name, row_id LIMIT ?", limit);
+  const rows = await db.all(`SELECT table_name, row_id, machine_id, queued_at FROM team_embed_backlog
+    ORDER BY attempts, queued_at, table_name, row_id LIMIT ?`, limit);
   return rows.map((row) => ({ table: row.table_name, id: row.row_id, machineId: row.machine_id, queuedAt: row.queued_at }));
 }
 
+// The jobs of written records, each with its row when the record carried all the job reads.
 export const jobsOf = (records, queuedAt) =>
   records.filter((record) => EMBEDDED_FIELDS[record.table] && record.contract.key[0] === "id")
-    .map((record) => ({ table: record.table, id: record.row.id, machineId: record.machineId, queuedAt }));
+    .map((record) => ({ table: record.table, id: record.id, machineId: record.machineId, queuedAt, row: knownRow(record) }));

@@ -2,21 +2,22 @@
 // is the real Myco client's (reference: docs/worker.md); each route's handler lives in its module.
 
 import { requireTeamKey } from "./auth.js";
+import { Budget, BudgetExceeded, meteredEnv } from "./budget.js";
 import { handleGetConfig, handlePutConfig } from "./config.js";
 import { handleConnect } from "./connect.js";
-import { d1Usage, messageOf } from "./d1.js";
+import { attachBudget, d1Usage, messageOf } from "./d1.js";
 import { handleHealth } from "./health.js";
-import { HttpError, errorResponse, json } from "./http.js";
+import { HttpError, errorResponse, json, requireDeclaredLength, settleUnreadBody } from "./http.js";
 import { handleEnqueue, handleLegacySync } from "./ingest.js";
 import { handleManifest } from "./manifest.js";
 import { rotateMcpToken } from "./mcp_token.js";
 import {
-  drainBacklogOnSchedule,
   handleDiscardDlq,
   handleListDlq,
   handleRebuild,
   handleRetryDlq,
   handleVectorReindex,
+  runScheduled,
 } from "./operations.js";
 import { handleGetRecord, handleListMembers, handleQueueStats, handleRemoveMember, handleSyncSummary } from "./reads.js";
 import { handleSearch } from "./search.js";
@@ -50,63 +51,92 @@ const PATTERNS = [
   ["DELETE", /^\/members\/([^/]+)$/, handleRemoveMember],
 ];
 
-function findRoute(method, pathname) {
-  const exact = ROUTES[`${method} ${pathname}`];
-  if (exact) return { handle: exact, parameters: [], auth: !PUBLIC.has(`${method} ${pathname}`) };
+function decodeParameter(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, "the path is not valid percent-encoding");
+  }
+}
+
+// The route for a path without its trailing slashes (`/health/` is `/health`); HEAD is GET
+// without the body (uptime checkers send it).
+function findRoute(method, rawPathname) {
+  const pathname = rawPathname.length > 1 ? rawPathname.replace(/\/+$/, "") || "/" : rawPathname;
+  const lookup = method === "HEAD" ? "GET" : method;
+  const exact = ROUTES[`${lookup} ${pathname}`];
+  if (exact) return { handle: exact, parameters: [], auth: !PUBLIC.has(`${lookup} ${pathname}`) };
   for (const [patternMethod, pattern, handle] of PATTERNS) {
     const match = pattern.exec(pathname);
-    if (match && patternMethod === method) return { handle, parameters: match.slice(1).map(decodeURIComponent), auth: true };
+    if (match && patternMethod === lookup) return { handle, parameters: match.slice(1).map(decodeParameter), auth: true };
   }
   if (pathname === "/mcp" || pathname.startsWith("/mcp/")) {
     throw new HttpError(404, "this Worker does not serve the MCP server for coding agents (/mcp); see docs/worker.md");
   }
   const known = Object.keys(ROUTES).some((key) => key.endsWith(` ${pathname}`)) || PATTERNS.some(([, pattern]) => pattern.test(pathname));
-  throw new HttpError(known ? 405 : 404, known ? `method ${method} not allowed on ${pathname}` : `Not found: no route ${pathname}`);
+  throw new HttpError(known ? 405 : 404, known ? `method ${method} not allowed on ${pathname.slice(0, 200)}` : `Not found: no route ${pathname.slice(0, 200)}`);
 }
 
 async function route(request, env) {
   const { pathname } = new URL(request.url);
   const { handle, parameters, auth } = findRoute(request.method, pathname);
   if (auth) await requireTeamKey(request, env);
+  requireDeclaredLength(request, env); // 413 before a byte of an oversized body is read
   return handle(request, env, parameters);
 }
 
-// An answer sent before the request body was read (a 401, say) makes the runtime close the
-// connection with unread data in it, which resets it (ECONNRESET) before the client reads the
-// answer. Reading the rest of the body first keeps every refusal readable.
-async function drainBody(request) {
-  if (request.body && !request.bodyUsed) await request.arrayBuffer().catch(() => undefined);
+// RFC 6750: a 401 names the scheme the client must use.
+const CHALLENGE = { "www-authenticate": 'Bearer realm="myco-team-sync"' };
+
+function refusal(error) {
+  if (error instanceof HttpError) return errorResponse(error.status, error.message, error.details, error.status === 401 ? CHALLENGE : {});
+  // Over the plan's budget: nothing was half-done that a resend would not finish (writes.js), so
+  // the client resends, later or in smaller batches.
+  if (error instanceof BudgetExceeded) return errorResponse(503, error.message, { budget: error.kind });
+  // Anything else (D1 or a binding failing) may pass: a 5xx makes the client resend the batch.
+  console.error("unhandled error", error && error.stack ? error.stack : error);
+  return errorResponse(500, `internal error: ${messageOf(error).slice(0, 300)}`);
 }
 
 async function answer(request, env) {
   try {
     return await route(request, env);
   } catch (error) {
-    await drainBody(request);
-    if (error instanceof HttpError) return errorResponse(error.status, error.message, error.details);
-    // Anything else (D1 or a binding failing) may pass: a 5xx makes the client resend the batch.
-    console.error("unhandled error", error && error.stack ? error.stack : error);
-    return errorResponse(500, `internal error: ${messageOf(error).slice(0, 300)}`);
+    // A refusal before the body was read (401, 404, 405, 413, ...) never reads a large one.
+    await settleUnreadBody(request);
+    return refusal(error);
   }
+}
+
+const withoutBody = (response) => new Response(null, { status: response.status, headers: response.headers });
+
+// A per-invocation child of `env` and its budget (budget.js): what D1 queries and subrequests this
+// invocation may still make; its Database and metered bindings spend from it.
+function startInvocation(env) {
+  const budget = Budget.fromEnv(env);
+  const invocation = meteredEnv(env, budget);
+  attachBudget(invocation, budget);
+  return { budget, invocation };
 }
 
 export default {
   async fetch(request, env) {
-    // A per-request child of `env`: its Database counts this invocation's D1 round trips and
-    // statements (D1 allows 50 statements per invocation on Workers Free, 1,000 on Paid).
-    const requestEnv = Object.create(env);
-    const response = await answer(request, requestEnv);
-    const usage = d1Usage(requestEnv);
+    const { budget, invocation } = startInvocation(env);
+    let response = await answer(request, invocation);
+    if (request.method === "HEAD") response = withoutBody(response);
+    const usage = d1Usage(invocation);
     response.headers.set("x-hyphae-d1-calls", String(usage.calls));
     response.headers.set("x-hyphae-d1-statements", String(usage.statements));
+    response.headers.set("x-hyphae-subrequests", String(budget.used.subrequests));
     return response;
   },
 
-  // The cron trigger (hyphae:embeddings.backlogCron): retry the embeddings still in the backlog.
+  // The cron trigger (hyphae:embeddings.backlogCron): the deferred records and the embedding backlog.
   async scheduled(controller, env, ctx) {
+    const { invocation } = startInvocation(env);
     ctx.waitUntil(
-      drainBacklogOnSchedule(Object.create(env)).catch((error) => {
-        console.error("embedding backlog drain failed", error && error.stack ? error.stack : error);
+      runScheduled(invocation).catch((error) => {
+        console.error("scheduled run failed", error && error.stack ? error.stack : error);
         throw error;
       }),
     );

@@ -1,17 +1,23 @@
 // Operator endpoints (reference §3.7): the dead-letter table (GET /dlq, POST /dlq/retry,
-// POST /dlq/discard), POST /vectors/reindex, POST /rebuild; and the cron drain (`scheduled`).
+// POST /dlq/discard), POST /vectors/reindex, POST /rebuild; and the cron run (`scheduled`).
 //
-// team_dlq holds the records D1 refused one by one while it was working (writes.js): they were
-// accepted (stored here, durably) and are applied again by /dlq/retry once the cause is fixed.
+// team_dlq holds accepted records that are not in their table yet: those D1 refused on their own
+// while it was working, and those a push could not isolate within its query budget (DEFERRED,
+// writes.js). Both are durable; /dlq/retry applies them again through the push's own path, and the
+// cron applies the deferred ones by itself.
 
+import { BudgetExceeded } from "./budget.js";
 import { teamConfigStatements } from "./config.js";
 import { EMBEDDED_FIELDS, SYNCED_TABLES, storedColumns } from "./contract.js";
-import { MAX_BOUND_PARAMETERS, chunk, messageOf, openDatabase, placeholders, quote, statement } from "./d1.js";
+import { chunkJson, messageOf, openDatabase, quote, statement } from "./d1.js";
 import { drainJobs, readBacklog } from "./embeddings.js";
 import { HttpError, json, nowSeconds, readJsonBody, readLimit, requireString } from "./http.js";
 import { storeRecords } from "./ingest.js";
 import { RecordRejected, readRecord } from "./records.js";
 import { advertisedVersions, requireSchema } from "./versions.js";
+import { leaseId } from "./writes.js";
+
+const MAX_LEASE_IDS = 1000;
 
 async function openReady(env) {
   const db = openDatabase(env);
@@ -19,12 +25,15 @@ async function openReady(env) {
   return db;
 }
 
-async function readLeaseIds(request) {
-  const body = await readJsonBody(request);
+async function readLeaseIds(request, env) {
+  const body = await readJsonBody(request, env);
   const ids = Array.isArray(body.lease_ids) ? body.lease_ids.filter((id) => typeof id === "string") : [];
   if (ids.length === 0) throw new HttpError(400, "lease_ids array is required");
+  if (ids.length > MAX_LEASE_IDS) throw new HttpError(413, `at most ${MAX_LEASE_IDS} lease_ids per request`);
   return [...new Set(ids)];
 }
+
+const leaseList = (sql, leaseIds) => chunkJson(leaseIds).map((ids) => statement(sql, JSON.stringify(ids)));
 
 export async function handleListDlq(request, env) {
   const limit = readLimit(new URL(request.url), "limit", 50, 500);
@@ -34,51 +43,42 @@ export async function handleListDlq(request, env) {
   return json(200, { messages });
 }
 
-// Applies each parked record again through the push's own path; a record that is stored now
-// leaves team_dlq, one that fails again stays (its reason updated), one the contract now rejects
-// stays too and is reported.
-export async function handleRetryDlq(request, env) {
-  const leaseIds = await readLeaseIds(request);
-  const db = await openReady(env);
-  const parked = [];
-  for (const slice of chunk(leaseIds, MAX_BOUND_PARAMETERS)) {
-    parked.push(...(await db.all(`SELECT lease_id, payload FROM team_dlq WHERE lease_id IN (${placeholders(slice.length)})`, ...slice)));
-  }
+// Applies parked entries ({lease_id, payload}) again. A record that is stored now (or needs no
+// write: its row already holds the same content) leaves team_dlq, one that fails again stays with
+// its new reason, one the contract now rejects stays too and is reported.
+async function applyParked(env, db, parked, reserve) {
   const now = nowSeconds();
   const checked = [];
-  const rawOf = new Map();
-  const leaseOf = new Map();
   const refused = [];
   for (const entry of parked) {
     try {
       const raw = JSON.parse(entry.payload);
-      const record = readRecord(raw, raw.machine_id, now);
-      checked.push(record);
-      rawOf.set(record, raw);
-      leaseOf.set(record, entry.lease_id);
+      checked.push(readRecord(raw, raw.machine_id, now));
     } catch (error) {
       if (!(error instanceof RecordRejected) && !(error instanceof SyntaxError)) throw error;
       refused.push({ lease_id: entry.lease_id, error: messageOf(error) });
     }
   }
-  const result = checked.length ? await storeRecords(env, db, checked, { rawOf, now }) : { deadLettered: [] };
-  const stillFailing = new Set(result.deadLettered.map(({ record }) => leaseOf.get(record)));
-  const retried = checked.map((record) => leaseOf.get(record)).filter((lease) => !stillFailing.has(lease));
-  for (const slice of chunk(retried, MAX_BOUND_PARAMETERS)) {
-    await db.run(`DELETE FROM team_dlq WHERE lease_id IN (${placeholders(slice.length)})`, ...slice);
-  }
-  return json(200, { retried: retried.length, failed: [...stillFailing].map((lease) => ({ lease_id: lease })), refused });
+  const result = checked.length ? await storeRecords(env, db, checked, { now, reserve: reserve + 1 }) : { deadLettered: [], closing: [] };
+  const failing = new Set(result.deadLettered.map(({ record }) => leaseId(record)));
+  const settled = checked.map(leaseId).filter((lease) => !failing.has(lease));
+  await db.batch([...result.closing, ...leaseList("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", [...new Set(settled)])]);
+  return { retried: settled.length, failed: [...failing].map((lease) => ({ lease_id: lease })), refused };
+}
+
+export async function handleRetryDlq(request, env) {
+  const leaseIds = await readLeaseIds(request, env);
+  const db = await openReady(env);
+  const parked = (await db.batch(leaseList("SELECT lease_id, payload FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", leaseIds)))
+    .flatMap((result) => result.results);
+  return json(200, await applyParked(env, db, parked, 0));
 }
 
 export async function handleDiscardDlq(request, env) {
-  const leaseIds = await readLeaseIds(request);
+  const leaseIds = await readLeaseIds(request, env);
   const db = await openReady(env);
-  let discarded = 0;
-  for (const slice of chunk(leaseIds, MAX_BOUND_PARAMETERS)) {
-    const [{ meta }] = await db.batch([statement(`DELETE FROM team_dlq WHERE lease_id IN (${placeholders(slice.length)})`, ...slice)]);
-    discarded += meta.changes ?? 0;
-  }
-  return json(200, { discarded });
+  const results = await db.batch(leaseList("DELETE FROM team_dlq WHERE lease_id IN (SELECT value FROM json_each(?))", leaseIds));
+  return json(200, { discarded: results.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0) });
 }
 
 // SQLite needs a WHERE in an INSERT ... SELECT before its ON CONFLICT clause (a parsing
@@ -93,9 +93,9 @@ function queueTableStatement(table, machineId, queuedAt) {
 
 // POST /vectors/reindex {table?}: a job for every row of the embedded tables (the cron drains them).
 export async function handleVectorReindex(request, env) {
-  const body = await readJsonBody(request, { optional: true });
+  const body = await readJsonBody(request, env, { optional: true });
   const tables = body.table ? [body.table] : Object.keys(EMBEDDED_FIELDS);
-  for (const table of tables) if (!EMBEDDED_FIELDS[table]) throw new HttpError(400, `Unknown table: ${table}`);
+  for (const table of tables) if (typeof table !== "string" || !EMBEDDED_FIELDS[table]) throw new HttpError(400, `Unknown table: ${String(table).slice(0, 64)}`);
   const db = await openReady(env);
   const queuedAt = Date.now();
   const results = await db.batch([
@@ -114,7 +114,7 @@ export async function handleVectorReindex(request, env) {
 // POST /rebuild {machine_id}: delete that machine's rows everywhere (its vectors follow through
 // the backlog) so the client can push its whole vault again. Never touches other machines' rows.
 export async function handleRebuild(request, env) {
-  const body = await readJsonBody(request, { optional: true });
+  const body = await readJsonBody(request, env, { optional: true });
   const machineId = requireString(body.machine_id, "machine_id");
   const db = await openReady(env);
   const queuedAt = Date.now();
@@ -128,27 +128,44 @@ export async function handleRebuild(request, env) {
   return json(200, { ok: true, machine_id: machineId, truncated_tables: tables.length, deleted: byTable });
 }
 
-// The cron trigger: drain the embedding backlog in rounds, within a budget of Workers AI calls.
-const CRON_ROUNDS = 5;
+// The cron run, within the invocation's budget: first the records pushes deferred (parked with
+// DEFERRED), then the embedding backlog in rounds, then the vector_reindex_* keys.
+const CRON_DEFERRED_RECORDS = 200;
 const CRON_JOBS_PER_ROUND = 100;
 const CRON_AI_CALLS = 30;
+const CRON_CLOSING_QUERIES = 2; // the backlog count and the config keys
 
-export async function drainBacklogOnSchedule(env) {
+async function applyDeferred(env, db) {
+  const parked = await db.all("SELECT lease_id, payload FROM team_dlq WHERE reason LIKE 'deferred:%' ORDER BY created_at, lease_id LIMIT ?",
+    CRON_DEFERRED_RECORDS);
+  if (parked.length === 0) return { retried: 0 };
+  try {
+    return await applyParked(env, db, parked, CRON_CLOSING_QUERIES + 1);
+  } catch (error) {
+    if (!(error instanceof BudgetExceeded)) throw error;
+    console.warn("cron: deferred records wait for the next run:", error.message);
+    return { retried: 0 };
+  }
+}
+
+export async function runScheduled(env) {
   const db = openDatabase(env);
   await requireSchema(env, db);
-  const budget = { aiCalls: CRON_AI_CALLS };
+  const deferred = await applyDeferred(env, db);
+  const allowance = { aiCalls: CRON_AI_CALLS };
   const totals = { written: 0, removed: 0, failed: 0 };
-  for (let round = 0; round < CRON_ROUNDS && budget.aiCalls > 0; round += 1) {
+  // Each round reads its jobs (1 query) and drains them (drainJobs checks what that costs).
+  while (allowance.aiCalls > 0 && db.remaining() > 1 + CRON_CLOSING_QUERIES) {
     const jobs = await readBacklog(db, CRON_JOBS_PER_ROUND);
     if (jobs.length === 0) break;
-    const result = await drainJobs(env, db, jobs, budget);
+    const result = await drainJobs(env, db, jobs, { allowance, reserve: CRON_CLOSING_QUERIES });
     totals.written += result.written;
     totals.removed += result.removed;
     totals.failed += result.failed;
     if (result.written + result.removed === 0) break; // everything failed or was skipped: try next tick
   }
   const left = await db.first("SELECT count(*) AS jobs, MAX(last_error) AS error FROM team_embed_backlog");
-  if (totals.written + totals.removed + totals.failed === 0 && left.jobs === 0) return { ...totals, backlog: 0 };
+  if (totals.written + totals.removed + totals.failed === 0 && left.jobs === 0) return { ...totals, backlog: 0, deferred };
   await db.batch(teamConfigStatements({
     vector_reindex_status: left.jobs ? "running" : "idle",
     vector_reindex_last_run_at: String(nowSeconds()),
@@ -157,5 +174,5 @@ export async function drainBacklogOnSchedule(env) {
     vector_reindex_last_deleted: String(totals.removed),
     vector_reindex_last_error: left.error ?? "",
   }));
-  return { ...totals, backlog: left.jobs };
+  return { ...totals, backlog: left.jobs, deferred };
 }

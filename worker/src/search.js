@@ -7,7 +7,7 @@
 // matches with metadata, so a filtered search sees at most 20 candidates.
 
 import { EMBEDDED_FIELDS, storedColumns } from "./contract.js";
-import { MAX_BOUND_PARAMETERS, chunk, openDatabase, placeholders, quote, statement } from "./d1.js";
+import { chunkJson, jsonColumns, openDatabase, quote, statement } from "./d1.js";
 import { embeddingText } from "./embeddings.js";
 import { HttpError, json, readLimit } from "./http.js";
 import { requireSchema } from "./versions.js";
@@ -56,10 +56,10 @@ async function hydrate(db, found) {
   const lookups = [];
   for (const table of new Set(found.map((match) => match.metadata.table))) {
     if (!EMBEDDED_FIELDS[table] || !storedColumns(table)) continue;
-    for (const slice of chunk(found.filter((match) => match.metadata.table === table), Math.floor(MAX_BOUND_PARAMETERS / 2))) {
-      const pairs = slice.map(() => "(?, ?)").join(", ");
-      lookups.push({ table, statement: statement(`SELECT * FROM ${quote(table)} WHERE ("id", "machine_id") IN (VALUES ${pairs})`,
-        ...slice.flatMap((match) => [match.metadata.id, match.metadata.machine_id])) });
+    const pairs = found.filter((match) => match.metadata.table === table).map((match) => [match.metadata.id, match.metadata.machine_id]);
+    for (const slice of chunkJson(pairs)) {
+      lookups.push({ table, statement: statement(`SELECT * FROM ${quote(table)} WHERE ("id", "machine_id") IN (SELECT ${jsonColumns(2)} FROM json_each(?))`,
+        JSON.stringify(slice)) });
     }
   }
   const rows = new Map();

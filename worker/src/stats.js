@@ -2,7 +2,7 @@
 // embedding backlog. Written in one batch after a push's records, so they count what 2xx answers
 // said (a push answered 5xx is resent by the client and counted then).
 
-import { statement } from "./d1.js";
+import { jsonColumns, statement } from "./d1.js";
 
 const COUNT_INGEST = `INSERT INTO team_sync_stats (id, enqueued, processed, failed, accepted, rejected, unchanged, dead_lettered, last_run_at, last_error)
 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -11,10 +11,15 @@ ON CONFLICT (id) DO UPDATE SET enqueued = enqueued + excluded.enqueued, processe
   unchanged = unchanged + excluded.unchanged, dead_lettered = dead_lettered + excluded.dead_lettered,
   last_run_at = excluded.last_run_at, last_error = COALESCE(excluded.last_error, last_error)`;
 
-const COUNT_DROPPED = `INSERT INTO team_dropped_fields (table_name, field, count, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+// Every dropped field of a push in one statement: a JSON list of [table, field, count].
+const COUNT_DROPPED = `INSERT INTO team_dropped_fields (table_name, field, count, first_seen_at, last_seen_at)
+SELECT ${jsonColumns(3)}, ?, ? FROM json_each(?) WHERE true
 ON CONFLICT (table_name, field) DO UPDATE SET count = count + excluded.count, last_seen_at = excluded.last_seen_at`;
 
 const TOUCH_NODE = "UPDATE nodes SET last_seen = ? WHERE machine_id = ?";
+
+// The most statements `ingestStatements` returns: the D1 queries a push keeps for its counters.
+export const COUNTER_STATEMENTS = 3;
 
 // counts: {received, accepted, rejected, unchanged, deadLettered, lastError}; dropped: Map("table.field" -> n).
 export function ingestStatements(counts, dropped, machineId, now) {
@@ -22,12 +27,17 @@ export function ingestStatements(counts, dropped, machineId, now) {
     statement(COUNT_INGEST, counts.received, counts.accepted - counts.deadLettered, counts.rejected + counts.deadLettered,
       counts.accepted, counts.rejected, counts.unchanged, counts.deadLettered, now, counts.lastError),
   ];
-  for (const [name, count] of dropped) {
-    const [table, field] = name.split(".");
-    statements.push(statement(COUNT_DROPPED, table, field, count, now, now));
+  if (dropped.size) {
+    const entries = [...dropped].map(([name, count]) => [...splitName(name), count]);
+    statements.push(statement(COUNT_DROPPED, now, now, JSON.stringify(entries)));
   }
   if (typeof machineId === "string" && machineId) statements.push(statement(TOUCH_NODE, now, machineId));
   return statements;
+}
+
+function splitName(name) {
+  const dot = name.indexOf(".");
+  return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
 export async function readQueueStats(db) {

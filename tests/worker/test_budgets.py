@@ -1,0 +1,161 @@
+"""The Worker keeps within the plan's per-invocation budget (D1 queries, a batch counting each
+statement; subrequests: Workers AI, Vectorize, KV), which workerd does not enforce. Every Worker
+here runs behind worker/dev/counting.mjs, which counts those calls between the Worker and the
+runtime and, like the platform, fails a call past the limit (tests/worker/conftest.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+
+from infra.bench.worker_load import make_push
+from infra.environments import schema_version
+from tests.worker.conftest import (
+    AUTH,
+    counted,
+    invocations,
+    local_database,
+    plan_vars,
+    read_rows,
+    run_cron,
+    session,
+    stored_vectors,
+)
+
+pytestmark = pytest.mark.workerd
+
+FREE, PAID = 50, 1000
+
+
+def push(worker, records: list[dict], machine_id: str) -> httpx.Response:
+    body = {"machine_id": machine_id, "sync_protocol_version": 3, "records": records}
+    return httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=120)
+
+
+def stored_ids(state, machine_id: str, tables=("sessions", "spores", "plans", "prompt_batches", "entities", "graph_edges")) -> set:
+    return {(table, row_id) for table in tables for (row_id,) in read_rows(state, f"SELECT id FROM {table} WHERE machine_id = ?", machine_id)}
+
+
+@pytest.mark.parametrize("plan, budget", [("free", FREE), ("paid", PAID)])
+def test_a_thousand_records_with_one_percent_bad_fit_the_plan(start_worker, tmp_path, plan, budget):
+    state = tmp_path / plan
+    worker = start_worker(upto=schema_version(), state=state, plan=plan)
+    batch = make_push("m-budget", 0, size=1000, bad_every=100)
+    response = push(worker, batch.records, "m-budget")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    spent = counted(response)
+    assert spent["d1"] <= budget and spent["subrequests"] <= budget, spent
+    # the Worker's own account agrees with what was counted between it and the runtime
+    assert int(response.headers["x-hyphae-d1-statements"]) == spent["d1"]
+    assert int(response.headers["x-hyphae-subrequests"]) == spent["subrequests"]
+    assert {entry["id"]: entry["error"] for entry in answer["rejected"]}.keys() == batch.bad.keys()
+    assert all(entry["error"].startswith(batch.bad[entry["id"]]) for entry in answer["rejected"])
+    assert (answer["accepted"], answer["dead_lettered"]) == (990, [])
+    assert stored_ids(state, "m-budget") == batch.good
+    # what the inline drain could not embed within the budget waits in the backlog, never lost
+    embedded = sum(1 for table, _ in batch.good if table in ("sessions", "spores", "plans"))
+    assert answer["embeddings"]["written"] + answer["embeddings"]["skipped"] == embedded
+    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(answer["embeddings"]["skipped"],)]
+
+
+def test_a_push_that_cannot_fit_is_refused_whole_so_the_client_resends_it(start_worker, tmp_path):
+    state = tmp_path / "tiny"
+    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("free"), "D1_QUERY_BUDGET": "4"}})
+    response = push(worker, [session(f"s-{index}", "m-tiny") for index in range(10)], "m-tiny")
+    assert response.status_code == 503
+    assert response.json()["error"].startswith("this request needs more D1 queries than one invocation may make")
+    assert counted(response)["d1"] <= 4
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def poison(state, title: str = "poison") -> None:
+    """A cause D1 refuses for some rows only (a trigger), as a constraint would."""
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute(f"CREATE TRIGGER refuse_poison BEFORE INSERT ON sessions WHEN NEW.title = '{title}' "
+                           "BEGIN SELECT RAISE(ABORT, 'poisoned row'); END")
+
+
+def test_a_failing_batch_is_narrowed_by_bisection_not_retried_record_by_record(start_worker, tmp_path):
+    state = tmp_path / "bisect"
+    worker = start_worker(upto=schema_version(), state=state)
+    poison(state)
+    records = [session(f"s-{index:03d}", "m-bisect", title="poison" if index in (17, 140, 233) else f"t{index}") for index in range(300)]
+    response = push(worker, records, "m-bisect")
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (300, [])
+    assert sorted(entry["id"] for entry in answer["dead_lettered"]) == ["s-017", "s-140", "s-233"]
+    assert all(entry["error"] == "D1_ERROR: poisoned row: SQLITE_CONSTRAINT" or "poisoned row" in entry["error"] for entry in answer["dead_lettered"])
+    assert read_rows(state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-bisect'") == [(297,)]
+    # one query per record (and its job) would be 600; bisection isolates 3 of 300 in a fraction
+    assert counted(response)["d1"] < 300 / 2, counted(response)
+
+
+def test_on_the_free_plan_records_that_cannot_be_isolated_in_time_are_deferred_then_applied_by_the_cron(start_worker, tmp_path):
+    state = tmp_path / "deferred"
+    worker = start_worker(upto=schema_version(), state=state, plan="free")
+    poison(state)
+    poisoned = {f"s-{index:04d}" for index in range(5, 1000, 100)}  # 1% of the records
+    records = [session(f"s-{index:04d}", "m-defer", title="poison" if f"s-{index:04d}" in poisoned else f"t{index}") for index in range(1000)]
+    response = push(worker, records, "m-defer")
+    assert response.status_code == 200, response.text
+    assert counted(response)["d1"] <= FREE
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (1000, [])
+    parked = {entry["id"] for entry in answer["dead_lettered"]}
+    written = {row_id for (row_id,) in read_rows(state, "SELECT id FROM sessions")}
+    # every record is somewhere durable: written, or parked in team_dlq (accepted, never lost)
+    assert written | parked == {record["id"] for record in records} and not written & parked
+    assert any(entry["error"].startswith("deferred:") for entry in answer["dead_lettered"])
+    for _ in range(40):  # each cron run applies what its own budget allows
+        run_cron(worker)
+        if read_rows(state, "SELECT count(*) FROM team_dlq WHERE reason LIKE 'deferred:%'") == [(0,)]:
+            break
+    assert read_rows(state, "SELECT count(*) FROM team_dlq WHERE reason LIKE 'deferred:%'") == [(0,)]
+    assert {row_id for (row_id,) in read_rows(state, "SELECT row_id FROM team_dlq")} == poisoned
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(990,)]
+    runs = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    assert runs and all(run["d1"] <= FREE and run["subrequests"] <= FREE and not run["refused"] and not run["failed"] for run in runs)
+
+
+def test_the_cron_drains_a_large_backlog_within_the_free_plan_run_after_run(start_worker, tmp_path):
+    state = tmp_path / "cron"
+    worker = start_worker(upto=schema_version(), state=state, plan="free")
+    for batch in range(3):
+        assert push(worker, make_push("m-cron", batch, size=100, bad_every=None).records, "m-cron").status_code == 200
+    reindex = httpx.post(f"{worker.url}/vectors/reindex", json={}, headers=AUTH)
+    assert reindex.status_code == 200 and counted(reindex)["d1"] <= FREE
+    queued = reindex.json()["enqueued"]
+    assert queued == 150  # sessions, spores and plans: half of the 300 records
+    for _ in range(20):
+        run_cron(worker)
+        if read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]:
+            break
+    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
+    assert len(stored_vectors(worker)) == queued
+    runs = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    assert all(run["d1"] <= FREE and run["subrequests"] <= FREE and not run["refused"] for run in runs)
+    assert sum(run["ai"] for run in runs) >= queued / 16  # texts are embedded 16 to a call
+
+
+def test_a_row_written_later_clears_its_older_dead_letter(start_worker, tmp_path):
+    state = tmp_path / "cleared"
+    worker = start_worker(upto=schema_version(), state=state)
+    poison(state)
+    assert push(worker, [session("s-late", "m-clear", title="poison")], "m-clear").json()["dead_lettered"][0]["id"] == "s-late"
+    assert push(worker, [session("s-late", "m-clear", title="fixed")], "m-clear").json()["dead_lettered"] == []
+    assert read_rows(state, "SELECT count(*) FROM team_dlq") == [(0,)]
+    assert read_rows(state, "SELECT title FROM sessions WHERE id = 's-late'") == [("fixed",)]
+
+
+def test_a_push_naming_many_machines_costs_what_one_machines_does(start_worker, tmp_path):
+    state = tmp_path / "machines"
+    worker = start_worker(upto=schema_version(), state=state, plan="free")
+    records = [session(f"s-{index}", f"m-many-{index % 100}", content_hash=f"h{index}") for index in range(1000)]
+    response = push(worker, records, "m-many-0")
+    assert response.status_code == 200 and response.json()["accepted"] == 1000
+    assert counted(response)["d1"] <= 12, counted(response)  # the lookups and writes are per table, not per machine
+    assert read_rows(state, "SELECT count(DISTINCT machine_id), count(*) FROM sessions") == [(100, 1000)]
