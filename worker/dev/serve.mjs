@@ -1,19 +1,30 @@
 // Runs the built Worker on the real workerd through miniflare's API, for `invoke local` and tests.
 //
-// Options arrive as JSON on stdin (never argv: the team API key must not show in `ps`; it comes
-// from the MYCO_TEAM_API_KEY environment variable). Storage persists under `persistRoot`, laid out
-// like `wrangler dev --persist-to <dir>` (`<dir>/v3/d1`, `<dir>/v3/kv`), so infra/paths.py can
-// predict the D1 file. When workerd is listening, `{"url": ...}` is written to `readyFile`.
-// SIGTERM or SIGINT disposes miniflare (which stops workerd) and exits 0.
+// Options arrive as JSON on stdin (never argv: the team keys must not show in `ps`; the secret
+// bindings named in `secretNames` come from environment variables of the same names). Storage
+// persists under `persistRoot`, laid out like `wrangler dev --persist-to <dir>` (`<dir>/v3/d1`,
+// `<dir>/v3/kv`), so infra/paths.py can predict the D1 file. When workerd is listening,
+// `{"url": ...}` is written to `readyFile`. SIGTERM or SIGINT disposes miniflare (which stops
+// workerd) and exits 0.
+//
+// `reloadable`: a redeploy with new bindings (a rotated team key) without failing a request.
+// miniflare replaces bindings by restarting workerd, which refuses connections meanwhile and
+// cuts requests in flight; Cloudflare switches versions without either. So this process then
+// serves `port` itself and forwards each request to workerd (on a port of its own): on SIGHUP it
+// reads the new bindings from `reloadFile` (and deletes it), holds new requests, waits for the
+// ones in flight, restarts workerd with the new bindings, releases the held requests, and writes
+// `<reloadFile>.done`.
 
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import http from "node:http";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 const options = JSON.parse(readFileSync(0, "utf8"));
+const secretNames = options.secretNames || ["MYCO_TEAM_API_KEY"];
+let secrets = Object.fromEntries(secretNames.filter((name) => process.env[name]).map((name) => [name, process.env[name]]));
 
 function workerOptions() {
-  const bindings = { ...options.vars };
-  if (process.env.MYCO_TEAM_API_KEY) bindings.MYCO_TEAM_API_KEY = process.env.MYCO_TEAM_API_KEY;
+  const bindings = { ...options.vars, ...secrets };
   const worker = {
     name: options.name,
     modules: true,
@@ -42,18 +53,86 @@ function workerOptions() {
   return [worker, ...extraWorkers];
 }
 
-const mf = new Miniflare({
-  workers: workerOptions(),
-  host: options.host,
-  port: options.port,
-  defaultPersistRoot: `${options.persistRoot}/v3`,
-  // Never fetch the Request.cf placeholder from workers.cloudflare.com: local means no network.
-  cf: false,
-  // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
-  // runtime has no clock-driven cron).
-  unsafeTriggerHandlers: Boolean(options.unsafeTriggerHandlers),
-  log: new Log(LogLevel.WARN),
-});
+function miniflareOptions() {
+  return {
+    workers: workerOptions(),
+    host: options.host,
+    // Reloadable: workerd listens on a port of its own, this process serves `port`.
+    port: options.reloadable ? 0 : options.port,
+    defaultPersistRoot: `${options.persistRoot}/v3`,
+    // Never fetch the Request.cf placeholder from workers.cloudflare.com: local means no network.
+    cf: false,
+    // Lets `/cdn-cgi/handler/scheduled` run the Worker's cron handler on demand (local only: the
+    // runtime has no clock-driven cron).
+    unsafeTriggerHandlers: Boolean(options.unsafeTriggerHandlers),
+    log: new Log(LogLevel.WARN),
+  };
+}
+
+const mf = new Miniflare(miniflareOptions());
+
+// The front of a reloadable runtime: forwards each request to workerd, holds them during a redeploy.
+let upstream = null;
+let agent = new http.Agent({ keepAlive: true });
+let held = null; // a promise while a redeploy runs
+let inFlight = 0;
+let drained = null;
+
+function forward(request, response) {
+  inFlight += 1;
+  let finished = false;
+  response.on("close", () => {
+    if (finished) return;
+    finished = true;
+    inFlight -= 1;
+    if (inFlight === 0 && drained) drained();
+  });
+  const outgoing = http.request(
+    { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers, agent },
+    (answer) => {
+      response.writeHead(answer.statusCode, answer.rawHeaders);
+      answer.pipe(response);
+    },
+  );
+  outgoing.on("error", (error) => {
+    if (!response.headersSent) response.writeHead(502, { "content-type": "application/json" });
+    response.end(JSON.stringify({ error: `local runtime: workerd did not answer (${error.message})` }));
+  });
+  request.pipe(outgoing);
+}
+
+async function serveFront() {
+  upstream = await mf.ready;
+  const front = http.createServer(async (request, response) => {
+    while (held) await held;
+    forward(request, response);
+  });
+  await new Promise((resolve) => front.listen(options.port, options.host, resolve));
+  return new URL(`http://${options.host}:${front.address().port}/`);
+}
+
+async function redeploy() {
+  const update = JSON.parse(readFileSync(options.reloadFile, "utf8"));
+  rmSync(options.reloadFile, { force: true });
+  let release;
+  held = new Promise((resolve) => (release = resolve));
+  if (inFlight > 0) await new Promise((resolve) => (drained = resolve));
+  drained = null;
+  options.vars = { ...options.vars, ...update.vars };
+  for (const name of update.removeVars || []) delete options.vars[name];
+  secrets = update.secrets || {};
+  try {
+    await mf.setOptions(miniflareOptions());
+    upstream = await mf.ready;
+    agent.destroy();
+    agent = new http.Agent({ keepAlive: true });
+  } finally {
+    held = null;
+    release();
+  }
+  writeFileSync(`${options.reloadFile}.done.tmp`, JSON.stringify({ redeployed: update.id }));
+  renameSync(`${options.reloadFile}.done.tmp`, `${options.reloadFile}.done`);
+}
 
 let stopping = false;
 async function stop() {
@@ -65,7 +144,14 @@ async function stop() {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
-const url = await mf.ready;
+let redeploys = Promise.resolve();
+if (options.reloadable) {
+  process.on("SIGHUP", () => {
+    redeploys = redeploys.then(redeploy).catch((error) => console.error("redeploy failed", error));
+  });
+}
+
+const url = options.reloadable ? await serveFront() : await mf.ready;
 for (const [namespace, entries] of Object.entries(options.kvSeed || {})) {
   const kv = await mf.getKVNamespace(namespace);
   for (const [key, value] of Object.entries(entries)) await kv.put(key, value);

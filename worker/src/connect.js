@@ -1,19 +1,22 @@
-// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes` and gets
-// the team config and the MCP token (created on the first /connect). Reference §3.2.
+// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes` (with the
+// generation of the team key it used, never the key) and gets the team config and the MCP token
+// (created on the first /connect). Reference §3.2.
 
+import { keyGenerationOf } from "./auth.js";
 import { readTeamConfig } from "./config.js";
 import { openDatabase, statement } from "./d1.js";
 import { json, nowSeconds, readJsonBody, requireString } from "./http.js";
 import { ensureMcpToken } from "./mcp_token.js";
 import { advertisedVersions, requireProtocolWindow, requireSchema } from "./versions.js";
 
-const UPSERT_NODE = `INSERT INTO nodes (machine_id, package_version, schema_version, sync_protocol_version, last_seen, registered_at)
-VALUES (?, ?, ?, ?, ?, ?)
+const UPSERT_NODE = `INSERT INTO nodes (machine_id, package_version, schema_version, sync_protocol_version, last_seen, registered_at, team_key_generation)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (machine_id) DO UPDATE SET
   package_version = COALESCE(excluded.package_version, package_version),
   schema_version = COALESCE(excluded.schema_version, schema_version),
   sync_protocol_version = COALESCE(excluded.sync_protocol_version, sync_protocol_version),
-  last_seen = excluded.last_seen`;
+  last_seen = excluded.last_seen,
+  team_key_generation = COALESCE(excluded.team_key_generation, team_key_generation)`;
 
 const optionalText = (value) => (typeof value === "string" && value.length ? value : null);
 const optionalInteger = (value) => (Number.isInteger(value) ? value : null);
@@ -27,9 +30,9 @@ export async function handleConnect(request, env) {
   const now = nowSeconds();
   // The current client sends `version` (its own); older tools sent `package_version`.
   const node = statement(UPSERT_NODE, machineId, optionalText(body.package_version) ?? optionalText(body.version),
-    optionalInteger(body.schema_version), optionalInteger(body.sync_protocol_version), now, now);
+    optionalInteger(body.schema_version), optionalInteger(body.sync_protocol_version), now, now, keyGenerationOf(request));
   await db.batch([node]);
-  const [config, token] = await Promise.all([readTeamConfig(db), ensureMcpToken(env)]);
+  const [config, token] = await Promise.all([readTeamConfig(db), ensureMcpToken(request, env, db)]);
   return json(200, {
     status: "connected",
     ...advertisedVersions(env),

@@ -9,6 +9,7 @@
 // fails its batch. Then the request's embedding jobs are drained, within a budget; what is left
 // or fails stays in the backlog for the cron trigger.
 
+import { keyGenerationOf } from "./auth.js";
 import { openDatabase } from "./d1.js";
 import { drainJobs, jobsOf } from "./embeddings.js";
 import { HttpError, json, nowSeconds, readJsonBody } from "./http.js";
@@ -88,7 +89,7 @@ async function ingest(request, env) {
     deadLettered: deadLettered.length,
     lastError: deadLettered.length ? deadLettered[deadLettered.length - 1].error.slice(0, 500) : null,
   };
-  await db.batch(ingestStatements(counts, dropped, body.machine_id, now));
+  await db.batch(ingestStatements(counts, dropped, body.machine_id, now, keyGenerationOf(request)));
   return {
     accepted: checked.length,
     rejected,
