@@ -122,6 +122,13 @@ def retire_expired_local_key(now: datetime.datetime, state: Path | None = None) 
     return True
 
 
+def deploy_local_team_keys(now: datetime.datetime, state: Path | None = None) -> dict[str, str]:
+    """What a local Worker starts with, as `pulumi up` decides for a remote one: a previous key
+    whose window has ended is retired (its file deleted), then the bindings of what remains."""
+    retire_expired_local_key(now, state)
+    return local_team_key_bindings(now, state)
+
+
 def _write_record(record: TeamKeyState, state: Path | None) -> None:
     body = {"generation": record.generation,
             "rotated_at": format_instant(record.rotated_at) if record.rotated_at else None,
