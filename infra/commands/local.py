@@ -13,7 +13,8 @@ def local(c, keep_running=False):
     """The whole pipeline here: build, lint, migrate local, Worker on workerd, smoke test, drift."""
     from infra.local.pipeline import run_local
 
-    run_local(keep_running=keep_running)
+    # Flushed line by line: under --keep-running the redeploys are reported as they happen.
+    run_local(lambda line: print(line, flush=True), keep_running=keep_running)
 
 
 @task(help={"env": "environment (local, dev, staging, production)", "url": "the Worker's URL (default: local starts dist/ on workerd; remote reads the stack outputs)"})

@@ -142,22 +142,27 @@ def report_summary(report: Report, run: LocalRun) -> None:
 
 
 def wait_until_interrupted(report: Report, worker: LocalWorker) -> None:
-    """Serve until Ctrl-C; when the local team key changes (`invoke rotate --env local`), or its
-    previous key's window ends, redeploy the Worker with the keys as they are then."""
-    from infra.local.api_key import deploy_local_team_keys
+    """Serve until Ctrl-C; when the local team key's record changes (`invoke rotate --env local`
+    writes it after the key files), or its previous key's window ends, redeploy the Worker with
+    the keys as they are then. Requests are held, not failed, meanwhile."""
+    from infra.local.api_key import deploy_local_team_keys, read_local_key_state
     from infra.rotation.window import utc_now
 
     report("running; press Ctrl-C to stop")
-    deployed = deploy_local_team_keys(utc_now())
+    deployed = read_local_key_state(), read_local_key_state().previous_open(utc_now())
     try:
         while worker.process.poll() is None:
             time.sleep(0.5)
-            wanted = deploy_local_team_keys(utc_now())
-            if wanted != deployed:
-                worker.redeploy(wanted)
-                deployed = wanted
-                report(f"redeployed with team key generation {wanted[VAR_TEAM_KEY_GENERATION]}"
-                       + (f" (the previous one accepted until {wanted[VAR_PREVIOUS_KEY_EXPIRES]})" if VAR_PREVIOUS_KEY_EXPIRES in wanted else ""))
+            now = utc_now()
+            record = read_local_key_state()
+            if (record, record.previous_open(now)) == deployed:
+                continue
+            keys = deploy_local_team_keys(now)
+            worker.redeploy(keys)
+            deployed = read_local_key_state(), read_local_key_state().previous_open(now)
+            report(f"redeployed with team key generation {keys[VAR_TEAM_KEY_GENERATION]}"
+                   + (f" (generation {int(keys[VAR_TEAM_KEY_GENERATION]) - 1} accepted until {keys[VAR_PREVIOUS_KEY_EXPIRES]})"
+                      if VAR_PREVIOUS_KEY_EXPIRES in keys else ", no previous key"))
         report(f"workerd exited with {worker.process.returncode}; see {worker.log_path}")
     except KeyboardInterrupt:
         report("stopping workerd")

@@ -18,8 +18,11 @@ from infra.errors import CredentialTooOld
 from infra.rotation.window import TeamKeyState, show_duration, show_instant
 
 UTC = datetime.timezone.utc
+# The smoke test's own node (infra/local/smoke.py) is no teammate: it uses whichever key is current
+# when it runs, and would otherwise hold `--finish` back for a day after a smoke run.
 MACHINES_SQL = ("SELECT machine_id, team_key_generation, last_seen FROM nodes "
-                "WHERE team_key_generation IS NOT NULL AND team_key_generation < ? ORDER BY last_seen DESC, machine_id")
+                "WHERE team_key_generation IS NOT NULL AND team_key_generation < ? AND machine_id != 'hyphae-smoke' "
+                "ORDER BY last_seen DESC, machine_id")
 MCP_EVENT_SQL = ("SELECT action, fingerprint, team_key_generation, actor, at FROM team_credential_events "
                  "WHERE credential = 'mcp_token' ORDER BY id DESC LIMIT 1")
 RECENT = datetime.timedelta(days=1)  # `rotate --finish` refuses while a machine used the previous key this recently
