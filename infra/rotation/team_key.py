@@ -69,7 +69,8 @@ def finish_window(env_name: str, now: datetime.datetime, *, force: bool, report:
     env = load_environment(env_name, root)
     before = _current_state(env)
     after = plan_finish(before, now, where=_where(env))
-    _require_nobody_on_previous(env, before, read_database_facts(env, before.generation), now, force)
+    if not force:
+        _require_nobody_on_previous(env, before, read_database_facts(env, before.generation), now)
     if env.is_local:
         from infra.local.api_key import finish_local_window, record_path
 
@@ -106,9 +107,7 @@ def _where(env: Environment) -> str:
     return env.source
 
 
-def _require_nobody_on_previous(env: Environment, state: TeamKeyState, facts: DatabaseFacts, now, force: bool) -> None:
-    if force:
-        return
+def _require_nobody_on_previous(env: Environment, state: TeamKeyState, facts: DatabaseFacts, now) -> None:
     if facts.problem:
         raise RotationRefused(f"{_where(env)}: cannot tell which machines still use generation {state.previous_generation} "
                               f"({facts.problem}); pass --force to end the window anyway")
