@@ -147,7 +147,7 @@ def _team_key_lines(env, key: TeamKeyState, facts: DatabaseFacts, now, deployed_
         lines.append(f"             machine {machine.machine_id} last used generation {machine.generation} "
                      f"({show_instant(machine.last_seen)}, {show_duration(now - machine.last_seen)} ago)")
     if not facts.machines and not facts.problem:
-        lines.append(f"             every machine's last request used generation {key.generation}")
+        lines.append("             no machine's last request used an older generation")
     return lines
 
 

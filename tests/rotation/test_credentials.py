@@ -89,7 +89,7 @@ def test_the_task_reads_the_remote_database_and_exits_0_when_everything_is_young
     result = invoke_credentials("staging")
     assert result.returncode == 0, result.stderr
     assert "  MCP token  fingerprint 1a2b3c4d, rotated " in result.stdout and "by invoke rotate (ci), 3 days ago" in result.stdout
-    assert "every machine's last request used generation 1" in result.stdout
+    assert "no machine's last request used an older generation" in result.stdout
     assert result.stdout.rstrip().endswith("credentials staging: ok (none older than 90 days)")
     assert cloudflare_env.token not in result.stdout + result.stderr
 
