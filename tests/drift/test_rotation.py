@@ -15,7 +15,10 @@ from infra.drift.check import check_drift
 from infra.drift.report import render
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT
 from infra.runner.apply import run_migrate
-from tests.drift.test_check_remote import deploy_worker, remote  # noqa: F401 (fixture)
+from tests.drift import test_check_remote
+from tests.drift.test_check_remote import deploy_worker
+
+remote = test_check_remote.remote  # the fixture: three remote environments on the loopback API
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 

@@ -13,7 +13,7 @@ import pytest
 
 from infra.environments import load_environment
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT
-from infra.rotation.status import DatabaseFacts, McpTokenEvent, MachineOnOlderKey, plan_report, require_young_enough
+from infra.rotation.status import DatabaseFacts, MachineOnOlderKey, McpTokenEvent, plan_report, require_young_enough
 from infra.rotation.window import TeamKeyState
 from infra.runner.apply import run_migrate
 
