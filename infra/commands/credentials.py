@@ -51,6 +51,8 @@ def rotate(c, env="", credential="", compromised=False, finish=False, force=Fals
 
 
 def _rotate_mcp_token(env_name: str, url: str | None) -> None:
+    import datetime
+
     from infra.deployed import read_team_key, read_worker_url
     from infra.environments import load_environment
     from infra.rotation.mcp_token import PROPAGATION_SECONDS, rotate_mcp_token
@@ -62,8 +64,6 @@ def _rotate_mcp_token(env_name: str, url: str | None) -> None:
     else:
         wait = 0.0 if environment.is_local else PROPAGATION_SECONDS
         result = rotate_mcp_token(url or read_worker_url(environment), read_team_key(environment), wait_seconds=wait)
-    import datetime
-
     when = show_instant(datetime.datetime.fromtimestamp(result.rotated_at, datetime.timezone.utc)) if result.rotated_at else "now"
     print(f"MCP token of {env_name} rotated {when}: fingerprint {result.before or '(none)'} -> {result.after}")
     print("  recorded by the Worker (team_credential_events); /health shows the new fingerprint, so each client")

@@ -130,6 +130,13 @@ def test_finishing_when_nobody_is_left_on_the_previous_key_needs_no_force(root, 
     assert load_environment("staging", root).credentials.previous_key_expires is None
 
 
+def test_finishing_a_window_that_already_ended_needs_no_database(root, monkeypatch):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    rotate_team_key("dev", NOW, compromised=False, report=lambda line: None, root=root)
+    finish_window("dev", NOW + 8 * DAY, force=False, report=lambda line: None, root=root)
+    assert load_environment("dev", root).credentials.previous_key_expires is None
+
+
 def test_finishing_without_a_readable_database_is_refused_unless_forced(root, monkeypatch):
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
     rotate_team_key("dev", NOW, compromised=False, report=lambda line: None, root=root)
