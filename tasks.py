@@ -7,6 +7,7 @@ tasks are thin skins over the `infra` package, and nothing here may import Pulum
 from infra.commands.backup import backup, destroy  # noqa: F401
 from infra.commands.bench import bench  # noqa: F401
 from infra.commands.build import build, fetch_artifact, render, verify  # noqa: F401
+from infra.commands.credentials import credentials, rotate  # noqa: F401
 from infra.commands.deploy import outputs, preview, refresh, up  # noqa: F401
 from infra.commands.drift import drift  # noqa: F401
 from infra.commands.lint import lint, new  # noqa: F401

@@ -5,6 +5,11 @@ which fact fills it. Bindings with no local emulation (Vectorize, Workers AI) na
 that the local runtime binds in their place (`worker/dev/stand_ins.mjs`, a service binding). The Pulumi program (infra/stack/environment.py), the local wrangler config
 (infra/render/), drift's expectations (infra/drift/bindings.py) are all rendered from this list,
 and tests/test_bindings.py checks the Worker's code reads exactly these names.
+
+The team key's rotation adds three (docs/credentials.md): the key's generation (always), and the
+previous key with its expiry, present only while a rotation's overlap window is open
+(`overlap_only`). Locally those come from the state folder's key files when workerd starts
+(`from_key_state`), so they are not part of the committed wrangler config.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any, Mapping
 from infra.environments import (
     BINDING_AI,
     BINDING_API_KEY,
+    BINDING_API_KEY_PREVIOUS,
     BINDING_D1,
     BINDING_KV,
     BINDING_VECTORIZE,
@@ -22,9 +28,11 @@ from infra.environments import (
     VAR_EMBEDDING_MODEL,
     VAR_MAX_BODY_BYTES,
     VAR_MIN_COMPAT_VERSION,
+    VAR_PREVIOUS_KEY_EXPIRES,
     VAR_PROTOCOL_VERSION,
     VAR_SCHEMA_VERSION,
     VAR_SUBREQUEST_BUDGET,
+    VAR_TEAM_KEY_GENERATION,
     Environment,
 )
 
@@ -33,6 +41,9 @@ DATABASE_ID = "database_id"
 INDEX_NAME = "index_name"
 KV_NAMESPACE_ID = "kv_namespace_id"
 API_KEY = "api_key"
+API_KEY_PREVIOUS = "api_key_previous"
+TEAM_KEY_GENERATION = "team_key_generation"
+PREVIOUS_KEY_EXPIRES = "previous_key_expires"
 PROTOCOL_VERSION = "protocol_version"
 MIN_COMPAT_VERSION = "min_compat_version"
 SCHEMA_VERSION = "schema_version"
@@ -61,6 +72,8 @@ class WorkerBinding:
     source: str | None  # which value fills it (one of the constants above); None for `ai`
     local: bool = True  # bound natively in the local runtime
     stand_in: str | None = None  # else: the stand-in's entrypoint in worker/dev/stand_ins.mjs
+    overlap_only: bool = False  # bound only while a team key rotation's overlap window is open
+    from_key_state: bool = False  # locally: filled from the state folder's key files at start
 
     @property
     def is_secret(self) -> bool:
@@ -72,7 +85,10 @@ WORKER_BINDINGS = (
     WorkerBinding(BINDING_VECTORIZE, "vectorize", INDEX_NAME, local=False, stand_in="StandInVectorize"),
     WorkerBinding(BINDING_KV, "kv_namespace", KV_NAMESPACE_ID),
     WorkerBinding(BINDING_AI, "ai", None, local=False, stand_in="StandInAi"),
-    WorkerBinding(BINDING_API_KEY, "secret_text", API_KEY),
+    WorkerBinding(BINDING_API_KEY, "secret_text", API_KEY, from_key_state=True),
+    WorkerBinding(BINDING_API_KEY_PREVIOUS, "secret_text", API_KEY_PREVIOUS, overlap_only=True, from_key_state=True),
+    WorkerBinding(VAR_TEAM_KEY_GENERATION, "plain_text", TEAM_KEY_GENERATION, from_key_state=True),
+    WorkerBinding(VAR_PREVIOUS_KEY_EXPIRES, "plain_text", PREVIOUS_KEY_EXPIRES, overlap_only=True, from_key_state=True),
     WorkerBinding(VAR_PROTOCOL_VERSION, "plain_text", PROTOCOL_VERSION),
     WorkerBinding(VAR_MIN_COMPAT_VERSION, "plain_text", MIN_COMPAT_VERSION),
     WorkerBinding(VAR_SCHEMA_VERSION, "plain_text", SCHEMA_VERSION),
@@ -99,10 +115,13 @@ def model_values(env: Environment) -> dict[str, str]:
 def api_bindings(values: Mapping[str, Any]) -> list[dict]:
     """Every binding in the Cloudflare API's shape (`{"type", "name", <field>}`), filled from `values`.
 
-    Values may be plain or Pulumi Outputs; this module never looks inside them.
+    Values may be plain or Pulumi Outputs; this module never looks inside them. An `overlap_only`
+    binding whose value is None (no rotation window open) is left out.
     """
     shapes = []
     for binding in WORKER_BINDINGS:
+        if binding.overlap_only and values.get(binding.source) is None:
+            continue
         shape = {"type": binding.type, "name": binding.name}
         if binding.type in API_FIELD:
             shape[API_FIELD[binding.type]] = values[binding.source]

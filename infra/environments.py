@@ -11,6 +11,7 @@ Read-only. A wrong or missing setting raises ConfigError naming the file and the
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,11 @@ BINDING_D1 = "MYCO_TEAM_DB"
 BINDING_VECTORIZE = "MYCO_TEAM_VECTORS"
 BINDING_KV = "MYCO_SECRETS"
 BINDING_API_KEY = "MYCO_TEAM_API_KEY"
+# The previous team key, bound only during a rotation's overlap window (docs/credentials.md). The
+# plain-text names avoid KEY/TOKEN/SECRET: the policy pack takes such a name for a secret.
+BINDING_API_KEY_PREVIOUS = "MYCO_TEAM_API_KEY_PREVIOUS"
+VAR_TEAM_KEY_GENERATION = "MYCO_TEAM_AUTH_GENERATION"
+VAR_PREVIOUS_KEY_EXPIRES = "MYCO_TEAM_AUTH_PREVIOUS_EXPIRES"
 BINDING_AI = "AI"
 VAR_PROTOCOL_VERSION = "SYNC_PROTOCOL_VERSION"
 VAR_MIN_COMPAT_VERSION = "MIN_COMPAT_CLIENT_VERSION"
@@ -136,6 +142,45 @@ class EmbeddingSettings(_Strict):
         return value
 
 
+class CredentialSettings(_Strict):
+    """The team key's generation and the rotation settings (`hyphae:credentials`).
+
+    `invoke rotate` writes `teamKeyGeneration`, `teamKeyRotatedAt` and `previousKeyExpires`; the
+    Pulumi program creates one key per generation and keeps the previous one bound until
+    `previousKeyExpires` (docs/credentials.md). For `local` those three live in the state folder
+    (`secrets/team-key.json`), since each machine has its own local key.
+    """
+
+    team_key_generation: int = Field(1, alias="teamKeyGeneration", ge=1)
+    overlap_days: int = Field(7, alias="overlapDays", ge=0, le=90)
+    # The oldest a credential may get: `invoke credentials` exits 1 above it; the policy pack
+    # refuses production without one.
+    max_age_days: int | None = Field(None, alias="maxAgeDays", ge=1)
+    team_key_rotated_at: datetime.datetime | None = Field(None, alias="teamKeyRotatedAt")
+    previous_key_expires: datetime.datetime | None = Field(None, alias="previousKeyExpires")
+
+    @field_validator("team_key_rotated_at", "previous_key_expires")
+    @classmethod
+    def _utc(cls, value: datetime.datetime | None) -> datetime.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-22T10:00:00Z")
+        return value.astimezone(datetime.timezone.utc) if value is not None else None
+
+    @model_validator(mode="after")
+    def _window(self) -> "CredentialSettings":
+        expires, rotated = self.previous_key_expires, self.team_key_rotated_at
+        if expires is None:
+            return self
+        if self.team_key_generation < 2:
+            raise ValueError("previousKeyExpires is set but teamKeyGeneration is 1: there is no previous key")
+        if rotated is None:
+            raise ValueError("previousKeyExpires needs teamKeyRotatedAt (the window runs from the rotation)")
+        if expires <= rotated or expires - rotated > datetime.timedelta(days=self.overlap_days):
+            raise ValueError(f"previousKeyExpires must fall within overlapDays ({self.overlap_days}) after "
+                             "teamKeyRotatedAt; `invoke rotate` writes both")
+        return self
+
+
 class Environment(_Strict):
     """Everything hyphae knows about one environment, from its one declaration."""
 
@@ -150,6 +195,7 @@ class Environment(_Strict):
     kv: KvSettings
     worker: WorkerSettings
     embeddings: EmbeddingSettings
+    credentials: CredentialSettings = CredentialSettings()
 
     @field_validator("name")
     @classmethod
@@ -203,7 +249,20 @@ def load_environment(name: str, root: Path = REPO_ROOT) -> Environment:
         blamed = DEFAULTS_FILE if _sets(defaults, first["loc"]) and not _sets(own, first["loc"]) else path.name
         raise ConfigError(blamed, f"{CONFIG_NAMESPACE}:{key}", first["msg"].removeprefix("Value error, ")) from None
     _require_contract_protocol(env, DEFAULTS_FILE if "syncProtocolVersion" not in (own.get("worker") or {}) else path.name)
+    _require_local_key_state_elsewhere(env, own)
     return env
+
+
+# Set by `invoke rotate`; for `local` they are state of this machine, not committed settings.
+ROTATION_STATE_KEYS = ("teamKeyGeneration", "teamKeyRotatedAt", "previousKeyExpires")
+
+
+def _require_local_key_state_elsewhere(env: Environment, own: dict) -> None:
+    declared = [key for key in ROTATION_STATE_KEYS if key in (own.get("credentials") or {})]
+    if env.is_local and declared:
+        raise ConfigError(env.source, f"{CONFIG_NAMESPACE}:credentials.{declared[0]}",
+                          "the local key's generation lives in the state folder (secrets/team-key.json), one per "
+                          "machine; remove it here and rotate with `invoke rotate --env local --credential team-key`")
 
 
 def _require_contract_protocol(env: Environment, source: str) -> None:

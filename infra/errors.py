@@ -108,3 +108,11 @@ class DestroyRefused(HyphaeError):
 
 class RestoreFailed(HyphaeError):
     """A restore in place failed after it began; the database was put back to its restore point."""
+
+
+class RotationRefused(HyphaeError):
+    """A credential rotation would cut teammates off (or has nothing to do); nothing was written."""
+
+
+class CredentialTooOld(HyphaeError):
+    """A credential is older than its environment's maximum age (`hyphae:credentials.maxAgeDays`)."""

@@ -31,6 +31,7 @@ OUTPUT_KEYS = {
     "worker_name": "workerName",
     "worker_url": "workerUrl",
     "schema_version": "schemaVersion",
+    "team_key_generation": "teamKeyGeneration",
 }
 
 
@@ -43,6 +44,7 @@ class StackOutputs:
     worker_name: str | None
     worker_url: str | None
     schema_version: int | None
+    team_key_generation: int | None = None  # the deployed team key's generation (not the key)
 
     def require(self, field: str, env: Environment) -> str:
         value = getattr(self, field)
@@ -70,8 +72,9 @@ def read_outputs(env: Environment) -> StackOutputs:
     values = {}
     for field, output_key in OUTPUT_KEYS.items():
         values[field] = next((layer[output_key] for layer in layers if layer.get(output_key) not in (None, "")), None)
-    if values["schema_version"] is not None:
-        values["schema_version"] = int(values["schema_version"])
+    for field in ("schema_version", "team_key_generation"):
+        if values[field] is not None:
+            values[field] = int(values[field])
     return StackOutputs(**values)
 
 

@@ -23,11 +23,21 @@ def test_api_shapes_name_each_target_by_the_apis_field():
     assert shapes["MYCO_TEAM_API_KEY"]["type"] == "secret_text"
 
 
-def test_local_config_binds_every_local_binding_but_the_secret():
+def test_local_config_binds_every_local_binding_but_the_team_keys():
     config = plan_local_config(load_environment("local"), schema_version=5)
     rendered = {entry["binding"] for entry in config["d1_databases"] + config["kv_namespaces"]} | set(config["vars"])
-    expected = {binding.name for binding in WORKER_BINDINGS if binding.local and not binding.is_secret}
+    expected = {binding.name for binding in WORKER_BINDINGS if binding.local and not binding.from_key_state}
     assert rendered == expected
+    assert all(binding.from_key_state for binding in WORKER_BINDINGS if binding.is_secret), \
+        "a secret is never rendered into the committed config"
+
+
+def test_the_previous_key_bindings_exist_only_while_a_window_is_open():
+    values = {b.source: f"<{b.source}>" for b in WORKER_BINDINGS if b.source}
+    during = {shape["name"] for shape in api_bindings(values)}
+    after = {shape["name"] for shape in api_bindings({**values, "api_key_previous": None, "previous_key_expires": None})}
+    assert during - after == {"MYCO_TEAM_API_KEY_PREVIOUS", "MYCO_TEAM_AUTH_PREVIOUS_EXPIRES"}
+    assert "MYCO_TEAM_AUTH_GENERATION" in after
 
 
 def test_the_bindings_without_local_emulation_are_bound_to_their_stand_ins():
@@ -44,6 +54,7 @@ def test_the_ai_binding_has_no_target_and_the_versions_come_from_the_model():
                                                                "embedding_model": env.embeddings.model, "database_id": "d",
                                                                "index_name": "i", "kv_namespace_id": "k", "api_key": "s",
                                                                "schema_version": "8", "d1_query_budget": "50",
-                                                               "subrequest_budget": "50", "max_body_bytes": "65536"})}
+                                                               "subrequest_budget": "50", "max_body_bytes": "65536",
+                                                               "team_key_generation": "1"})}
     assert shapes["AI"] == {"type": "ai", "name": "AI"}
     assert shapes["MIN_COMPAT_CLIENT_VERSION"]["text"] == "1" and shapes["EMBEDDING_MODEL"]["text"] == "@cf/baai/bge-m3"

@@ -93,6 +93,7 @@ def _declared_bindings(database_id: str) -> list[dict]:
         {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": str(TABLES // TABLES_PER_MIGRATION)},
         {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
+        {"type": "plain_text", "name": "MYCO_TEAM_AUTH_GENERATION", "text": "1"},
         {"type": "plain_text", "name": "D1_QUERY_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "SUBREQUEST_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "MAX_BODY_BYTES", "text": "16777216"},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from invoke import task
 
 from infra.commands import choose, reports_errors
@@ -20,7 +18,8 @@ def local(c, keep_running=False):
 
     with stop_on_termination():
         try:
-            run_local(keep_running=keep_running)
+            # Flushed line by line: under --keep-running the redeploys are reported as they happen.
+            run_local(lambda line: print(line, flush=True), keep_running=keep_running)
         except Terminated as stopped:  # SIGTERM, or SIGHUP from a closed terminal: workerd is stopped by now
             raise Exit(f"local: stopped by {stopped}; workerd is stopped", code=128 + stopped.signum) from None
 
@@ -29,6 +28,7 @@ def local(c, keep_running=False):
 @reports_errors
 def smoke(c, env="local", url=None):
     """Smoke-test a running Worker in the client's protocol: health and window, key refused, connect, a push round trip."""
+    from infra.deployed import read_team_key, read_worker_url
     from infra.environments import ENVIRONMENTS, load_environment, schema_version
     from infra.local.smoke import PROPAGATION_SECONDS, run_smoke
 
@@ -39,49 +39,19 @@ def smoke(c, env="local", url=None):
         result = _smoke_local_artifact(expected)
     else:
         # A deployed Worker's new workers.dev route may take a while to answer everywhere.
-        result = run_smoke(url or _deployed_url(environment), _remote_api_key(environment),
+        result = run_smoke(url or read_worker_url(environment), read_team_key(environment),
                            wait_seconds=0.0 if environment.is_local else PROPAGATION_SECONDS, **expected)
     print(f"smoke {env} {result.url}: {', '.join(result.checks)}: ok")
 
 
 def _smoke_local_artifact(expected: dict):
-    from infra.local.api_key import read_or_create_local_api_key
+    from infra.environments import BINDING_API_KEY
+    from infra.local.api_key import deploy_local_team_keys
     from infra.local.pipeline import DEFAULT_ARTIFACT
     from infra.local.runtime import start_local_worker
     from infra.local.smoke import run_smoke
+    from infra.rotation.window import utc_now
 
-    api_key = read_or_create_local_api_key()
-    with start_local_worker(DEFAULT_ARTIFACT, api_key) as worker:
-        return run_smoke(worker.url, api_key, stand_ins=True, **expected)
-
-
-def _remote_api_key(environment) -> str:
-    from infra.environments import BINDING_API_KEY
-    from infra.errors import MissingCredentials
-
-    if environment.is_local:
-        from infra.local.api_key import read_or_create_local_api_key
-
-        return read_or_create_local_api_key()
-    key = os.environ.get(BINDING_API_KEY)
-    if not key:
-        from infra.stack.cli import (
-            read_secret_output,  # runs the CLI; never imports pulumi
-        )
-
-        key = read_secret_output(environment.name, "apiKey")
-    if not key:
-        raise MissingCredentials(
-            f"{BINDING_API_KEY} is not set and the stack output apiKey of {environment.name} could not be read; "
-            "set the variable, or run where the Pulumi CLI can reach the stack's state")
-    return key
-
-
-def _deployed_url(environment) -> str:
-    from infra.errors import ConfigError
-    from infra.outputs import read_outputs
-
-    url = read_outputs(environment).worker_url
-    if not url:
-        raise ConfigError(environment.source, "workerUrl", f"no Worker URL known for {environment.name}; pass --url or run `invoke outputs --env {environment.name}`")
-    return url
+    keys = deploy_local_team_keys(utc_now())
+    with start_local_worker(DEFAULT_ARTIFACT, key_bindings=keys) as worker:
+        return run_smoke(worker.url, keys[BINDING_API_KEY], stand_ins=True, **expected)

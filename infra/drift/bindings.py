@@ -19,16 +19,27 @@ from pathlib import Path
 from infra.bindings import (
     API_FIELD,
     API_KEY,
+    API_KEY_PREVIOUS,
     DATABASE_ID,
     INDEX_NAME,
     KV_NAMESPACE_ID,
     LEGACY_API_FIELDS,
+    PREVIOUS_KEY_EXPIRES,
     SCHEMA_VERSION,
+    TEAM_KEY_GENERATION,
     api_bindings,
     model_values,
 )
-from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, DriftFinding
-from infra.environments import Environment
+from infra.drift.findings import CAUSE_OUT_OF_BAND, CHANGED, EXTRA, MISSING, NOTICE, PENDING, DriftFinding
+from infra.environments import (
+    BINDING_API_KEY_PREVIOUS,
+    VAR_PREVIOUS_KEY_EXPIRES,
+    VAR_TEAM_KEY_GENERATION,
+    Environment,
+)
+from infra.rotation.window import declared_team_key, format_instant, utc_now
+
+PREVIOUS_KEY_BINDINGS = (BINDING_API_KEY_PREVIOUS, VAR_PREVIOUS_KEY_EXPIRES)
 
 RESOURCE_LABELS = {"d1": "D1 database", "kv_namespace": "KV namespace", "vectorize": "Vectorize index"}
 
@@ -49,19 +60,27 @@ def declared_bindings(env: Environment, outputs) -> dict[str, Binding]:
     """The bindings `env`'s Worker must have, from infra/bindings.py, its declaration and its outputs.
 
     A resource whose id is not known yet (no outputs) is compared by name and type only; the
-    secret's value is never compared (the API never returns it).
+    secret's value is never compared (the API never returns it). The previous team key and its
+    expiry are declared while the stack file's window is open now.
     """
+    key = declared_team_key(env)
+    window_open = key.previous_open(utc_now())
     values = {
         **model_values(env),
         DATABASE_ID: outputs.database_id,
         INDEX_NAME: outputs.index_name or env.vectorize.name,
         KV_NAMESPACE_ID: outputs.kv_namespace_id,
         API_KEY: None,
+        API_KEY_PREVIOUS: "(secret)" if window_open else None,
+        TEAM_KEY_GENERATION: str(key.generation),
+        PREVIOUS_KEY_EXPIRES: format_instant(key.previous_expires) if window_open else None,
         SCHEMA_VERSION: str(outputs.schema_version) if outputs.schema_version is not None else None,
     }
     bindings = {}
     for shape in api_bindings(values):
         target = shape.get(API_FIELD.get(shape["type"], ""))
+        if shape["type"] == "secret_text":
+            target = None  # never compared: the API never returns a secret
         bindings[shape["name"]] = Binding(shape["name"], shape["type"], None if target is None else str(target))
     return bindings
 
@@ -126,6 +145,35 @@ def binding_findings(environment: str, declared: dict[str, Binding], deployed: d
     return findings
 
 
+def rotation_findings(environment: str, declared: dict[str, Binding], deployed: dict[str, Binding],
+                      findings: list[DriftFinding]) -> list[DriftFinding]:
+    """`findings` with what a team key rotation explains turned into notices: a rotation declared
+    and not deployed yet (ROT001: the generation one behind, the previous key not bound yet), and
+    a previous key still bound with no window declared (ROT002: expired, or finished early). The
+    next `up` settles both; a generation that differs otherwise stays BND002."""
+    wanted, live = declared.get(VAR_TEAM_KEY_GENERATION), deployed.get(VAR_TEAM_KEY_GENERATION)
+    rotation_pending = bool(wanted and live and wanted.target and live.target
+                            and live.target.isdigit() and int(live.target) == int(wanted.target) - 1)
+    explained, notices = set(), []
+    if rotation_pending:
+        explained |= {VAR_TEAM_KEY_GENERATION} | {name for name in PREVIOUS_KEY_BINDINGS if name in declared and name not in deployed}
+        notices.append(DriftFinding(
+            "ROT001", environment, "bindings", PENDING, "team key",
+            f"generation {wanted.target} declared, generation {live.target} deployed", "a rotation not deployed yet",
+            f"`invoke up --env {environment}` deploys it; then teammates re-join with the new key (docs/credentials.md)", NOTICE))
+    stale = [name for name in PREVIOUS_KEY_BINDINGS if name in deployed and name not in declared]
+    if stale:
+        explained |= set(stale)
+        expires = deployed.get(VAR_PREVIOUS_KEY_EXPIRES)
+        until = f" (the Worker accepts it until {expires.target})" if expires and expires.target else ""
+        notices.append(DriftFinding(
+            "ROT002", environment, "bindings", EXTRA, "previous team key",
+            f"still bound{until}; the repository declares no overlap window for it", "its window ended, or was finished early",
+            f"the next `invoke up --env {environment}` removes it", NOTICE))
+    kept = [finding for finding in findings if finding.object.removeprefix("binding ") not in explained]
+    return kept + notices
+
+
 def _pointed_elsewhere(environment: str, want: Binding, have: Binding, owners) -> DriftFinding:
     owner = owners.get((have.type, have.target or ""))
     cause = CAUSE_OUT_OF_BAND
@@ -176,7 +224,8 @@ def parity_findings(declared: dict[str, dict[str, Binding]],
     """PAR001 (binding names differ between deployed Workers), PAR002 (a resource declared twice)."""
     findings = []
     if len(deployed) > 1:
-        every_name = sorted(set().union(*(set(bindings) for bindings in deployed.values())))
+        # A previous team key is bound only during its environment's rotation window.
+        every_name = sorted(set().union(*(set(bindings) for bindings in deployed.values())) - set(PREVIOUS_KEY_BINDINGS))
         for name in every_name:
             without = sorted(env for env, bindings in deployed.items() if name not in bindings)
             if without:

@@ -7,7 +7,10 @@ Per environment, read-only:
 3. schema: the live schema against the engine's replay of the applied migrations (compare.py);
    contract: every field the Myco client sends has a column that stores it as sent (contract.py);
 4. bindings: the deployed Worker's settings (one request) for a remote environment, or the
-   committed local wrangler config against a fresh render for `local`.
+   committed local wrangler config against a fresh render for `local`; a team key rotation not
+   deployed yet, or a previous key still bound after its window, is a notice (ROT001, ROT002);
+5. the MCP token: its fingerprint and when it was created or rotated, from the Worker's own
+   record (one more D1 request, once the database has migration 0010), shown, never drift.
 A remote environment not created yet (no D1 database: its first deploy creates it) reads as an
 empty database: NEW001 and a PEN001 per migration, all notices, and no binding check.
 Then parity across the remote environments checked. Raises UsageError, ConfigError,
@@ -35,10 +38,12 @@ from infra.ledger.schema import read_state_statements
 from infra.ledger.verify import verify_ledger
 from infra.outputs import read_outputs
 from infra.paths import REPO_ROOT, local_d1_file
+from infra.rotation.status import read_facts_through
 from infra.targets import BatchFailed, BatchStatement, ResponseLost, Target, open_target
 
 # A read is safe to resend; the target reports a lost batch answer as ResponseLost.
 READ_ATTEMPTS = 3
+CREDENTIAL_EVENTS_TABLE = "team_credential_events"  # migration 0010: the Worker's record of the MCP token
 
 
 @dataclass
@@ -47,6 +52,7 @@ class DatabaseState:
     live: Schema
     created: bool = True
     database_id: str | None = None  # the remote database read (None locally)
+    mcp_token: object | None = None  # infra.rotation.status.McpTokenEvent, when recorded
 
 
 def check_drift(environment_names: list[str], directory: Path, root: Path = REPO_ROOT) -> DriftReport:
@@ -72,6 +78,7 @@ def check_environment(env: Environment, files: list[MigrationFile], directory: P
     """One environment's report, and its deployed bindings (None for local or an absent Worker)."""
     report = EnvironmentReport(env.name, latest_version=latest_version(files), checked=["schema", "history", "contract"])
     database = check_database(env, files, directory, report)
+    report.mcp_token = database.mcp_token
     if not database.created:
         report.findings.insert(0, not_created_finding(env, len(files)))
         return report, None
@@ -160,6 +167,8 @@ def read_database_state(env: Environment) -> DatabaseState:
     target = open_target(env, read_only=True)
     try:
         state = _read_through(target)
+        if CREDENTIAL_EVENTS_TABLE in state.live.tables:
+            state.mcp_token = _resend_on_lost_answer(lambda: read_facts_through(target, 1), target).mcp_token
     finally:
         target.close()
     state.created = target.created
@@ -212,7 +221,8 @@ def deployed_binding_drift(env: Environment, declared: dict, owners: dict) -> tu
     if settings is None:
         return None, [binding_checks.worker_missing_finding(env.name, script_name)]
     deployed = binding_checks.read_deployed_bindings(settings)
-    return deployed, binding_checks.binding_findings(env.name, declared, deployed, owners)
+    findings = binding_checks.binding_findings(env.name, declared, deployed, owners)
+    return deployed, binding_checks.rotation_findings(env.name, declared, deployed, findings)
 
 
 def _declared_remote_bindings(environments: list[Environment], root: Path) -> dict[str, dict]:

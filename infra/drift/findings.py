@@ -10,6 +10,8 @@ Codes are stable (CI and docs/drift.md key on them):
 - CFG001 the committed local wrangler config differs from what hyphae renders.
 - CON003 the live database cannot store a field the Myco client sends (contract/myco-client.yaml).
 - PAR001 binding names differ between environments, PAR002 two environments share a resource.
+- ROT001 a team key rotation declared, not deployed yet; ROT002 a previous team key still bound
+  although the declaration has no window open for it (both notices: the next `up` settles them).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class EnvironmentReport:
     latest_version: int = 0
     objects_compared: int = 0
     checked: list[str] = field(default_factory=list)  # areas checked: schema, history, bindings, ...
+    mcp_token: object | None = None  # infra.rotation.status.McpTokenEvent: the Worker's newest record
 
     @property
     def drift(self) -> list[DriftFinding]:
@@ -91,9 +94,18 @@ class DriftReport:
                     "latest_version": report.latest_version,
                     "objects_compared": report.objects_compared,
                     "checked": report.checked,
+                    "mcp_token": _mcp_token_json(report.mcp_token),
                     "findings": [finding.to_json() for finding in report.findings],
                 }
                 for report in self.environments
             ],
             "parity": [finding.to_json() for finding in self.parity],
         }
+
+
+def _mcp_token_json(event) -> dict | None:
+    """The MCP token's fingerprint and last event (never the token), or None when unrecorded."""
+    if event is None:
+        return None
+    return {"fingerprint": event.fingerprint, "action": event.action, "at": event.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "actor": event.actor}

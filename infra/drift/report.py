@@ -2,8 +2,9 @@
 
 The markdown starts with a hidden marker (`MARKER`) so CI can find and update the same comment,
 then one summary line per environment, one table of findings, and the fixes in a collapsed
-`<details>`. It holds no timestamps or durations: the same drift renders the same text, so an
-unchanged report does not churn the comment. Pure.
+`<details>`. It holds no durations and no time but the MCP token's last rotation (which changes
+only when the token does): the same drift renders the same text, so an unchanged report does not
+churn the comment. The human format adds the token's age. Pure.
 """
 
 from __future__ import annotations
@@ -54,10 +55,22 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def mcp_token_text(event) -> str:
+    """`MCP token 552c5040, rotated 2026-11-20 09:00 UTC by <actor>`: its fingerprint, never the token."""
+    from infra.rotation.window import show_instant
+
+    who = f" by {event.actor}" if event.actor else ""
+    return f"MCP token {event.fingerprint}, {event.action} {show_instant(event.at)}{who}"
+
+
 def render_human(report: DriftReport) -> str:
+    from infra.rotation.window import show_duration, utc_now
+
     lines = []
     for environment in report.environments:
         lines.append(f"{environment.environment}: {summary_line(environment)}")
+        if environment.mcp_token is not None:
+            lines.append(f"  {mcp_token_text(environment.mcp_token)} ({show_duration(utc_now() - environment.mcp_token.at)} ago)")
         for finding in environment.findings:
             lines += _human_finding(finding)
     if report.parity:
@@ -83,7 +96,8 @@ def render_markdown(report: DriftReport) -> str:
     lines = [MARKER, f"**hyphae drift**: {_headline(report)}", ""]
     for environment in report.environments:
         icon = "✅" if environment.clean else "❌"
-        lines.append(f"- {icon} `{environment.environment}`: {summary_line(environment)}")
+        token = f" · {mcp_token_text(environment.mcp_token)}" if environment.mcp_token is not None else ""
+        lines.append(f"- {icon} `{environment.environment}`: {summary_line(environment)}{token}")
     if report.parity:
         lines.append(f"- ❌ across environments: {_count(len(report.parity), 'finding')}")
     if report.findings:

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.environments import Environment, load_environment, schema_version
+from infra.environments import (
+    VAR_PREVIOUS_KEY_EXPIRES,
+    VAR_TEAM_KEY_GENERATION,
+    Environment,
+    load_environment,
+    schema_version,
+)
 from infra.errors import DriftDetected, LintFailed
 from infra.local.runtime import LocalWorker, start_local_worker
 from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
@@ -31,6 +37,7 @@ class LocalRun:
     schema_version: int
     database: Path
     embeddings: str  # what embeds and indexes locally: the stand-ins
+    key_generation: int = 1  # the local team key's generation
 
 
 def step_build(report: Report, artifact: Path) -> dict:
@@ -97,20 +104,26 @@ def step_drift(report: Report, migrations: Path) -> None:
 def run_local(
     report: Report = print, *, keep_running: bool = False, artifact: Path = DEFAULT_ARTIFACT, migrations: Path = DEFAULT_MIGRATIONS_DIR
 ) -> LocalRun:
-    """Run every step; raises the first step's HyphaeError. Stops the Worker unless kept running."""
-    from infra.local.api_key import read_or_create_local_api_key
+    """Run every step; raises the first step's HyphaeError. Stops the Worker unless kept running.
+
+    Kept running, the Worker is reloadable: a rotation of the local team key (`invoke rotate --env
+    local`) is redeployed to it without failing a request (`wait_until_interrupted`)."""
+    from infra.environments import BINDING_API_KEY
+    from infra.local.api_key import deploy_local_team_keys
+    from infra.rotation.window import utc_now
 
     env = load_environment("local")
     step_build(report, artifact)
     step_lint(report, migrations)
     step_migrate(report, migrations)
-    api_key = read_or_create_local_api_key()
-    worker = start_local_worker(artifact, api_key)
+    keys = deploy_local_team_keys(utc_now())
+    worker = start_local_worker(artifact, key_bindings=keys, reloadable=keep_running)
     try:  # from here on, whatever happens (even a closed stdout), workerd is stopped
         report(f"workerd  listening on {worker.url} (log {worker.log_path})")
-        health = step_smoke(report, worker, api_key, env)
+        health = step_smoke(report, worker, keys[BINDING_API_KEY], env)
         step_drift(report, migrations)
-        run = LocalRun(worker.url, health["schema_version_applied"], local_d1_file(env.local_database_id), "stand-in")
+        run = LocalRun(worker.url, health["schema_version_applied"], local_d1_file(env.local_database_id), "stand-in",
+                       int(keys[VAR_TEAM_KEY_GENERATION]))
         report_summary(report, run)
         if keep_running:
             wait_until_interrupted(report, worker)
@@ -125,14 +138,31 @@ def report_summary(report: Report, run: LocalRun) -> None:
     report(f"schema        version {run.schema_version} (applied = built)")
     report(f"database      {run.database}")
     report("embeddings    stand-ins: a deterministic model and an in-memory index (worker/dev/stand_ins.mjs)")
-    report("team API key  in $HYPHAE_STATE_DIR/secrets/team-api-key (not shown)")
+    report(f"team API key  generation {run.key_generation}, in $HYPHAE_STATE_DIR/secrets/team-api-key (not shown)")
 
 
 def wait_until_interrupted(report: Report, worker: LocalWorker) -> None:
+    """Serve until Ctrl-C; when the local team key's record changes (`invoke rotate --env local`
+    writes it after the key files), or its previous key's window ends, redeploy the Worker with
+    the keys as they are then. Requests are held, not failed, meanwhile."""
+    from infra.local.api_key import deploy_local_team_keys, read_local_key_state
+    from infra.rotation.window import utc_now
+
     report("running; press Ctrl-C to stop")
+    deployed = read_local_key_state(), read_local_key_state().previous_open(utc_now())
     try:
         while worker.process.poll() is None:
             time.sleep(0.5)
+            now = utc_now()
+            record = read_local_key_state()
+            if (record, record.previous_open(now)) == deployed:
+                continue
+            keys = deploy_local_team_keys(now)
+            worker.redeploy(keys)
+            deployed = read_local_key_state(), read_local_key_state().previous_open(now)
+            report(f"redeployed with team key generation {keys[VAR_TEAM_KEY_GENERATION]}"
+                   + (f" (generation {int(keys[VAR_TEAM_KEY_GENERATION]) - 1} accepted until {keys[VAR_PREVIOUS_KEY_EXPIRES]})"
+                      if VAR_PREVIOUS_KEY_EXPIRES in keys else ", no previous key"))
         report(f"workerd exited with {worker.process.returncode}; see {worker.log_path}")
     except KeyboardInterrupt:
         report("stopping workerd")

@@ -11,6 +11,12 @@ a lifeline held open by this process: whenever this process ends, however it end
 closed terminal), the system closes it and node stops workerd (worker/dev/serve.mjs).
 `stop_on_termination` turns SIGTERM and SIGHUP into an exception, so the callers' `finally`
 blocks stop the Worker before the command exits.
+
+The team key's bindings (the key, its generation, and during a rotation's overlap window the
+previous key and its expiry) come from the state folder (infra/local/api_key.py), secrets through
+the environment, never argv. A Worker started `reloadable` can be redeployed with new ones
+(`LocalWorker.redeploy`, a `reload` line on the lifeline) without failing a request, as
+Cloudflare switches versions.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from pathlib import Path
 from typing import Self
 
 from infra.artifact.verify import verify_artifact
-from infra.environments import BINDING_API_KEY
+from infra.bindings import WORKER_BINDINGS
+from infra.environments import BINDING_API_KEY, VAR_TEAM_KEY_GENERATION
 from infra.errors import HyphaeError, UsageError
 from infra.paths import REPO_ROOT, state_dir, wrangler_persist_dir
 from infra.render.local_config import plan_local_config
@@ -40,6 +47,9 @@ COUNTING_SCRIPT = REPO_ROOT / "worker" / "dev" / "counting.mjs"
 # what they hold (`GET /vectors`): how the smoke test and the tests look inside the local index.
 STAND_INS_HOST = "stand-ins.hyphae.localhost"
 LOOPBACK = "127.0.0.1"
+KEY_STATE_BINDINGS = {binding.name: binding for binding in WORKER_BINDINGS if binding.from_key_state}
+SECRET_NAMES = sorted(name for name, binding in KEY_STATE_BINDINGS.items() if binding.is_secret)
+REDEPLOY_TIMEOUT_SECONDS = 60.0
 
 
 class Terminated(BaseException):
@@ -78,6 +88,34 @@ class LocalWorker:
     process: subprocess.Popen
     log_path: Path
     stopped: bool = field(default=False)
+    reload_file: Path | None = None  # set when started reloadable
+    redeploys: int = 0
+
+    def redeploy(self, key_bindings: dict[str, str], timeout: float = REDEPLOY_TIMEOUT_SECONDS) -> None:
+        """Restart workerd with these team key bindings (every one of `from_key_state`: those not
+        given are removed), holding requests meanwhile. Raises RuntimeFailed if it does not finish."""
+        if self.reload_file is None:
+            raise UsageError("this local Worker was not started reloadable; restart it instead")
+        self.redeploys += 1
+        plain, secret = split_key_bindings(key_bindings)
+        removed = [name for name, binding in KEY_STATE_BINDINGS.items() if not binding.is_secret and name not in plain]
+        done = self.reload_file.with_name(self.reload_file.name + ".done")
+        done.unlink(missing_ok=True)
+        _write_private(self.reload_file, json.dumps({"id": self.redeploys, "vars": plain, "secrets": secret,
+                                                     "removeVars": removed}))
+        # A line on the lifeline, not a signal: SIGHUP means "the terminal closed: stop".
+        try:
+            self.process.stdin.write(b"reload\n")
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            raise RuntimeFailed(f"the local Worker has stopped; log {self.log_path}: {_log_tail(self.log_path)}") from None
+        deadline = time.monotonic() + timeout
+        while not (done.exists() and json.loads(done.read_text()).get("redeployed") == self.redeploys):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.reload_file.unlink(missing_ok=True)
+                raise RuntimeFailed(f"the local Worker was not redeployed; log {self.log_path}: {_log_tail(self.log_path)}")
+            time.sleep(0.05)
+        done.unlink(missing_ok=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop workerd cleanly (SIGTERM to node, which disposes miniflare); kill the group if stuck."""
@@ -100,6 +138,21 @@ class LocalWorker:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def split_key_bindings(key_bindings: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(plain-text vars, secrets) of the team key's bindings; a name outside them is a bug."""
+    unknown = set(key_bindings) - set(KEY_STATE_BINDINGS)
+    if unknown:
+        raise ValueError(f"not team key bindings: {sorted(unknown)}")
+    secret = {name: value for name, value in key_bindings.items() if KEY_STATE_BINDINGS[name].is_secret}
+    return {name: value for name, value in key_bindings.items() if name not in secret}, secret
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
 
 
 def free_loopback_port() -> int:
@@ -175,17 +228,21 @@ def _wait_until_ready(process: subprocess.Popen, ready_file: Path, log_path: Pat
 
 def start_local_worker(
     artifact: Path,
-    api_key: str,
+    api_key: str | None = None,
     *,
+    key_bindings: dict[str, str] | None = None,
     state: Path | None = None,
     config: dict | None = None,
     extra_options: dict | None = None,
+    reloadable: bool = False,
     timeout: float = 60.0,
 ) -> LocalWorker:
     """Start the artifact on workerd on a free loopback port; returns once it listens.
 
-    `extra_options` adds or replaces miniflare options (tests: stand-ins with a failure marker, seed KV).
-    Raises RuntimeFailed with the log's tail if workerd does not come up.
+    The team key: `key_bindings` (infra.local.api_key.local_team_key_bindings), or `api_key` alone
+    as generation 1. `extra_options` adds or replaces miniflare options (tests: stand-ins with a
+    failure marker, seed KV). `reloadable`: `redeploy` works (requests go through the runtime's
+    front). Raises RuntimeFailed with the log's tail if workerd does not come up.
     """
     if not (REPO_ROOT / "node_modules" / "miniflare").is_dir():
         raise UsageError("node_modules/miniflare is missing; run `npm ci` (./run does it on first use)")
@@ -194,8 +251,14 @@ def start_local_worker(
     run_dir.mkdir(parents=True, exist_ok=True)
     ready_file, log_path = run_dir / f"ready-{os.getpid()}-{time.monotonic_ns()}.json", run_dir / "workerd.log"
     options = plan_runtime_options(artifact, state, config or plan_local_config(), free_loopback_port(), ready_file)
+    plain, secret = split_key_bindings(key_bindings or {BINDING_API_KEY: api_key, VAR_TEAM_KEY_GENERATION: "1"})
+    options["vars"] = {**options["vars"], **plain}
+    options["secretNames"] = SECRET_NAMES
+    if reloadable:
+        options.update(reloadable=True, reloadFile=str(run_dir / f"reload-{os.getpid()}-{time.monotonic_ns()}.json"))
     options.update(extra_options or {})
-    environment = {**os.environ, BINDING_API_KEY: api_key}
+    # Only the keys given: a MYCO_TEAM_API_KEY_PREVIOUS of the caller's shell must not be bound.
+    environment = {**{name: value for name, value in os.environ.items() if name not in SECRET_NAMES}, **secret}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             ["node", str(SERVE_SCRIPT)], stdin=subprocess.PIPE, stdout=log, stderr=log,
@@ -203,7 +266,8 @@ def start_local_worker(
         )
     process.stdin.write(json.dumps(options).encode() + b"\n")
     process.stdin.flush()  # stdin stays open: the lifeline (see the module's docstring)
-    worker = LocalWorker(url="", process=process, log_path=log_path)
+    worker = LocalWorker(url="", process=process, log_path=log_path,
+                         reload_file=Path(options["reloadFile"]) if reloadable else None)
     try:
         worker.url = _wait_until_ready(process, ready_file, log_path, timeout)
     except BaseException:

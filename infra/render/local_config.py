@@ -4,7 +4,9 @@ Bindings: D1 `MYCO_TEAM_DB` (database_id = the environment's `local_database_id`
 local SQLite file), KV `MYCO_SECRETS`, the plain-text vars of infra/bindings.py, and service
 bindings in place of Vectorize and Workers AI, which have no local emulation: their stand-ins
 (`worker/dev/stand_ins.mjs`, served as the worker `hyphae-stand-ins`). The team API key is a
-secret passed to the runtime at start, never part of this file.
+secret passed to the runtime at start, never part of this file; so are the key's generation and, during
+a rotation's overlap window, the previous key and its expiry (`from_key_state` in infra/bindings.py:
+each machine has its own local key, kept in the state folder).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ MAIN_MODULE = "../dist/worker.js"
 def plan_local_config(env: Environment | None = None, schema_version: int | None = None) -> dict:
     """The local Worker's name, compatibility settings, bindings and vars. Read-only.
 
-    The bindings come from infra/bindings.py: every one bound locally, except the secret team key,
-    which the runtime receives at start.
+    The bindings come from infra/bindings.py: every one bound locally, except the team key's
+    (`from_key_state`), which the runtime receives at start from the state folder.
     """
     env = env or environments.load_environment("local")
     values = {
@@ -59,7 +61,7 @@ def plan_local_config(env: Environment | None = None, schema_version: int | None
     for binding in WORKER_BINDINGS:
         if binding.stand_in:
             config["services"].append({"binding": binding.name, "service": STAND_IN_SERVICE, "entrypoint": binding.stand_in})
-        if not binding.local or binding.is_secret:
+        if not binding.local or binding.is_secret or binding.from_key_state:
             continue
         value = values[binding.source]
         if binding.type == "d1":

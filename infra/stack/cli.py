@@ -3,7 +3,8 @@
 What `invoke preview` and `invoke up` call. In order, each step stopping at the first problem:
 the environment's declaration is read and must be deployable; the artifact is verified for that
 environment (every hash; beyond local, a clean CI build); the Pulumi CLI must be installed (else
-a one-line message saying how); CLOUDFLARE_API_TOKEN must be set. Then Pulumi runs the program
+a one-line message saying how); CLOUDFLARE_API_TOKEN must be set; the declared team key
+generation must be the deployed one or the next (a rotation). Then Pulumi runs the program
 (`__main__.py` at the repository root) in its own process with HYPHAE_ARTIFACT_DIR pointing at the verified folder.
 
 A new environment (no stack output names its database yet) cannot be deployed in one `pulumi up`:
@@ -56,6 +57,20 @@ def require_deployable(env: Environment) -> Environment:
         raise ConfigError(env.source, "hyphae:workersDevSubdomain",
                           "required while hyphae:worker.workersDev is true (the account's <name>.workers.dev)")
     return env
+
+
+def require_one_generation_step(env: Environment) -> None:
+    """The declared team key generation is the deployed one or the next (a rotation). Skipping a
+    generation would bind a fresh key as the "previous" one, and going back would replace the key
+    every teammate uses: both cut the team off. Unknown when no stack output names the deployed one."""
+    from infra.outputs import read_outputs
+
+    deployed = read_outputs(env).team_key_generation
+    declared = env.credentials.team_key_generation
+    if deployed is not None and declared not in (deployed, deployed + 1):
+        raise ConfigError(env.source, "hyphae:credentials.teamKeyGeneration",
+                          f"{declared} declared but {deployed} is deployed; a rotation moves one generation at a time "
+                          f"(`invoke rotate --env {env.name} --credential team-key` writes {deployed + 1})")
 
 
 def default_artifact_dir() -> Path:
@@ -113,6 +128,7 @@ def apply_pulumi(action: str, env_name: str, artifact: Path | None = None, json_
     executable = _pulumi_executable()
     read_api_token(f"export a Cloudflare API token for {env_name} (in CI: the environment's secret) "
                    f"before `invoke {action}`")
+    require_one_generation_step(env)
     variables = dict(os.environ, **{ARTIFACT_DIR_VARIABLE: str(folder.resolve())})
     variables.pop(STAGE_VARIABLE, None)
     if action == "up" and not _has_database(env):

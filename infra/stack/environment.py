@@ -1,8 +1,9 @@
 """One environment's Cloudflare resources as a Pulumi ComponentResource, built from the model.
 
 `HyphaeEnvironment` holds the D1 database, the KV namespace, the Vectorize index (our dynamic
-provider), the team API key (pulumi-random), the Worker script (bound to them and to Workers AI)
-with its workers.dev route, and its cron trigger (the embedding backlog's drain).
+provider), the team API key (pulumi-random) and during a rotation's overlap window the previous
+one, the Worker script (bound to them and to Workers AI) with its workers.dev route, and its cron
+trigger (the embedding backlog's drain).
 Everything comes from one `Environment` (infra/environments.py); nothing here reads config.
 - Every binding's id is the Output of the resource it points at, never a typed-in id.
 - Data resources (D1, KV, Vectorize) are `protect`ed when the environment says so (staging and
@@ -12,10 +13,20 @@ Everything comes from one `Environment` (infra/environments.py); nothing here re
   An adopted D1 database registers no location hint (it would plan a replacement).
   The Vectorize provider adopts an index of the same name and shape by itself.
 - The API key is a secret Output everywhere it goes (binding and stack output).
+- Team key generations (`hyphae:credentials`, docs/credentials.md): one RandomPassword per live
+  generation in two slots (odd, even; names.team_key_name) whose keepers are the generation, so
+  bumping it replaces the slot of two generations back and leaves the previous key as it was.
+  The previous key is registered and bound (with its expiry, a plain variable the Worker compares
+  with its clock) only while `previousKeyExpires` is in the future: the first `up` after it, or
+  after `invoke rotate --finish`, deletes it. Generation 1 registers no keepers: it is the key
+  made before generations existed, and adding keepers would replace it.
+- The MCP token is not here: it is runtime state the Worker keeps in KV and rotates itself
+  (/mcp/rotate); owning its value would make every `up` undo a rotation.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 import pulumi
@@ -24,14 +35,18 @@ import pulumi_random as random
 
 from infra.bindings import (
     API_KEY,
+    API_KEY_PREVIOUS,
     DATABASE_ID,
     INDEX_NAME,
     KV_NAMESPACE_ID,
+    PREVIOUS_KEY_EXPIRES,
     SCHEMA_VERSION,
+    TEAM_KEY_GENERATION,
     api_bindings,
     model_values,
 )
 from infra.environments import Environment
+from infra.rotation.window import declared_team_key, format_instant, utc_now
 from infra.stack import names
 from infra.stack.vectorize import VectorizeIndex
 
@@ -54,7 +69,7 @@ class HyphaeEnvironment(pulumi.ComponentResource):
     them, migrates the database, and only then deploys the Worker (infra/stack/cli.py)."""
 
     def __init__(self, env: Environment, content: WorkerContent | None, schema_version: int,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, now: datetime.datetime | None = None):
         super().__init__(names.COMPONENT_TYPE, names.component_name(env.name), None, opts)
         self.env = env
         self.database = self._database(env)
@@ -65,13 +80,16 @@ class HyphaeEnvironment(pulumi.ComponentResource):
         if self.data_only:
             self.register_outputs(self._data_outputs())
             return
-        self.api_key = random.RandomPassword(
-            f"{env.name}-api-key", length=API_KEY_LENGTH, special=False,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
-        )
+        self.team_key = declared_team_key(env)
+        self.api_key = self._team_key(env, self.team_key.generation)
         # Secret here, not only by the engine's additional_secret_outputs: it must stay secret
         # through every Output derived from it, whichever engine (or mock) runs the program.
         self.api_key_value = pulumi.Output.secret(self.api_key.result)
+        self.previous_key = None
+        self.previous_key_value = None
+        if self.team_key.previous_open(now or utc_now()):
+            self.previous_key = self._team_key(env, self.team_key.previous_generation)
+            self.previous_key_value = pulumi.Output.secret(self.previous_key.result)
         self.worker = self._worker(env, content, schema_version)
         self.workers_dev = cloudflare.WorkersScriptSubdomain(
             f"{env.name}-workers-dev", account_id=env.account_id, script_name=self.worker.script_name,
@@ -85,6 +103,13 @@ class HyphaeEnvironment(pulumi.ComponentResource):
         )
         self.worker_url = env.workers_dev_url
         self.register_outputs({**self._data_outputs(), "workerName": self.worker.script_name})
+
+    def _team_key(self, env: Environment, generation: int) -> random.RandomPassword:
+        keepers = {"teamKeyGeneration": str(generation)} if generation > 1 else None
+        return random.RandomPassword(
+            names.team_key_name(env.name, generation), length=API_KEY_LENGTH, special=False, keepers=keepers,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
 
     def _data_outputs(self) -> dict:
         return {"databaseId": self.database.id, "indexName": self.vector_index.id, "kvNamespaceId": self.kv_namespace.id}
@@ -134,6 +159,9 @@ class HyphaeEnvironment(pulumi.ComponentResource):
             INDEX_NAME: self.vector_index.id,
             KV_NAMESPACE_ID: self.kv_namespace.id,
             API_KEY: self.api_key_value,
+            API_KEY_PREVIOUS: self.previous_key_value,
+            TEAM_KEY_GENERATION: str(self.team_key.generation),
+            PREVIOUS_KEY_EXPIRES: format_instant(self.team_key.previous_expires) if self.previous_key else None,
             SCHEMA_VERSION: str(schema_version),
         }
         return [cloudflare.WorkersScriptBindingArgs(**shape) for shape in api_bindings(values)]

@@ -33,6 +33,14 @@ def vector_index_name(env_name: str) -> str:
     return f"{env_name}-vectors"
 
 
+def team_key_name(env_name: str, generation: int) -> str:
+    """The RandomPassword holding the team key of `generation`: two slots, odd and even
+    generations, so a rotation replaces only the slot of the generation two back (keepers) and
+    the previous key survives in the other. Odd generations keep the name the key had before
+    generations existed, so generation 1 is that very key."""
+    return f"{env_name}-api-key" if generation % 2 else f"{env_name}-api-key-even"
+
+
 def project_name() -> str:
     """The Pulumi project's name, from Pulumi.yaml (the middle of every URN)."""
     return yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]

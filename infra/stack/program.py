@@ -54,7 +54,8 @@ def build_environment(env: Environment, directory: Path | None = None, *, data_o
 
 
 def stack_outputs(component: HyphaeEnvironment) -> dict[str, pulumi.Input]:
-    """The stack outputs by name (`infra.outputs.OUTPUT_KEYS`); only the API key is secret."""
+    """The stack outputs by name (`infra.outputs.OUTPUT_KEYS`); only the API key is secret (the
+    previous key, during a rotation's window, is no output: teammates need the new one only)."""
     values = {
         "database_id": component.database.id,
         "database_name": component.database.name,
@@ -64,7 +65,7 @@ def stack_outputs(component: HyphaeEnvironment) -> dict[str, pulumi.Input]:
     if component.data_only:
         return {OUTPUT_KEYS[field]: value for field, value in values.items()}
     values.update(worker_name=component.worker.script_name, worker_url=component.worker_url,
-                  schema_version=component.schema_version)
+                  schema_version=component.schema_version, team_key_generation=component.team_key.generation)
     outputs = {OUTPUT_KEYS[field]: value for field, value in values.items()}
     outputs[API_KEY_OUTPUT] = component.api_key_value
     return outputs

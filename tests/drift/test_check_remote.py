@@ -39,6 +39,7 @@ def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str 
         {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
         {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
+        {"type": "plain_text", "name": "MYCO_TEAM_AUTH_GENERATION", "text": "1"},
         {"type": "plain_text", "name": "D1_QUERY_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "SUBREQUEST_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "MAX_BODY_BYTES", "text": "16777216"},
@@ -52,15 +53,16 @@ def findings_of(report):
             for finding in report.findings]
 
 
-def test_a_clean_remote_environment_reports_nothing_in_two_requests(remote):
+def test_a_clean_remote_environment_reports_nothing_in_three_requests(remote):
     run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
     deploy_worker(remote, "staging")
     remote.reset_counts()
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
     assert report.findings == []
     assert report.environments[0].applied_version == report.environments[0].latest_version
-    # the ledger and the schema in one D1 request, the bindings in one settings request
-    assert dict(remote.requests) == {"d1.query": 1, "workers.settings": 1}
+    # the ledger and the schema in one D1 request, the MCP token's record in another (the database
+    # has migration 0010), the bindings in one settings request
+    assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 1}
 
 
 def test_a_d1_binding_read_back_with_the_older_id_field_is_not_drift(remote):
@@ -184,7 +186,7 @@ def test_transient_failures_are_retried_since_drift_only_reads(remote):
     remote.inject("workers.settings", Fault.status_code(429, retry_after="0"))
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
     assert report.findings == []
-    assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 2}
+    assert dict(remote.requests) == {"d1.query": 3, "workers.settings": 2}
 
 
 def test_a_database_no_output_names_is_found_by_its_declared_name(remote, monkeypatch):

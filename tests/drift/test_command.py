@@ -107,6 +107,7 @@ def test_a_remote_environment_through_the_loopback_api(cloudflare_env, tmp_path)
         {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
         {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
         {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
+        {"type": "plain_text", "name": "MYCO_TEAM_AUTH_GENERATION", "text": "1"},
         {"type": "plain_text", "name": "D1_QUERY_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "SUBREQUEST_BUDGET", "text": "1000"},
         {"type": "plain_text", "name": "MAX_BODY_BYTES", "text": "16777216"},

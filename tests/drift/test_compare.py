@@ -36,7 +36,8 @@ def test_a_changed_default_is_reported_with_both_values():
     live_changes = [
         "ALTER TABLE nodes RENAME TO nodes_old",
         "CREATE TABLE nodes (machine_id TEXT NOT NULL PRIMARY KEY, package_version TEXT, schema_version INTEGER,"
-        " sync_protocol_version INTEGER DEFAULT 2, last_seen INTEGER NOT NULL, registered_at INTEGER NOT NULL)",
+        " sync_protocol_version INTEGER DEFAULT 2, last_seen INTEGER NOT NULL, registered_at INTEGER NOT NULL,"
+        " team_key_generation INTEGER)",
         "DROP TABLE nodes_old",
     ]
     assert differences_after(*live_changes) == [

@@ -85,7 +85,7 @@ def expected_local_bindings() -> dict[str, tuple[str, str]]:
     shown |= {entry["binding"]: entry["id"] for entry in config["kv_namespaces"]}
     shown |= {name: f'"{value}"' for name, value in config["vars"].items()}
     expected = {binding.name: (WRANGLER_TYPE[binding.type], shown[binding.name])
-                for binding in WORKER_BINDINGS if binding.local and not binding.is_secret}
+                for binding in WORKER_BINDINGS if binding.local and not binding.from_key_state}
     # Bindings without local emulation are service bindings to the stand-ins' entrypoints.
     expected |= {binding.name: (WRANGLER_TYPE["service"], f"hyphae-stand-ins#{binding.stand_in}")
                  for binding in WORKER_BINDINGS if binding.stand_in}

@@ -54,11 +54,15 @@ class ProgramRun:
     registrations: list[Registration]
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
-    generated_api_key: str | None = None
+    generated_api_key: str | None = None  # the first key generated (the current one)
+    generated_keys: dict[str, str] = field(default_factory=dict)  # RandomPassword name -> its value
 
     def of_type(self, type_: str) -> Registration:
         (found,) = [registration for registration in self.registrations if registration.type == type_]
         return found
+
+    def all_of_type(self, type_: str) -> list[Registration]:
+        return [registration for registration in self.registrations if registration.type == type_]
 
 
 class HyphaeMocks(pulumi.runtime.Mocks):
@@ -66,6 +70,7 @@ class HyphaeMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.generated_api_key: str | None = None
+        self.generated_keys: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
@@ -79,8 +84,9 @@ class HyphaeMocks(pulumi.runtime.Mocks):
         if args.typ == VECTORIZE_TYPE:
             return inputs["index_name"], inputs  # Vectorize identifies an index by its name
         if args.typ == PASSWORD_TYPE:
-            self.generated_api_key = secrets.token_urlsafe(36)
-            return f"{args.name}-id", dict(inputs, result=self.generated_api_key)
+            self.generated_keys[args.name] = secrets.token_urlsafe(36)
+            self.generated_api_key = self.generated_api_key or self.generated_keys[args.name]
+            return f"{args.name}-id", dict(inputs, result=self.generated_keys[args.name])
         if args.typ == SCRIPT_TYPE:
             return inputs["scriptName"], inputs
         return f"{args.name}-id", inputs
@@ -129,6 +135,7 @@ def run_under_mocks(stack: str, build: Callable[[], dict[str, Any]]) -> ProgramR
 
     program()
     run.generated_api_key = mocks.generated_api_key
+    run.generated_keys = mocks.generated_keys
     return run
 
 

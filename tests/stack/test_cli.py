@@ -238,3 +238,32 @@ def test_a_failed_json_preview_writes_no_file(artifact, no_pulumi_on_path, tmp_p
 def test_json_output_is_for_preview_only():
     with pytest.raises(UsageError, match="^--json is for preview only, not up$"):
         plan_pulumi_command("up", "dev", json_output=True)
+
+
+@pytest.mark.parametrize("deployed", ["3", "2"])
+def test_a_team_key_generation_that_skips_or_goes_back_is_refused_before_pulumi_runs(deployed, artifact, no_pulumi_on_path,
+                                                                                       tmp_path, monkeypatch):
+    from infra.errors import ConfigError
+
+    record = tmp_path / "called.json"
+    install_stand_in_pulumi(no_pulumi_on_path, record)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-for-this-test")
+    monkeypatch.setenv("HYPHAE_DEV_TEAM_KEY_GENERATION", deployed)  # the stack output, as CI passes it
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")  # outputs from the variable only, not the stand-in
+
+    with pytest.raises(ConfigError, match=rf"^Pulumi.dev.yaml: hyphae:credentials.teamKeyGeneration: 1 declared but {deployed} "
+                                          r"is deployed; a rotation moves one generation at a time"):
+        apply_pulumi("preview", "dev", artifact)
+    assert not record.exists()
+
+
+@pytest.mark.parametrize("deployed", ["1", None])
+def test_the_deployed_generation_or_an_unknown_one_lets_pulumi_run(deployed, artifact, no_pulumi_on_path, tmp_path, monkeypatch):
+    record = tmp_path / "called.json"
+    install_stand_in_pulumi(no_pulumi_on_path, record)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-for-this-test")
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    if deployed:
+        monkeypatch.setenv("HYPHAE_DEV_TEAM_KEY_GENERATION", deployed)
+    apply_pulumi("preview", "dev", artifact)
+    assert json.loads(record.read_text())["argv"][0] == "preview"

@@ -228,4 +228,4 @@ def test_the_pack_runs_in_the_repositorys_virtualenv_and_names_each_policy_once(
     assert settings["runtime"]["name"] == "python"
     assert (pack / settings["runtime"]["options"]["virtualenv"]).resolve() == (REPO_ROOT / ".venv").resolve()
     names = [policy.name for policy in rules.POLICIES]
-    assert len(names) == len(set(names)) == 6
+    assert len(names) == len(set(names)) == 8

@@ -113,7 +113,7 @@ def test_every_binding_points_at_the_resource_registered_for_it(stack, artifact,
 
     assert set(bindings) == {BINDING_D1, BINDING_VECTORIZE, BINDING_KV, BINDING_AI, BINDING_API_KEY, VAR_PROTOCOL_VERSION,
                              VAR_MIN_COMPAT_VERSION, VAR_SCHEMA_VERSION, VAR_EMBEDDING_MODEL, VAR_D1_QUERY_BUDGET,
-                             VAR_SUBREQUEST_BUDGET, VAR_MAX_BODY_BYTES}
+                             VAR_SUBREQUEST_BUDGET, VAR_MAX_BODY_BYTES, "MYCO_TEAM_AUTH_GENERATION"}
     # database_id: what the API returns and the SDK requires (a binding written as `id` reads back
     # as database_id, so every refresh would show a change)
     assert bindings[BINDING_D1] == {"type": "d1", "name": BINDING_D1, "databaseId": run.of_type(D1_TYPE).id}

@@ -22,7 +22,7 @@ VECTORS = {
 
 
 def worker_hashes(tokens: list[str]) -> list[str]:
-    script = ("import { mcpTokenHash } from './worker/src/mcp_token.js';"
+    script = ("import { mcpTokenHash } from './worker/src/token_hash.js';"
               "const tokens = JSON.parse(process.argv[1]); console.log(JSON.stringify(tokens.map(mcpTokenHash)));")
     result = subprocess.run(["node", "--input-type=module", "-e", script, json.dumps(tokens)], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60, check=True)

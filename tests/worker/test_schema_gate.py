@@ -114,6 +114,8 @@ def edit_ledger(state, *statements: str) -> None:
             connection.execute(sql)
 
 
+NEXT = schema_version() + 1  # the first migration after the ones the Worker is built with
+
 # What the database's ledger is made to hold, and the start of what the gate says about it.
 LEDGER_DAMAGE = {
     "a migration missing before a later one": (
@@ -122,10 +124,10 @@ LEDGER_DAMAGE = {
     "a stray row far ahead": (
         ["INSERT INTO d1_migrations (name) VALUES ('9999_bogus.sql')",
          "INSERT INTO hyphae_migrations (name, sha256, run_id, applied_by) VALUES ('9999_bogus.sql', 'ab', 'r', 'me')"],
-        "the ledger has 9999_bogus.sql, which is not migration 0010"),
+        f"the ledger has 9999_bogus.sql, which is not migration {NEXT:04d}"),
     "a next migration without a checksum": (
-        ["INSERT INTO d1_migrations (name) VALUES ('0010_by_hand.sql')"],
-        "the ledger has 0010_by_hand.sql, which is not migration 0010 applied by `invoke migrate`"),
+        [f"INSERT INTO d1_migrations (name) VALUES ('{NEXT:04d}_by_hand.sql')"],
+        f"the ledger has {NEXT:04d}_by_hand.sql, which is not migration {NEXT:04d} applied by `invoke migrate`"),
     "an edited migration": (
         ["UPDATE hyphae_migrations SET sha256 = 'edited' WHERE name LIKE '0003_%'"],
         "0003_project_scoping.sql was applied with another checksum than this Worker was built with"),

@@ -1,22 +1,25 @@
-// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes` and gets
-// the team config and the MCP token (created on the first /connect). Reference §3.2.
+// POST /connect: a node (one teammate's daemon) registers or refreshes itself in `nodes` (with the
+// generation of the team key it used, never the key) and gets the team config and the MCP token
+// (created on the first /connect). Reference §3.2.
 //
 // Every field is checked before D1 sees it: a field of the wrong type is 400, one D1 could not
 // store is 413 (never a 500 from the database).
 
+import { keyGenerationOf } from "./auth.js";
 import { readTeamConfig } from "./config.js";
 import { openDatabase, statement } from "./d1.js";
 import { HttpError, describeType, json, nowSeconds, optionalString, readJsonBody, requireString } from "./http.js";
 import { ensureMcpToken } from "./mcp_token.js";
 import { advertisedVersions, requireProtocolWindow, requireSchema } from "./versions.js";
 
-const UPSERT_NODE = `INSERT INTO nodes (machine_id, package_version, schema_version, sync_protocol_version, last_seen, registered_at)
-VALUES (?, ?, ?, ?, ?, ?)
+const UPSERT_NODE = `INSERT INTO nodes (machine_id, package_version, schema_version, sync_protocol_version, last_seen, registered_at, team_key_generation)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (machine_id) DO UPDATE SET
   package_version = COALESCE(excluded.package_version, package_version),
   schema_version = COALESCE(excluded.schema_version, schema_version),
   sync_protocol_version = COALESCE(excluded.sync_protocol_version, sync_protocol_version),
-  last_seen = excluded.last_seen`;
+  last_seen = excluded.last_seen,
+  team_key_generation = COALESCE(excluded.team_key_generation, team_key_generation)`;
 const MAX_MACHINE_ID_BYTES = 1024; // as for records (records.js MAX_KEY_BYTES)
 
 const nonEmpty = (value) => (value === null || value.length === 0 ? null : value);
@@ -52,8 +55,9 @@ export async function handleConnect(request, env) {
   const db = openDatabase(env);
   await requireSchema(env, db);
   const now = nowSeconds();
-  await db.batch([statement(UPSERT_NODE, node.machineId, node.packageVersion, node.schemaVersion, node.protocol, now, now)]);
-  const [config, token] = await Promise.all([readTeamConfig(db), ensureMcpToken(env)]);
+  await db.batch([statement(UPSERT_NODE, node.machineId, node.packageVersion, node.schemaVersion, node.protocol, now, now,
+    keyGenerationOf(request))]);
+  const [config, token] = await Promise.all([readTeamConfig(db), ensureMcpToken(request, env, db)]);
   return json(200, {
     status: "connected",
     ...advertisedVersions(env),

@@ -7,10 +7,10 @@ import { handleGetConfig, handlePutConfig } from "./config.js";
 import { handleConnect } from "./connect.js";
 import { attachBudget, d1Usage, messageOf } from "./d1.js";
 import { handleHealth } from "./health.js";
-import { HttpError, errorResponse, json, requireDeclaredLength, settleUnreadBody } from "./http.js";
+import { HttpError, errorResponse, requireDeclaredLength, settleUnreadBody } from "./http.js";
 import { handleEnqueue, handleLegacySync } from "./ingest.js";
 import { handleManifest } from "./manifest.js";
-import { rotateMcpToken } from "./mcp_token.js";
+import { handleRotateMcpToken } from "./mcp_token.js";
 import {
   handleDiscardDlq,
   handleListDlq,
@@ -22,8 +22,6 @@ import {
 import { handleGetRecord, handleListMembers, handleQueueStats, handleRemoveMember, handleSyncSummary } from "./reads.js";
 import { handleSearch } from "./search.js";
 
-const handleRotate = async (request, env) => json(200, { token: await rotateMcpToken(env) });
-
 // "METHOD /path" -> handler; every route but /health needs the team key.
 const ROUTES = {
   "GET /health": handleHealth,
@@ -32,7 +30,7 @@ const ROUTES = {
   "POST /sync": handleLegacySync,
   "GET /config": handleGetConfig,
   "PUT /config": handlePutConfig,
-  "POST /mcp/rotate": handleRotate,
+  "POST /mcp/rotate": handleRotateMcpToken,
   "GET /manifest": handleManifest,
   "GET /sync-summary": handleSyncSummary,
   "GET /queue-stats": handleQueueStats,

@@ -14,6 +14,7 @@
 // last batch with the dead-letter clean-up, the embeddings' bookkeeping and the counters
 // (docs/worker.md, "Budgets").
 
+import { keyGenerationOf } from "./auth.js";
 import { BudgetExceeded } from "./budget.js";
 import { openDatabase } from "./d1.js";
 import { drainJobs, jobsOf } from "./embeddings.js";
@@ -118,7 +119,7 @@ async function ingest(request, env) {
     deadLettered: deadLettered.length,
     lastError: deadLettered.length ? deadLettered[deadLettered.length - 1].error.slice(0, 500) : null,
   };
-  await db.batch([...(result ? result.closing : []), ...ingestStatements(counts, dropped, machineId, now)]);
+  await db.batch([...(result ? result.closing : []), ...ingestStatements(counts, dropped, machineId, now, keyGenerationOf(request))]);
   return {
     accepted: checked.length,
     rejected,

@@ -16,13 +16,18 @@ const COUNT_DROPPED = `INSERT INTO team_dropped_fields (table_name, field, count
 SELECT ${jsonColumns(3)}, ?, ? FROM json_each(?) WHERE true
 ON CONFLICT (table_name, field) DO UPDATE SET count = count + excluded.count, last_seen_at = excluded.last_seen_at`;
 
-const TOUCH_NODE = "UPDATE nodes SET last_seen = ? WHERE machine_id = ?";
+// The pushing machine is seen now, with the team key generation it used (a machine that never
+// called /connect through this Worker, say after a restore, is registered by its first push).
+const TOUCH_NODE = `INSERT INTO nodes (machine_id, last_seen, registered_at, team_key_generation) VALUES (?, ?, ?, ?)
+ON CONFLICT (machine_id) DO UPDATE SET last_seen = excluded.last_seen,
+  team_key_generation = COALESCE(excluded.team_key_generation, team_key_generation)`;
 
 // The most statements `ingestStatements` returns: the D1 queries a push keeps for its counters.
 export const COUNTER_STATEMENTS = 3;
 
-// counts: {received, accepted, rejected, unchanged, deadLettered, lastError}; dropped: Map("table.field" -> n).
-export function ingestStatements(counts, dropped, machineId, now) {
+// counts: {received, accepted, rejected, unchanged, deadLettered, lastError}; dropped: Map("table.field" -> n);
+// keyGeneration: the team key generation the request authenticated with (null: unknown).
+export function ingestStatements(counts, dropped, machineId, now, keyGeneration = null) {
   const statements = [
     statement(COUNT_INGEST, counts.received, counts.accepted - counts.deadLettered, counts.rejected + counts.deadLettered,
       counts.accepted, counts.rejected, counts.unchanged, counts.deadLettered, now, counts.lastError),
@@ -31,7 +36,7 @@ export function ingestStatements(counts, dropped, machineId, now) {
     const entries = [...dropped].map(([name, count]) => [...splitName(name), count]);
     statements.push(statement(COUNT_DROPPED, now, now, JSON.stringify(entries)));
   }
-  if (typeof machineId === "string" && machineId) statements.push(statement(TOUCH_NODE, now, machineId));
+  if (typeof machineId === "string" && machineId) statements.push(statement(TOUCH_NODE, machineId, now, now, keyGeneration));
   return statements;
 }
 

@@ -10,7 +10,11 @@ rule is a plain function over pulumi-policy's arguments, so tests call it direct
 - bindings-in-same-environment: every D1, KV and Vectorize binding is wired to the output of a
   resource of the same environment component, not a typed-in id;
 - adopted-database-without-location-hint: a D1 database adopted by id (`d1.databaseId` in the
-  stack file) declares no primary location hint: the provider would replace it (a delete).
+  stack file) declares no primary location hint: the provider would replace it (a delete);
+- credentials-max-age: production declares a maximum credential age (`hyphae:credentials.maxAgeDays`),
+  so `invoke credentials` can fail on a team key or MCP token kept too long;
+- previous-key-expires: a Worker bound to a previous team key also has the instant it stops, a
+  real UTC timestamp (the Worker refuses the key without one, but a deploy should not rely on that).
 Property names are the providers' schema names (camelCase), as the policy engine sees them.
 """
 
@@ -27,7 +31,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.environments import BINDING_API_KEY, ENVIRONMENTS, load_environment
+from infra.environments import (
+    BINDING_API_KEY,
+    BINDING_API_KEY_PREVIOUS,
+    ENVIRONMENTS,
+    VAR_PREVIOUS_KEY_EXPIRES,
+    load_environment,
+)
 
 D1_TYPE = "cloudflare:index/d1Database:D1Database"
 KV_TYPE = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
@@ -35,6 +45,8 @@ SCRIPT_TYPE = "cloudflare:index/workersScript:WorkersScript"
 VECTORIZE_TYPE = "pulumi-python:dynamic/hyphae:VectorizeIndex"
 DATA_TYPES = (D1_TYPE, KV_TYPE, VECTORIZE_TYPE)
 PROTECTED_STACKS = ("staging", "production")
+MAX_AGE_REQUIRED_STACKS = ("production",)
+UTC_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 # A binding's type -> the resource type it must point at, and (binding fields, resource output)
 # that must be equal when the engine knows both (KV exposes no id output to policies). The first
@@ -138,6 +150,37 @@ def validate_adopted_database(args: ResourceValidationArgs, report_violation) ->
     )
 
 
+def validate_credentials_max_age(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type != SCRIPT_TYPE or stack_of(args.urn) not in MAX_AGE_REQUIRED_STACKS:
+        return
+    stack = stack_of(args.urn)
+    if load_environment(stack).credentials.max_age_days is None:
+        report_violation(
+            f"{args.name}: {stack} declares no maximum credential age; set hyphae:credentials.maxAgeDays in "
+            f"Pulumi.{stack}.yaml (e.g. 90) so `invoke credentials` fails on a team key or MCP token kept longer"
+        )
+
+
+def validate_previous_key_expires(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type != SCRIPT_TYPE:
+        return
+    bindings = {binding.get("name"): binding for binding in args.props.get("bindings") or []}
+    if BINDING_API_KEY_PREVIOUS not in bindings:
+        return
+    expires = bindings.get(VAR_PREVIOUS_KEY_EXPIRES) or {}
+    valid = expires.get("type") == "plain_text" and UTC_INSTANT.match(str(expires.get("text") or ""))
+    if valid:
+        try:
+            datetime.datetime.fromisoformat(expires["text"].replace("Z", "+00:00"))
+        except ValueError:
+            valid = False
+    if not valid:
+        report_violation(
+            f"{args.name}: binding {BINDING_API_KEY_PREVIOUS} needs {VAR_PREVIOUS_KEY_EXPIRES}, a plain-text UTC instant "
+            "(YYYY-MM-DDTHH:MM:SSZ) at which the previous team key stops; `invoke rotate` writes it"
+        )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="protected-data-resources",
@@ -163,6 +206,16 @@ POLICIES = [
         name="adopted-database-without-location-hint",
         description="A D1 database adopted by id declares no location hint (it would be replaced).",
         validate=validate_adopted_database,
+    ),
+    ResourceValidationPolicy(
+        name="credentials-max-age",
+        description="Production declares a maximum age for its credentials (hyphae:credentials.maxAgeDays).",
+        validate=validate_credentials_max_age,
+    ),
+    ResourceValidationPolicy(
+        name="previous-key-expires",
+        description="A previous team key is bound only with the UTC instant at which it stops.",
+        validate=validate_previous_key_expires,
     ),
     StackValidationPolicy(
         name="bindings-in-same-environment",
