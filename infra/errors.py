@@ -108,3 +108,8 @@ class DestroyRefused(HyphaeError):
 
 class RestoreFailed(HyphaeError):
     """A restore in place failed after it began; the database was put back to its restore point."""
+
+
+class MutantsSurvived(HyphaeError):
+    """A module's tests killed fewer non-equivalent mutants than the goal, or the equivalents file
+    no longer matches the code (`invoke mutate`)."""
