@@ -63,6 +63,15 @@ def test_his004_flags_every_unapplied_file_sorting_before_the_last_applied(tmp_p
     assert "0005_b.sql" in findings[0].hint
 
 
+def test_his004_flags_a_file_sorting_before_the_only_applied_migration(tmp_path):
+    """Guards against HIS004 being checked only when more than one migration is applied: a late
+    0001 merged beside an applied 0002 would run after it."""
+    folder = _folder(tmp_path, ["0001_late.sql", "0002_b.sql"])
+    findings = verify_ledger(read_migrations(folder), _applied(folder, "0002_b.sql"), "dev", folder)
+    assert [(finding.code, Path(finding.file).name) for finding in findings] == [("HIS004", "0001_late.sql")]
+    assert "sorts before 0002_b.sql, which is" in findings[0].message
+
+
 def test_wrangler_rows_without_checksums_are_not_edits(tmp_path):
     folder = _folder(tmp_path, ["0001_a.sql"])
     assert verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", sha256=None), "dev", folder) == []
