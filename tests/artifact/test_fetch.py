@@ -10,12 +10,15 @@ import hashlib
 import http.server
 import io
 import os
+import re
 import subprocess
 import threading
 import zipfile
 
 import pytest
 
+from infra.artifact.fetch import fetch_artifact
+from infra.errors import ArtifactRejected, MissingCredentials, RemoteApiError, UsageError
 from infra.paths import REPO_ROOT
 
 INVOKE = str(REPO_ROOT / ".venv" / "bin" / "invoke")
@@ -122,3 +125,89 @@ def test_usage_and_access_errors_are_one_line(tmp_path):
     for result in (missing, no_token, bad_digest):
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# The library function itself, in this process (the task above is its thin skin): what mutation
+# testing can see, since mutmut maps only in-process tests to the code they run.
+@pytest.fixture
+def github(monkeypatch):
+    """GitHub's artifacts API on the loopback, and the variables a deploy job has."""
+    for name in ("GH_TOKEN", "GITHUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "myco/team-sync")
+    with github_artifacts({"42": ARCHIVE, "7": zipped({"/abs.js": b"x"}), "8": b"not a zip"}) as (url, seen):
+        monkeypatch.setenv("GITHUB_API_URL", url + "/")
+        yield seen
+
+
+def test_fetching_unpacks_a_matching_archive_into_an_empty_folder(github, tmp_path):
+    """Guards against the digest check or the unpacking losing a file, and the token leaking to the blob store."""
+    (tmp_path / "dist").mkdir()
+    assert fetch_artifact("42", f"SHA256:{DIGEST.upper()}", tmp_path / "dist") == DIGEST
+    assert {path.name: path.read_bytes() for path in (tmp_path / "dist").iterdir()} == {
+        "worker.js": b"export default {};\n", "manifest.json": b'{"files": {}}\n'}
+    assert github == [("/repos/myco/team-sync/actions/artifacts/42/zip", f"Bearer {TOKEN}"), ("/blob/42?sig=x", None)]
+    assert [path.name for path in tmp_path.iterdir()] == ["dist"], "no staging folder is left behind"
+
+
+def test_fetching_reads_github_token_when_gh_token_is_unset(github, tmp_path, monkeypatch):
+    """Guards against only one of the two token variables a job may set being read."""
+    monkeypatch.delenv("GH_TOKEN")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert fetch_artifact("42", DIGEST, tmp_path / "dist") == DIGEST
+
+
+def test_a_mismatching_digest_unpacks_nothing(github, tmp_path):
+    """Guards against the comparison of the archive's sha256 with the build job's digest being dropped."""
+    with pytest.raises(ArtifactRejected, match=f"sha256 is {DIGEST}, but the build job uploaded {'0' * 64}; nothing was unpacked"):
+        fetch_artifact("42", "0" * 64, tmp_path / "dist")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("artifact_id, problem", [
+    ("7", "unsafe path '/abs.js'"),
+    ("8", "not a zip archive"),
+])
+def test_an_unsafe_or_broken_archive_unpacks_nothing(github, tmp_path, artifact_id, problem):
+    """Guards against an archive writing outside its folder, or a half-unpacked folder being deployed."""
+    body = {"7": zipped({"/abs.js": b"x"}), "8": b"not a zip"}[artifact_id]
+    with pytest.raises(ArtifactRejected, match=problem):
+        fetch_artifact(artifact_id, hashlib.sha256(body).hexdigest(), tmp_path / "dist")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arguments, error, problem", [
+    (("4x2", DIGEST), UsageError, "--id '4x2': an artifact id is a number"),
+    (("42", "sha1:" + DIGEST[:40]), UsageError, "expected the build job's `artifact-digest`"),
+    (("43", DIGEST), RemoteApiError, "GitHub answered HTTP 404 for artifact 43 of myco/team-sync"),
+])
+def test_bad_arguments_and_refusals_name_what_to_fix(github, tmp_path, arguments, error, problem):
+    with pytest.raises(error, match=re.escape(problem)):
+        fetch_artifact(*arguments, tmp_path / "dist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_is_not_empty_is_refused(github, tmp_path):
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "old.js").write_text("x")
+    with pytest.raises(UsageError, match="not empty"):
+        fetch_artifact("42", DIGEST, tmp_path / "dist")
+    assert [path.name for path in (tmp_path / "dist").iterdir()] == ["old.js"]
+
+
+@pytest.mark.parametrize("unset, problem", [
+    (("GH_TOKEN", "GITHUB_TOKEN"), "GH_TOKEN is not set"),
+    (("GITHUB_REPOSITORY",), "GITHUB_REPOSITORY is not set"),
+])
+def test_missing_variables_are_named(github, tmp_path, monkeypatch, unset, problem):
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(MissingCredentials, match=problem):
+        fetch_artifact("42", DIGEST, tmp_path / "dist")
+
+
+def test_an_unreachable_api_is_a_remote_error_saying_to_retry(github, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")
+    with pytest.raises(RemoteApiError, match="could not fetch artifact 42 from http://127.0.0.1:9 .*try the deploy again"):
+        fetch_artifact("42", DIGEST, tmp_path / "dist")

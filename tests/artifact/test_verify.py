@@ -174,3 +174,70 @@ def test_the_verify_task_says_why_a_laptop_build_is_refused_for_staging(source_c
     assert "refused for staging: built locally" in refused.stderr and "only CI builds" in refused.stderr
     accepted = invoke_verify("--artifact", str(tmp_path / "dist"), "--env", "local")
     assert accepted.returncode == 0 and "accepted for local" in accepted.stdout
+
+
+# Each refusal's whole message: the file, what is wrong and what to do (house style), exactly.
+def refusal(artifact, env_name: str = "local") -> str:
+    with pytest.raises(ArtifactRejected) as caught:
+        verify_artifact(artifact, env_name)
+    return str(caught.value)
+
+
+def test_a_tampered_file_is_refused_with_both_hashes_abbreviated(ci_artifact):
+    manifest = json.loads((ci_artifact / "manifest.json").read_text())
+    digest = tamper_worker_keeping_its_size(ci_artifact)
+    declared = manifest["files"]["worker.js"]["sha256"]
+    assert refusal(ci_artifact) == (f"{ci_artifact / 'worker.js'}: sha256 {digest[:12]}... does not match the manifest's "
+                                    f"{declared[:12]}...; the file was modified after the build")
+
+
+def test_an_edited_file_list_is_refused_naming_the_manifest(ci_artifact):
+    digest = tamper_worker_keeping_its_size(ci_artifact)
+    edit_manifest(ci_artifact, lambda manifest: manifest["files"]["worker.js"].update(sha256=digest), rehash=True)
+    assert refusal(ci_artifact) == (f"{ci_artifact / 'manifest.json'}: artifact_sha256 does not match its file list; "
+                                    "the manifest was edited")
+
+
+def test_a_main_module_that_is_not_one_of_the_files_is_refused(ci_artifact):
+    """Guards against deploying a manifest whose entry module is not in the artifact."""
+    edit_manifest(ci_artifact, lambda manifest: manifest.update(main_module="index.js"), rehash=True)
+    assert refusal(ci_artifact) == f"{ci_artifact / 'manifest.json'}: main_module 'index.js' is not one of its files"
+
+
+def test_an_edited_manifest_is_refused_saying_to_rebuild(ci_artifact):
+    edit_manifest(ci_artifact, lambda manifest: manifest["toolchain"].update(esbuild="0.0.1"), rehash=False)
+    assert refusal(ci_artifact) == (f"{ci_artifact / 'manifest.json'}: its fields do not match manifest_sha256; the manifest "
+                                    "was edited after the build (its commit, dirty flag and builder are only what the build "
+                                    "wrote); rebuild with `invoke build`")
+
+
+def test_provenance_refusals_say_what_may_deploy(ci_artifact):
+    edit_manifest(ci_artifact, lambda manifest: manifest["git"].update(dirty=True), rehash=True)
+    assert refusal(ci_artifact, "staging") == (
+        "artifact refused for staging: built from a dirty tree (uncommitted changes to the Worker's inputs); "
+        "deploy a CI build of a clean commit")
+    edit_manifest(ci_artifact, lambda manifest: manifest.update(git={"commit": "ab" * 20, "dirty": False}, builder={}),
+                  rehash=True)
+    assert refusal(ci_artifact, "production") == (
+        "artifact refused for production: built locally (builder 'unknown'), only CI builds with a run id may deploy "
+        "beyond local")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"format": 2, "files": {', "not valid JSON"),
+    ('["not", "a", "manifest"]', "not a format-2 hyphae manifest; rebuild with `invoke build`"),
+    ('{"format": 1, "files": {}}', "not a format-2 hyphae manifest; rebuild with `invoke build`"),
+    ('{"format": 2, "files": ["worker.js"]}', "not a format-2 hyphae manifest; rebuild with `invoke build`"),
+])
+def test_a_manifest_that_is_not_hyphaes_is_refused_saying_to_rebuild(ci_artifact, text, problem):
+    """Guards against a format-1 manifest (whose git and builder no hash covers) or a malformed one being read."""
+    (ci_artifact / "manifest.json").write_text(text)
+    message = refusal(ci_artifact)
+    assert message.startswith(f"{ci_artifact / 'manifest.json'}: {problem}") and message.endswith("rebuild with `invoke build`")
+
+
+def test_a_missing_folder_and_an_unknown_environment_are_named(ci_artifact, tmp_path):
+    assert refusal(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'}: no such artifact folder; build it with `invoke build`"
+    with pytest.raises(UsageError) as caught:
+        verify_artifact(ci_artifact, "qa")
+    assert str(caught.value) == "unknown environment 'qa' (known: local, dev, staging, production)"
