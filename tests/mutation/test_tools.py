@@ -68,3 +68,15 @@ def test_the_report_shows_each_score_and_every_survivor_with_its_change():
     assert "artifact  mutmut  10       0           10       9       1         90.0%  met" in text
     assert '      + if env_name != "local":' in text and "_check_provenance  [survived]" in text
     assert '"score": 0.9' in render_json([score])
+
+
+def test_the_readme_shows_a_score_for_every_module_next_to_the_test_command():
+    import re
+
+    from infra.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("./run test "):readme.index("## Everyday flows")]
+    listed = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
+    assert listed == list(MODULES)
+    assert "./run mutate" in section and "docs/mutation.md" in section
