@@ -12,12 +12,6 @@ from infra.artifact.manifest import manifest_digest
 from infra.errors import ArtifactRejected, UsageError
 
 
-@pytest.fixture
-def ci_artifact(source_checkout, tmp_path, in_ci):
-    build_artifact(tmp_path / "dist", source=source_checkout)
-    return tmp_path / "dist"
-
-
 def test_a_clean_ci_build_is_accepted_everywhere(ci_artifact):
     for env_name in ("local", "dev", "staging", "production"):
         assert verify_artifact(ci_artifact, env_name)["builder"]["run_id"] == "4242"
