@@ -51,6 +51,8 @@ def github_artifacts(artifacts: dict[str, bytes]):
                 artifact_id = self.path[len(prefix):-len("/zip")]
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._send(401, b'{"message": "Bad credentials"}')
+                if artifact_id == "502":  # GitHub's gateway failing with a long page
+                    return self._send(502, b"<html>" + b"Bad Gateway " * 30 + b"</html>")
                 if artifact_id not in artifacts:
                     return self._send(404, b'{"message": "Not Found"}')
                 self.send_response(302)
@@ -262,6 +264,15 @@ def test_githubs_error_answer_is_quoted_up_to_200_characters(github, tmp_path, m
             fetch_artifact("42", DIGEST, tmp_path / "dist")
     assert str(caught.value) == ('GitHub answered HTTP 401 for artifact 42 of myco/team-sync: {"message": "Bad credentials"}'
                                  "; check the id and the job's `actions: read` permission")
+
+
+def test_a_long_error_page_is_cut_at_200_characters(github, tmp_path):
+    """Guards against a whole error page (or none of it) landing in the one-line error."""
+    page = "<html>" + "Bad Gateway " * 30 + "</html>"
+    with pytest.raises(RemoteApiError) as caught:
+        fetch_artifact("502", DIGEST, tmp_path / "dist")
+    assert str(caught.value) == (f"GitHub answered HTTP 502 for artifact 502 of myco/team-sync: {page[:200]}; "
+                                 "check the id and the job's `actions: read` permission")
 
 
 def test_a_stalled_download_times_out(github, tmp_path, monkeypatch):
