@@ -84,6 +84,10 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log) -> list[M
     mutmut = Path(sys.executable).parent / "mutmut"
     if not mutmut.exists():
         raise UsageError(f"{mutmut}: missing; run ./run (it installs the dev dependencies pinned in pyproject.toml)")
+    # mutmut extends its map of which test runs which function only with tests it has not seen:
+    # a function added or edited since would be tried against the new tests alone. So the map is
+    # rebuilt on every run (one pass of the module's tests); the verdicts are kept.
+    (folder / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     earlier = [name for name, status in read_verdicts(folder).items() if status in SURVIVING]
     with open(folder / "mutmut.log", "a", encoding="utf-8") as output:
         if earlier:
@@ -91,7 +95,7 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log) -> list[M
             _mutmut(folder, [str(mutmut), "run", f"--max-children={jobs}", *earlier], output)
         _mutmut(folder, [str(mutmut), "run", f"--max-children={jobs}"], output)
     verdicts = read_verdicts(folder)
-    changes = read_changes(folder, [name for name, status in verdicts.items() if status != "killed"])
+    changes = read_changes(folder, list(verdicts))  # killed ones too: an equivalents entry may name one
     return [_mutant(module, name, status, changes.get(name, ())) for name, status in sorted(verdicts.items())]
 
 

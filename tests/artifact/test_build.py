@@ -221,3 +221,16 @@ def test_the_bundle_carries_the_client_contract(source_checkout, tmp_path):
     contract.write_text(contract.read_text().replace("    dropped: [embedded]\n", "    dropped: [embedded, zz_dropped_probe]\n", 1))
     build_artifact(tmp_path / "dist", source=source_checkout)
     assert "zz_dropped_probe" in (tmp_path / "dist" / "worker.js").read_text()
+
+
+def test_an_esbuild_that_fails_silently_is_reported_with_its_exit_code(source_checkout, tmp_path):
+    """Guards against a failure without a message crashing the build instead of being reported."""
+    toolchain = fake_toolchain(tmp_path / "toolchain", pinned=json.loads(
+        (REPO_ROOT / "package.json").read_text())["devDependencies"]["esbuild"])
+    (toolchain / "node_modules" / ".bin").mkdir()
+    silent = toolchain / "node_modules" / ".bin" / "esbuild"
+    silent.write_text("#!/bin/sh\nexit 3\n")
+    silent.chmod(0o755)
+    with pytest.raises(ArtifactRejected) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
+    assert str(caught.value) == "esbuild failed on worker/src: 3"

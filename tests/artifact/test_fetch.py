@@ -37,7 +37,7 @@ def zipped(files: dict[str, bytes]) -> bytes:
 @contextlib.contextmanager
 def github_artifacts(artifacts: dict[str, bytes]):
     seen: list[tuple[str, str | None]] = []
-    requests: list[tuple[str, dict]] = []  # the raw request path (before http.server tidies it) and headers
+    requests: list[tuple[str, object]] = []  # the raw request path (before http.server tidies it) and headers
 
     class GitHub(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -45,7 +45,7 @@ def github_artifacts(artifacts: dict[str, bytes]):
 
         def do_GET(self):
             seen.append((self.path, self.headers.get("Authorization")))
-            requests.append((self.requestline.split()[1], dict(self.headers)))
+            requests.append((self.requestline.split()[1], self.headers))  # read case-insensitively, as HTTP does
             prefix = "/repos/myco/team-sync/actions/artifacts/"
             if self.path.startswith(prefix) and self.path.endswith("/zip"):
                 artifact_id = self.path[len(prefix):-len("/zip")]

@@ -64,3 +64,15 @@ def test_the_artifact_hash_is_sha256sums_own_listing_hashed(tmp_path: Path):
     (tmp_path / "a.wasm").write_bytes(b"\0asm")
     listing = subprocess.run(["sha256sum", "a.wasm", "worker.js"], cwd=tmp_path, capture_output=True, check=True).stdout
     assert artifact_digest(read_file_entries(tmp_path)) == hashlib.sha256(listing).hexdigest()
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="needs jq")
+def test_manifest_sha256_is_the_documented_canonical_json_hashed(source_checkout: Path, tmp_path: Path, on_a_laptop):
+    """Guards against manifest_sha256 drifting from its documented form (keys sorted, no spaces,
+    itself left out), which anyone can recompute with jq (docs/artifact.md)."""
+    from infra.artifact import build_artifact
+
+    manifest = build_artifact(tmp_path / "dist", source=source_checkout)
+    canonical = subprocess.run(["jq", "-cjS", "del(.manifest_sha256)", str(tmp_path / "dist" / "manifest.json")],
+                               capture_output=True, check=True).stdout
+    assert manifest["manifest_sha256"] == hashlib.sha256(canonical).hexdigest()
