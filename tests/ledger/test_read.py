@@ -81,3 +81,22 @@ def test_an_empty_database_reads_as_an_empty_ledger(tmp_path):
     finally:
         target.close()
     assert LedgerState([AppliedMigration("0001_a.sql", "t", None)]).unadopted[0].name == "0001_a.sql"
+
+
+def test_each_applied_row_says_when_by_which_run_and_whether_it_was_adopted(tmp_path):
+    """Guards against `status` losing when a migration was applied, by which run, or that it was adopted."""
+    import re
+
+    from infra.runner.apply import MigrateOptions
+
+    folder = _folder(tmp_path, HISTORY)
+    _wrangler_migrated(local_d1_file("myco-team-local"), HISTORY, ["0001_accounts.sql"])
+    run_migrate("local", folder, MigrateOptions(adopt=True))
+    target = LocalTarget(local_d1_file("myco-team-local"))
+    try:
+        adopted, applied = read_ledger(target).applied
+    finally:
+        target.close()
+    assert (adopted.name, adopted.adopted, applied.name, applied.adopted) == ("0001_accounts.sql", True, "0002_projects.sql", False)
+    assert adopted.run_id == applied.run_id and re.fullmatch(r"[0-9a-f]{16}", applied.run_id)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", entry.applied_at) for entry in (adopted, applied))

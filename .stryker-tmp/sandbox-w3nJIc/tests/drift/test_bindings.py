@@ -1,0 +1,89 @@
+"""Bindings drift as pure comparisons: declared against deployed, the local config, parity."""
+
+from __future__ import annotations
+
+from infra.drift.bindings import (
+    Binding,
+    binding_findings,
+    declared_bindings,
+    local_config_findings,
+    parity_findings,
+    read_deployed_bindings,
+    resource_owners,
+)
+from infra.environments import load_environment
+from infra.outputs import StackOutputs
+from infra.render import plan_local_config, render_local_config
+
+
+def outputs(database_id="db-staging", kv="5" * 32, schema_version=None) -> StackOutputs:
+    return StackOutputs(database_id, "myco-team-staging", "myco-team-staging-vectors", kv, "myco-team-staging",
+                        None, schema_version)
+
+
+def test_declared_bindings_come_from_the_environment_model_and_outputs():
+    declared = declared_bindings(load_environment("staging"), outputs(schema_version=5))
+    assert declared["MYCO_TEAM_DB"] == Binding("MYCO_TEAM_DB", "d1", "db-staging")
+    assert declared["MYCO_TEAM_VECTORS"] == Binding("MYCO_TEAM_VECTORS", "vectorize", "myco-team-staging-vectors")
+    assert declared["MYCO_TEAM_API_KEY"] == Binding("MYCO_TEAM_API_KEY", "secret_text", None)
+    assert declared["MYCO_SCHEMA_VERSION"].target == "5"
+
+
+def test_deployed_bindings_never_carry_a_secret_value():
+    deployed = read_deployed_bindings({"bindings": [
+        {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "s3cret"},
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": "db-1"},
+    ]})
+    assert deployed["MYCO_TEAM_API_KEY"] == Binding("MYCO_TEAM_API_KEY", "secret_text", None)
+    assert deployed["MYCO_TEAM_DB"].target == "db-1"
+
+
+def test_a_d1_binding_is_read_from_database_id_and_from_the_older_id():
+    deployed = read_deployed_bindings({"bindings": [
+        {"type": "d1", "name": "NEW", "database_id": "db-new"},
+        {"type": "d1", "name": "OLD", "id": "db-old"},
+        {"type": "d1", "name": "BOTH", "id": "db-old", "database_id": "db-new"},
+    ]})
+    assert {name: binding.target for name, binding in deployed.items()} == {"NEW": "db-new", "OLD": "db-old", "BOTH": "db-new"}
+
+
+def test_a_changed_plain_text_var_and_a_changed_type_are_reported():
+    declared = {"SYNC_PROTOCOL_VERSION": Binding("SYNC_PROTOCOL_VERSION", "plain_text", "2"),
+                "MYCO_SECRETS": Binding("MYCO_SECRETS", "kv_namespace", None)}
+    deployed = {"SYNC_PROTOCOL_VERSION": Binding("SYNC_PROTOCOL_VERSION", "plain_text", "1"),
+                "MYCO_SECRETS": Binding("MYCO_SECRETS", "plain_text", "x")}
+    findings = binding_findings("dev", declared, deployed, {})
+    assert [(f.code, f.object, f.detail) for f in findings] == [
+        ("BND002", "binding SYNC_PROTOCOL_VERSION", "repository plain_text text=2, live plain_text text=1"),
+        ("BND002", "binding MYCO_SECRETS", "repository kv_namespace, live plain_text text=x"),
+    ]
+
+
+def test_a_resource_unknown_yet_is_compared_by_type_only():
+    declared = {"MYCO_TEAM_DB": Binding("MYCO_TEAM_DB", "d1", None)}
+    assert binding_findings("dev", declared, {"MYCO_TEAM_DB": Binding("MYCO_TEAM_DB", "d1", "any")}, {}) == []
+
+
+def test_owners_name_the_environment_a_resource_belongs_to():
+    declared = {"production": {"MYCO_TEAM_DB": Binding("MYCO_TEAM_DB", "d1", "db-prod")}}
+    assert resource_owners(declared) == {("d1", "db-prod"): "production"}
+
+
+def test_parity_needs_two_deployed_workers_to_compare_names():
+    one = {"staging": {"A": Binding("A", "plain_text", "1")}}
+    assert parity_findings({}, one) == []
+
+
+def test_the_local_config_matches_a_fresh_render_or_says_what_differs(tmp_path):
+    env = load_environment("local")
+    fresh = render_local_config(plan_local_config(env, schema_version=5))
+    committed = tmp_path / "wrangler.local.jsonc"
+    committed.write_text(fresh)
+    assert local_config_findings(committed, fresh) == []
+    committed.write_text(fresh.replace('"MYCO_SCHEMA_VERSION": "5"', '"MYCO_SCHEMA_VERSION": "4"'))
+    [finding] = local_config_findings(committed, fresh)
+    assert (finding.code, finding.change, finding.object) == ("CFG001", "changed", "file wrangler.local.jsonc")
+    vars_then = '"SYNC_PROTOCOL_VERSION": "3", "MIN_COMPAT_CLIENT_VERSION": "1", "MYCO_SCHEMA_VERSION": "{}", "EMBEDDING_MODEL": "@cf/baai/bge-m3"'
+    assert finding.detail == f"vars: repository {{{vars_then.format(5)}}}, committed {{{vars_then.format(4)}}}"
+    committed.unlink()
+    assert [f.change for f in local_config_findings(committed, fresh)] == ["missing"]

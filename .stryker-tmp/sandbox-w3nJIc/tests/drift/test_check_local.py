@@ -1,0 +1,214 @@
+"""Drift of the `local` environment: a database migrated by `invoke migrate`'s runner, then
+changed out of band with plain SQLite (as `wrangler d1 execute --local` would), is reported
+exactly; a clean one reports nothing."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from infra.drift.check import check_drift, history_findings, read_database_state
+from infra.environments import load_environment
+from infra.history.files import MigrationFile, latest_version, read_migrations
+from infra.history.sumfile import write_sum
+from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, local_d1_file
+from infra.runner.apply import MigrateOptions, run_migrate
+
+
+def migrate_local(directory: Path = DEFAULT_MIGRATIONS_DIR, to_version: int | None = None) -> None:
+    run_migrate("local", directory, MigrateOptions(to_version=to_version))
+
+
+def out_of_band(*statements: str) -> None:
+    """Change the local database behind hyphae's back."""
+    connection = sqlite3.connect(local_d1_file(load_environment("local").local_database_id), isolation_level=None)
+    try:
+        for statement in statements:
+            connection.execute(statement)
+    finally:
+        connection.close()
+
+
+def drift_of_local(directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[tuple[str, str, str]]:
+    report = check_drift(["local"], directory)
+    return [(finding.code, finding.object, finding.detail) for finding in report.findings]
+
+
+@pytest.fixture
+def migrated_local():
+    migrate_local()
+
+
+def test_a_clean_local_environment_reports_nothing(migrated_local):
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.findings == []
+    assert report.clean
+    assert report.environments[0].applied_version == latest_version(read_migrations(DEFAULT_MIGRATIONS_DIR))
+    assert report.environments[0].objects_compared > 40
+
+
+def test_an_extra_column_added_out_of_band(migrated_local):
+    out_of_band("ALTER TABLE sessions ADD COLUMN mood TEXT")
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.change, f.object, f.detail, f.cause) for f in report.findings] == [
+        ("SCH002", "extra", "column sessions.mood", "mood TEXT in the database only", "changed out of band"),
+    ]
+    assert not report.clean
+
+
+def test_a_dropped_index(migrated_local):
+    out_of_band("DROP INDEX idx_graph_edges_source")
+    assert drift_of_local() == [
+        ("SCH001", "index idx_graph_edges_source",
+         "ON graph_edges(source_id, source_type) in the repository, not in the database"),
+    ]
+
+
+def test_a_changed_default(migrated_local):
+    # SQLite can't ALTER a default; the dashboard's way is a rebuild, which keeps everything else.
+    out_of_band(
+        "CREATE TABLE team_config_new (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL DEFAULT '{}')",
+        "INSERT INTO team_config_new SELECT key, value FROM team_config",
+        "DROP TABLE team_config",
+        "ALTER TABLE team_config_new RENAME TO team_config",
+    )
+    assert drift_of_local() == [
+        ("SCH003", "column team_config.value", "default: repository none, live '{}'"),
+    ]
+
+
+def test_an_extra_table(migrated_local):
+    out_of_band("CREATE TABLE debug_log (id INTEGER PRIMARY KEY, line TEXT)")
+    assert drift_of_local() == [("SCH002", "table debug_log", "in the database only (columns: id, line)")]
+
+
+def test_a_migration_edited_after_it_ran(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    edited = directory / "0005_embed_stats_and_dlq_replays.sql"
+    edited.write_text(edited.read_text().replace(
+        "ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0", "ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 1"))
+    report = check_drift(["local"], directory)
+    codes = [(f.code, f.object, f.cause) for f in report.findings]
+    assert codes == [
+        ("SCH003", "column team_dlq.replay_count",
+         "migration edited: 0005_embed_stats_and_dlq_replays.sql changed after it was applied"),
+        ("HIS002", "migration 0005_embed_stats_and_dlq_replays.sql", ""),
+    ]
+    assert report.findings[0].detail == "default: repository 1, live 0"
+
+
+def test_a_generated_column_expression_changed_out_of_band(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    (directory / f"{len(read_migrations(directory)) + 1:04d}_spore_title_key.sql").write_text(
+        "CREATE TABLE spore_titles (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL,\n"
+        "  title_key TEXT GENERATED ALWAYS AS (lower(trim(title))) STORED);\n")
+    write_sum(directory, read_migrations(directory))
+    migrate_local(directory)
+    assert drift_of_local(directory) == []
+    # SQLite can't ALTER a generated column: a rebuild with another expression is how it changes.
+    out_of_band(
+        "CREATE TABLE spore_titles_new (id TEXT NOT NULL PRIMARY KEY, title TEXT NOT NULL,"
+        " title_key TEXT GENERATED ALWAYS AS (lower(title)) STORED)",
+        "INSERT INTO spore_titles_new (id, title) SELECT id, title FROM spore_titles",
+        "DROP TABLE spore_titles",
+        "ALTER TABLE spore_titles_new RENAME TO spore_titles",
+    )
+    assert drift_of_local(directory) == [
+        ("SCH003", "column spore_titles.title_key",
+         "generated: repository AS (LOWER(TRIM(title))) STORED, live AS (LOWER(title)) STORED"),
+    ]
+
+
+def test_an_applied_migration_whose_file_is_gone_is_his003_and_explains_the_schema_it_made(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    (directory / "0005_embed_stats_and_dlq_replays.sql").unlink()
+    report = check_drift(["local"], directory)
+    history = [(f.code, f.object) for f in report.findings if f.area == "history"]
+    schema = [f for f in report.findings if f.area == "schema"]
+    assert history == [("HIS003", "migration 0005_embed_stats_and_dlq_replays.sql")]
+    assert [(f.code, f.object) for f in schema] == [
+        ("SCH002", "column team_dlq.replay_count"), ("SCH002", "column team_sync_stats.embed_ok"),
+        ("SCH002", "column team_sync_stats.embed_failed"), ("SCH002", "column team_sync_stats.last_embed_error"),
+        ("SCH002", "column team_sync_stats.last_embed_at")]
+    assert {f.cause for f in schema} == {
+        "migration missing: 0005_embed_stats_and_dlq_replays.sql applied but its file is gone"}
+    assert not report.clean
+
+
+def test_a_migration_added_before_the_applied_history_is_his004_not_pending():
+    directory = DEFAULT_MIGRATIONS_DIR
+    migrate_local(directory)
+    files = read_migrations(directory)
+    late = MigrationFile(directory / "0004_late.sql", "CREATE TABLE late_table (id INTEGER PRIMARY KEY);\n")
+    env = load_environment("local")
+    ledger = read_database_state(env).ledger
+    findings = history_findings("local", sorted([*files, late], key=lambda file: file.name), ledger, directory)
+    assert [(f.code, f.object, f.change) for f in findings] == [("HIS004", "migration 0004_late.sql", "pending")]
+    assert findings[0].detail == ("0004_late.sql is not applied to local but sorts before "
+                                  f"{files[-1].name}, which is: it would run out of order")
+    assert "migrations/0004_late.sql" in findings[0].fix and str(REPO_ROOT) not in findings[0].fix
+
+
+def test_history_paths_inside_the_repository_are_shown_relative_to_it(migrated_local):
+    files = read_migrations(DEFAULT_MIGRATIONS_DIR)
+    ledger = read_database_state(load_environment("local")).ledger
+    (finding,) = history_findings("local", files[:-1], ledger, DEFAULT_MIGRATIONS_DIR)
+    assert finding.code == "HIS003"
+    assert finding.detail == (f"migration {files[-1].name} is recorded as applied in local but "
+                              f"migrations/{files[-1].name} is missing")
+
+
+def test_pending_migrations_are_notices_not_drift():
+    migrate_local(to_version=4)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    after_0004 = [file.name for file in read_migrations(DEFAULT_MIGRATIONS_DIR) if file.version > 4]
+    assert [(f.code, f.object, f.severity) for f in report.findings] == [
+        ("PEN001", f"migration {name}", "notice") for name in after_0004
+    ]
+    assert report.clean
+
+
+def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
+    migrate_local(to_version=4)
+    out_of_band("ALTER TABLE team_dlq ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0")
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    schema = [f for f in report.findings if f.area == "schema"]
+    assert [(f.code, f.object) for f in schema] == [("SCH002", "column team_dlq.replay_count")]
+    assert schema[0].cause == ("migration pending: 0005_embed_stats_and_dlq_replays.sql makes this change "
+                               "but is not recorded as applied")
+
+
+def test_a_local_database_never_migrated_is_not_created_by_drift():
+    path = local_d1_file(load_environment("local").local_database_id)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.clean and {f.code for f in report.findings} == {"PEN001"}
+    assert not path.exists()
+
+
+def test_drift_writes_nothing_to_the_database(migrated_local):
+    out_of_band("ALTER TABLE sessions ADD COLUMN mood TEXT")
+    path = local_d1_file(load_environment("local").local_database_id)
+    before = path.read_bytes()
+    check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert path.read_bytes() == before
+
+
+def test_a_contract_column_dropped_out_of_band_says_what_it_costs_the_client(migrated_local):
+    out_of_band("ALTER TABLE prompt_batches DROP COLUMN thread_label")
+    findings = drift_of_local()
+    assert ("SCH001", "column prompt_batches.thread_label", "thread_label TEXT in the repository, not in the database") in findings
+    assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label: every write to prompt_batches fails (dead-lettered, see /dlq) until the column is back") in findings
+
+
+def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_drift():
+    migrate_local(to_version=5)
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert report.clean and "CON003" not in {finding.code for finding in report.findings}

@@ -1,0 +1,223 @@
+"""Drift of remote environments through the loopback Cloudflare API: D1 read with the official
+SDK, the Worker's bindings from its script settings, and parity between environments."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.drift.check import check_drift
+from infra.errors import MissingCredentials, RemoteApiError
+from infra.paths import DEFAULT_MIGRATIONS_DIR
+from infra.runner.apply import run_migrate
+
+KV_IDS = {"staging": "5" * 32, "production": "9" * 32, "dev": "d" * 32}
+
+
+@pytest.fixture
+def remote(cloudflare_env, monkeypatch):
+    """Three remote environments, each with its own D1 database on the loopback API; stack
+    outputs given as CI gives them (HYPHAE_<ENV>_*), no Pulumi CLI."""
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    databases = {}
+    for env_name in ("dev", "staging", "production"):
+        databases[env_name] = cloudflare_env.d1.add_database(name=f"myco-team-{env_name}")
+        monkeypatch.setenv(f"HYPHAE_{env_name.upper()}_DATABASE_ID", databases[env_name])
+        monkeypatch.setenv(f"HYPHAE_{env_name.upper()}_KV_NAMESPACE_ID", KV_IDS[env_name])
+    cloudflare_env.databases = databases
+    return cloudflare_env
+
+
+def deploy_worker(api, env_name: str, database_id: str | None = None, drop: str | None = None, extra=()):
+    bindings = [
+        # as the script-settings API returns a D1 binding: database_id, no id
+        {"type": "d1", "name": "MYCO_TEAM_DB", "database_id": database_id or api.databases[env_name]},
+        {"type": "vectorize", "name": "MYCO_TEAM_VECTORS", "index_name": f"myco-team-{env_name}-vectors"},
+        {"type": "kv_namespace", "name": "MYCO_SECRETS", "namespace_id": KV_IDS[env_name]},
+        {"type": "secret_text", "name": "MYCO_TEAM_API_KEY", "text": "team-key-never-shown"},
+        {"type": "ai", "name": "AI"},
+        {"type": "plain_text", "name": "SYNC_PROTOCOL_VERSION", "text": "3"},
+        {"type": "plain_text", "name": "MIN_COMPAT_CLIENT_VERSION", "text": "1"},
+        {"type": "plain_text", "name": "EMBEDDING_MODEL", "text": "@cf/baai/bge-m3"},
+        {"type": "plain_text", "name": "MYCO_SCHEMA_VERSION", "text": "5"},
+        *extra,
+    ]
+    api.workers.deploy(f"myco-team-{env_name}", [binding for binding in bindings if binding["name"] != drop])
+
+
+def findings_of(report):
+    return [(finding.code, finding.environment, finding.object, finding.detail, finding.cause)
+            for finding in report.findings]
+
+
+def test_a_clean_remote_environment_reports_nothing_in_two_requests(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    remote.reset_counts()
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert report.findings == []
+    assert report.environments[0].applied_version == report.environments[0].latest_version
+    # the ledger and the schema in one D1 request, the bindings in one settings request
+    assert dict(remote.requests) == {"d1.query": 1, "workers.settings": 1}
+
+
+def test_a_d1_binding_read_back_with_the_older_id_field_is_not_drift(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    binding = next(binding for binding in remote.workers.scripts["myco-team-staging"].bindings if binding["type"] == "d1")
+    binding["id"] = binding.pop("database_id")
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
+
+
+def test_an_extra_column_on_a_remote_database(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    connection = remote.d1.connect(remote.databases["staging"])
+    connection.execute("ALTER TABLE spores ADD COLUMN pinned INTEGER DEFAULT 0")
+    connection.close()
+    assert findings_of(check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)) == [
+        ("SCH002", "staging", "column spores.pinned", "pinned INTEGER DEFAULT 0 in the database only",
+         "changed out of band"),
+    ]
+
+
+def test_a_binding_pointed_at_another_environments_database(remote):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])
+    production = remote.databases["production"]
+    assert findings_of(check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)) == [
+        ("BND002", "staging", "binding MYCO_TEAM_DB",
+         f"repository d1 database_id={remote.databases['staging']}, live d1 database_id={production}",
+         "bound to production's D1 database"),
+    ]
+
+
+def test_a_missing_and_an_undeclared_binding(remote):
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "dev", drop="MYCO_SECRETS", extra=[{"type": "plain_text", "name": "DEBUG", "text": "1"}])
+    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND001", "binding MYCO_SECRETS"),
+        ("BND003", "binding DEBUG"),
+    ]
+
+
+def test_a_worker_not_deployed_is_reported(remote):
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND004", "worker myco-team-dev"),
+    ]
+
+
+def test_binding_names_must_match_across_environments(remote):
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    deploy_worker(remote, "production", extra=[{"type": "plain_text", "name": "FEATURE_X", "text": "on"}])
+    report = check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.environment, f.object) for f in report.findings] == [
+        ("BND003", "production", "binding FEATURE_X"),
+        ("PAR001", "production, staging", "binding FEATURE_X"),
+    ]
+    assert report.parity[0].detail == "on production, not on staging"
+
+
+def test_two_environments_declaring_one_database_is_a_parity_finding(remote, monkeypatch):
+    monkeypatch.setenv("HYPHAE_STAGING_DATABASE_ID", remote.databases["production"])
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+        deploy_worker(remote, env_name, database_id=remote.databases["production"])
+    report = check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR)
+    assert [(f.code, f.environment, f.object) for f in report.findings] == [
+        ("PAR002", "production, staging", f"D1 database {remote.databases['production']}"),
+    ]
+
+
+def test_the_secret_value_never_reaches_the_report(remote):
+    from infra.drift.report import render
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging", drop="MYCO_TEAM_DB")
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    for output_format in ("human", "json", "markdown"):
+        text = render(report, output_format)
+        assert "team-key-never-shown" not in text and remote.token not in text
+
+
+def test_missing_credentials_stop_before_any_request(remote, monkeypatch):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    remote.reset_counts()
+    with pytest.raises(MissingCredentials, match="CLOUDFLARE_API_TOKEN is not set"):
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert sum(remote.requests.values()) == 0
+
+
+def test_an_unreachable_api_is_an_error_not_drift(remote, monkeypatch):
+    monkeypatch.setenv("HYPHAE_CLOUDFLARE_API_BASE", "http://127.0.0.1:9/client/v4")
+    with pytest.raises(RemoteApiError):
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+
+
+def test_a_wrangler_managed_database_is_read_without_the_one_batch_shortcut(remote):
+    # Only wrangler's ledger: hyphae's tables are absent, so the one-batch read is refused and
+    # drift falls back to reading the ledger and the schema separately.
+    connection = remote.d1.connect(remote.databases["staging"])
+    connection.executescript((DEFAULT_MIGRATIONS_DIR / "0001_initial.sql").read_text())
+    connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+                       "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)")
+    connection.execute("INSERT INTO d1_migrations (name) VALUES ('0001_initial.sql')")
+    connection.close()
+    deploy_worker(remote, "staging")
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert [f.code for f in report.findings] == ["PEN001"] * (report.environments[0].latest_version - 1)
+    assert report.environments[0].applied_version == 1
+
+
+def test_transient_failures_are_retried_since_drift_only_reads(remote):
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    remote.reset_counts()
+    remote.inject("d1.query", Fault.status_code(500))
+    remote.inject("workers.settings", Fault.status_code(429, retry_after="0"))
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert report.findings == []
+    assert dict(remote.requests) == {"d1.query": 2, "workers.settings": 2}
+
+
+def test_a_database_no_output_names_is_found_by_its_declared_name(remote, monkeypatch):
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging")
+    monkeypatch.delenv("HYPHAE_STAGING_DATABASE_ID")  # as in a pull request: no Pulumi state at hand
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == []
+
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])  # and the binding is still checked
+    assert [(finding.code, finding.object) for finding in check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND002", "binding MYCO_TEAM_DB")]
+
+
+def test_an_environment_not_created_yet_is_a_notice_and_its_bindings_are_not_checked(cloudflare_env, monkeypatch):
+    from infra.history.files import read_migrations
+
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    count = len(read_migrations(DEFAULT_MIGRATIONS_DIR))
+    (staging,) = report.environments
+    assert report.clean and staging.drift == []
+    assert staging.findings[0].code == "NEW001"
+    assert staging.findings[0].detail == f"not created yet: {count} migration(s) will be applied by its first deploy"
+    assert [finding.code for finding in staging.findings[1:]] == ["PEN001"] * count
+    assert cloudflare_env.requests["workers.settings"] == 0 and cloudflare_env.requests["d1.query"] == 0
+
+
+def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):
+    from infra.environments import ENVIRONMENTS
+
+    for env_name in ENVIRONMENTS:
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+        if env_name != "local":
+            deploy_worker(remote, env_name)
+    report = check_drift(list(ENVIRONMENTS), DEFAULT_MIGRATIONS_DIR)
+    assert [environment.environment for environment in report.environments] == list(ENVIRONMENTS)
+    assert report.findings == [] and report.parity == []
+    assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
+    assert report.environments[1].checked == ["schema", "history", "contract", "bindings"]

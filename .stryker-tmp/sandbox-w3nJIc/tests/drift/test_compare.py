@@ -1,0 +1,182 @@
+"""The structural comparison: each out-of-band change is reported exactly, and nothing else is."""
+
+from __future__ import annotations
+
+import re
+
+from infra.drift.compare import compare_schemas, schema_findings
+from infra.drift.normalize import mentioned_names
+from infra.drift.schema import read_connection_schema
+from tests.drift.replay import migrated_database
+
+
+def differences_after(*statements: str) -> list[tuple[str, str, str]]:
+    expected = read_connection_schema(migrated_database())
+    live = migrated_database()
+    for statement in statements:
+        live.execute(statement)
+    return [(d.change, d.object, d.detail) for d in compare_schemas(expected, read_connection_schema(live))]
+
+
+def test_a_freshly_migrated_database_has_no_differences():
+    assert differences_after() == []
+
+
+def test_an_extra_column_is_reported_with_its_definition():
+    assert differences_after("ALTER TABLE sessions ADD COLUMN mood TEXT NOT NULL DEFAULT 'ok'") == [
+        ("extra", "column sessions.mood", "mood TEXT NOT NULL DEFAULT 'ok' in the database only"),
+    ]
+
+
+def test_a_dropped_index_is_reported_missing_with_its_columns():
+    assert differences_after("DROP INDEX idx_sessions_status") == [
+        ("missing", "index idx_sessions_status", "ON sessions(status) in the repository, not in the database"),
+    ]
+
+
+def test_a_changed_default_is_reported_with_both_values():
+    live_changes = [
+        "ALTER TABLE nodes RENAME TO nodes_old",
+        "CREATE TABLE nodes (machine_id TEXT NOT NULL PRIMARY KEY, package_version TEXT, schema_version INTEGER,"
+        " sync_protocol_version INTEGER DEFAULT 2, last_seen INTEGER NOT NULL, registered_at INTEGER NOT NULL)",
+        "DROP TABLE nodes_old",
+    ]
+    assert differences_after(*live_changes) == [
+        ("changed", "column nodes.sync_protocol_version", "default: repository none, live 2"),
+    ]
+
+
+def test_an_extra_table_is_reported_with_its_columns():
+    assert differences_after("CREATE TABLE scratch (id INTEGER PRIMARY KEY, note TEXT)") == [
+        ("extra", "table scratch", "in the database only (columns: id, note)"),
+    ]
+
+
+def test_a_changed_partial_index_where_and_uniqueness_are_reported():
+    assert differences_after(
+        "DROP INDEX idx_spores_status",
+        "CREATE UNIQUE INDEX idx_spores_status ON spores(status) WHERE status <> 'archived'",
+    ) == [
+        ("changed", "index idx_spores_status",
+         "unique: repository no, live yes; partial WHERE: repository none, live status <> 'archived'"),
+    ]
+
+
+def test_quoting_case_and_whitespace_do_not_count():
+    expected = migrated_database(up_to=0)
+    expected.execute('CREATE TABLE "Notes" (id INTEGER, "Body" text DEFAULT (\'x\'), PRIMARY KEY (id))')
+    expected.execute("CREATE INDEX idx_notes_body ON Notes(Body) WHERE Body <> 'y'")
+    expected.execute('CREATE VIEW v AS SELECT id FROM Notes WHERE "Body" = \'x\'')
+    live = migrated_database(up_to=0)
+    live.execute("create table notes (\n  ID integer,\n  body TEXT default 'x',\n  primary key (ID))")
+    live.execute('create index IDX_NOTES_BODY on "notes" ( "body" ) where body<>\'y\'')
+    live.execute("create   view V as select ID from notes where body='x'")
+    assert compare_schemas(read_connection_schema(expected), read_connection_schema(live)) == []
+
+
+def test_string_literal_case_still_counts():
+    assert differences_after(
+        "DROP INDEX idx_spores_status",
+        "CREATE INDEX idx_spores_status ON spores(status) WHERE status = 'Active'",
+    )[0][2] == "partial WHERE: repository none, live status = 'Active'"
+
+
+def test_ledger_and_internal_tables_are_ignored():
+    assert differences_after(
+        "CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TEXT)",
+        "INSERT INTO d1_migrations (name) VALUES ('0001_initial.sql')",  # creates sqlite_sequence
+        "CREATE TABLE hyphae_migrations (version INTEGER PRIMARY KEY, sha256 TEXT)",
+        "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB)",
+        "CREATE INDEX hyphae_lock_index ON hyphae_migrations(sha256)",
+        "ANALYZE",  # creates sqlite_stat1 (and sqlite_stat4 where compiled in)
+    ) == []
+
+
+def test_an_extra_trigger_is_reported():
+    changes = differences_after(
+        "CREATE TRIGGER touch_plans AFTER UPDATE ON plans BEGIN UPDATE plans SET updated_at = 1; END",
+    )
+    assert changes == [("extra", "trigger touch_plans", "on plans in the database only")]
+
+
+def test_a_dropped_unique_constraint_is_reported():
+    """Guards against a table's UNIQUE constraints no longer being compared: without it the
+    client's upserts into entity_mentions (keyed by that constraint) would fail or duplicate."""
+    live = migrated_database()
+    (create,) = live.execute("SELECT sql FROM sqlite_schema WHERE name = 'entity_mentions'").fetchone()
+    indexes = [sql for (sql,) in live.execute("SELECT sql FROM sqlite_schema WHERE type = 'index' "
+                                               "AND tbl_name = 'entity_mentions' AND sql IS NOT NULL")]
+    without_unique = re.sub(r",\s*UNIQUE \([^)]*\)", "", create)
+    assert without_unique != create
+    changes = differences_after("ALTER TABLE entity_mentions RENAME TO entity_mentions_old",
+                                without_unique, "DROP TABLE entity_mentions_old", *indexes)
+    assert changes == [("changed", "table entity_mentions",
+                        "unique constraints: repository ((entity_id, note_id, note_type, agent_id)), live none")]
+
+
+def test_column_order_counts_when_the_table_was_rebuilt():
+    changes = differences_after(
+        "CREATE TABLE team_config_new (value TEXT NOT NULL, key TEXT NOT NULL PRIMARY KEY)",
+        "DROP TABLE team_config",
+        "ALTER TABLE team_config_new RENAME TO team_config",
+    )
+    assert changes == [("changed", "table team_config", "column order: repository key, value, live value, key")]
+
+
+def test_a_difference_a_pending_migration_explains_is_blamed_on_it():
+    expected = read_connection_schema(migrated_database(up_to=4))
+    latest = read_connection_schema(migrated_database())
+    live = migrated_database(up_to=4)
+    live.execute("ALTER TABLE team_dlq ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0")  # from 0005, by hand
+    live.execute("ALTER TABLE plans ADD COLUMN owner TEXT")  # nobody's migration
+    pending = {"0005_embed_stats_and_dlq_replays.sql": mentioned_names(
+        "ALTER TABLE team_dlq ADD COLUMN replay_count INTEGER NOT NULL DEFAULT 0;")}
+    findings = schema_findings("staging", expected, read_connection_schema(live), latest=latest,
+                               pending_migrations=pending)
+    assert [(f.code, f.object, f.cause.split(":")[0]) for f in findings] == [
+        ("SCH002", "column plans.owner", "changed out of band"),
+        ("SCH002", "column team_dlq.replay_count", "migration pending"),
+    ]
+    assert "0005_embed_stats_and_dlq_replays.sql" in findings[1].cause
+
+
+def test_a_difference_on_a_table_an_edited_migration_names_is_blamed_on_the_edit():
+    expected = read_connection_schema(migrated_database())
+    live = migrated_database()
+    live.execute("ALTER TABLE team_dlq DROP COLUMN replay_count")
+    edited = {"0005_embed_stats_and_dlq_replays.sql": mentioned_names("ALTER TABLE team_dlq ADD COLUMN replay_count")}
+    findings = schema_findings("dev", expected, read_connection_schema(live), edited_migrations=edited)
+    assert [(f.code, f.object) for f in findings] == [("SCH001", "column team_dlq.replay_count")]
+    assert findings[0].cause == "migration edited: 0005_embed_stats_and_dlq_replays.sql changed after it was applied"
+
+
+def test_a_generated_column_expression_changed_out_of_band_is_reported_with_both_expressions():
+    definition = ("CREATE TABLE sizes (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL,"
+                  " kib INTEGER GENERATED ALWAYS AS (bytes / 1024) STORED, label AS (lower(\"Name\")), name TEXT)")
+    expected = migrated_database(up_to=0)
+    expected.execute(definition)
+    same = migrated_database(up_to=0)
+    same.execute('create table SIZES (ID integer primary key, BYTES integer not null,'
+                 ' KIB integer as ( "bytes"/1024 ) stored, label text generated always as (LOWER(name)) virtual,'
+                 ' name TEXT)'.replace("label text", "label"))
+    live = migrated_database(up_to=0)
+    live.execute(definition.replace("bytes / 1024", "bytes / 1000"))
+    assert compare_schemas(read_connection_schema(expected), read_connection_schema(same)) == []
+    assert [(d.change, d.object, d.detail) for d in compare_schemas(read_connection_schema(expected),
+                                                                    read_connection_schema(live))] == [
+        ("changed", "column sizes.kib",
+         "generated: repository AS (bytes / 1024) STORED, live AS (bytes / 1000) STORED"),
+    ]
+
+
+def test_a_generated_column_turned_stored_or_plain_is_reported():
+    expected = migrated_database(up_to=0)
+    expected.execute("CREATE TABLE t (a INT, b INT AS (a * 2))")
+    stored = migrated_database(up_to=0)
+    stored.execute("CREATE TABLE t (a INT, b INT AS (a * 2) STORED)")
+    plain = migrated_database(up_to=0)
+    plain.execute("CREATE TABLE t (a INT, b INT)")
+    assert [d.detail for d in compare_schemas(read_connection_schema(expected), read_connection_schema(stored))] == [
+        "generated: repository AS (a * 2) VIRTUAL, live AS (a * 2) STORED"]
+    assert [d.detail for d in compare_schemas(read_connection_schema(expected), read_connection_schema(plain))] == [
+        "generated: repository AS (a * 2) VIRTUAL, live none"]

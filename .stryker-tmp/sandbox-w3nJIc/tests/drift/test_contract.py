@@ -1,0 +1,89 @@
+"""CON003: a database that cannot store every field of contract/myco-client.yaml, read through
+the same schema reader as drift (live side: a real SQLite database)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from infra.artifact.allowlist import replay_migrations
+from infra.contract import read_contract
+from infra.drift.contract import affinity, contract_findings, read_problems
+from infra.drift.schema import read_connection_schema
+from infra.paths import DEFAULT_MIGRATIONS_DIR
+
+
+@pytest.fixture
+def migrated() -> sqlite3.Connection:
+    connection = replay_migrations(DEFAULT_MIGRATIONS_DIR)
+    yield connection
+    connection.close()
+
+
+def findings_after(connection: sqlite3.Connection, *statements: str) -> list[tuple[str, str, str]]:
+    applied = read_connection_schema(connection)
+    for statement in statements:
+        connection.execute(statement)
+    live = read_connection_schema(connection)
+    return [(finding.code, finding.change, finding.object) for finding in contract_findings("staging", live, applied)]
+
+
+def test_the_repositorys_schema_stores_every_contract_field(migrated):
+    assert read_problems(read_connection_schema(migrated), read_contract()) == {}
+
+
+def test_a_missing_column_and_a_missing_table_are_drift(migrated):
+    findings = findings_after(migrated, "ALTER TABLE spores DROP COLUMN tags", "DROP TABLE okf_pages")
+    assert findings == [("CON003", "missing", "column spores.tags"), ("CON003", "missing", "table okf_pages")]
+
+
+def test_an_integer_id_column_is_drift_because_the_manifest_would_no_longer_match(migrated):
+    findings = findings_after(
+        migrated,
+        "CREATE TABLE digest_extracts_int (id INTEGER NOT NULL, machine_id TEXT NOT NULL, project_id TEXT, agent_id TEXT, tier INTEGER, "
+        "content TEXT, substrate_hash TEXT, generated_at INTEGER, synced_at INTEGER, PRIMARY KEY (id, machine_id))",
+        "DROP TABLE digest_extracts", "ALTER TABLE digest_extracts_int RENAME TO digest_extracts")
+    assert findings == [("CON003", "changed", "column digest_extracts.id")]
+
+
+def test_a_not_null_column_the_client_never_sends_is_drift_and_one_with_a_default_is_not(migrated):
+    applied = read_connection_schema(migrated)
+    assert findings_after(migrated, "ALTER TABLE sessions ADD COLUMN reviewer TEXT NOT NULL DEFAULT 'x'") == []
+    live = read_connection_schema(_with_required_column())
+    assert [(f.code, f.change, f.object) for f in contract_findings("staging", live, applied)] == [
+        ("CON003", "changed", "column sessions.reviewer")]
+
+
+def _with_required_column() -> sqlite3.Connection:
+    connection = replay_migrations(DEFAULT_MIGRATIONS_DIR)
+    connection.executescript("""
+        CREATE TABLE sessions_new AS SELECT * FROM sessions;
+        DROP TABLE sessions;
+        CREATE TABLE sessions (id TEXT NOT NULL, machine_id TEXT NOT NULL, agent TEXT, "user" TEXT, project_root TEXT, project_id TEXT,
+          branch TEXT, started_at INTEGER, ended_at INTEGER, status TEXT, prompt_count INTEGER, tool_count INTEGER, title TEXT,
+          summary TEXT, transcript_path TEXT, parent_session_id TEXT, parent_session_reason TEXT, processed INTEGER,
+          content_hash TEXT, created_at INTEGER, synced_at INTEGER, reviewer TEXT NOT NULL, PRIMARY KEY (id, machine_id));
+    """)
+    return connection
+
+
+def test_an_empty_database_is_left_to_the_pending_migrations(migrated):
+    empty = sqlite3.connect(":memory:")
+    assert contract_findings("local", read_connection_schema(empty), read_connection_schema(empty)) == []
+
+
+@pytest.mark.parametrize("declared, expected", [("TEXT", "TEXT"), ("INTEGER", "INTEGER"), ("BIGINT", "INTEGER"), ("VARCHAR(20)", "TEXT"),
+                                                 ("", "BLOB"), ("REAL", "REAL"), ("DOUBLE", "REAL"), ("NUMERIC", "NUMERIC"), ("BOOLEAN", "NUMERIC")])
+def test_affinity_follows_sqlites_rules(declared, expected):
+    assert affinity(declared) == expected
+
+
+def test_the_finding_names_the_consequence_and_the_fix(migrated):
+    applied = read_connection_schema(migrated)
+    migrated.execute("ALTER TABLE prompt_batches DROP COLUMN thread_id")
+    [finding] = contract_findings("production", read_connection_schema(migrated), applied)
+    assert (finding.area, finding.severity, finding.cause) == ("contract", "drift", "changed out of band")
+    assert "every write to prompt_batches fails" in finding.detail and "as the migrations define it" in finding.fix
+    assert Path("contract/myco-client.yaml").name in finding.fix

@@ -1,0 +1,69 @@
+"""The sqlglot lens: quoting, case and whitespace don't count; meaning does."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.drift.normalize import (
+    mentioned_names,
+    normalize_expression,
+    normalize_statement,
+    normalize_type,
+    read_generated_columns,
+    read_index_sql,
+    read_table_checks,
+)
+
+
+@pytest.mark.parametrize("left, right", [
+    ("(0)", "0"),
+    ("'active'", "( 'active' )"),
+    ('lower("Name")', "LOWER( name )"),
+    ("[b] > 0", "B>0"),
+    ("CURRENT_TIMESTAMP", "current_timestamp"),
+])
+def test_equal_expressions_normalize_alike(left, right):
+    assert normalize_expression(left) == normalize_expression(right)
+
+
+@pytest.mark.parametrize("left, right", [("'active'", "'Active'"), ("0", "1"), ("1 + 1", "2"), ("a > 0", "a >= 0")])
+def test_different_expressions_stay_different(left, right):
+    assert normalize_expression(left) != normalize_expression(right)
+
+
+def test_types_are_compared_by_their_words_not_their_synonyms():
+    assert normalize_type("varchar( 10 )") == normalize_type("VARCHAR(10)")
+    assert normalize_type("INT") != normalize_type("INTEGER")  # only INTEGER PRIMARY KEY aliases the rowid
+    assert normalize_type(None) == ""
+
+
+def test_views_and_triggers_normalize_without_a_grammar_for_triggers():
+    assert normalize_statement('create view "V" as select A from T') == normalize_statement("CREATE VIEW v AS SELECT a FROM t")
+    trigger = "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = 1; END"
+    assert normalize_statement(trigger) == normalize_statement('create trigger "TR" after insert on [T]\nbegin update t set A=1; end')
+    assert normalize_statement(trigger) != normalize_statement(trigger.replace("a = 1", "a = 2"))
+
+
+def test_index_keys_and_partial_where_come_from_the_statement():
+    assert read_index_sql("CREATE INDEX i ON t(lower(b), c DESC) WHERE b>0") == (("LOWER(b)", "c"), "b > 0")
+    assert read_index_sql(None) == ((), None)
+    assert read_index_sql("not sql at all (") == ((), None)
+
+
+def test_check_constraints_are_read_from_the_table_statement():
+    sql = "CREATE TABLE t (id INTEGER CHECK (id = 1), b INT, CHECK(b>0))"
+    assert read_table_checks(sql) == ("b > 0", "id = 1")
+
+
+def test_generated_column_expressions_are_read_from_the_table_statement_whatever_their_spelling():
+    sql = "CREATE TABLE t (a INT, b INT GENERATED ALWAYS AS (a + 1) STORED, c AS (lower(\"A\")) VIRTUAL, d TEXT)"
+    assert read_generated_columns(sql) == (("b", "a + 1"), ("c", "LOWER(a)"))
+    assert read_generated_columns(sql) == read_generated_columns(
+        'create table "T" ("A" int, "B" int as ( "A"+1 ) stored, [C] generated always as (LOWER(a)))')
+    assert read_generated_columns(sql.replace("a + 1", "a + 2")) != read_generated_columns(sql)
+    assert read_generated_columns(None) == ()
+    assert read_generated_columns("not sql at all (") == ()
+
+
+def test_mentioned_names_lists_identifiers_in_lower_case():
+    assert {"team_dlq", "replay_count"} <= mentioned_names('ALTER TABLE "Team_DLQ" ADD COLUMN replay_count INTEGER')

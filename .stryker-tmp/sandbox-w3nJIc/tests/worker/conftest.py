@@ -1,0 +1,154 @@
+"""Fixtures: the built Worker running on workerd (started by pytest), over a migrated local D1.
+
+The database is migrated before workerd starts by the real runner (`infra.runner`, what
+`invoke migrate --env local` runs), into the very file `infra.paths.local_d1_file` names
+(tests/test_paths.py proves workerd uses it). Workers AI and Vectorize are the local stand-ins of
+worker/dev/stand_ins.mjs, bound exactly as `invoke local` binds them. Each module gets its own
+state folder and Worker; the artifact is built once per session.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.artifact import build_artifact
+from infra.environments import BINDING_KV, load_environment, schema_version
+from infra.local.runtime import STAND_INS_HOST, plan_stand_ins, start_local_worker
+from infra.local.smoke import vector_id  # noqa: F401 - the tests' vector ids, from the reference
+from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
+from infra.render.local_config import plan_local_config
+from infra.runner.apply import MigrateOptions, run_migrate
+
+TEAM_KEY = "test-team-key-8c1f0a7e5b2d4c69"
+MCP_TOKEN = "mcp-token-not-to-be-shown"
+AUTH = {"authorization": f"Bearer {TEAM_KEY}"}
+PROJECT = "proj_" + "0123456789abcdef" * 2
+OTHER_PROJECT = "proj_" + "fedcba9876543210" * 2
+# Texts holding this fail their first two embeddings in the stand-in model (a transient AI error:
+# the batched call and its one-by-one retry fail, a later drain succeeds).
+FAIL_ONCE = "[fail-once]"
+
+
+def apply_migrations(state: Path, upto: int) -> None:
+    """Migrate the local D1 file of `state` up to version `upto` with the real runner (`invoke migrate`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STATE_DIR_VARIABLE, str(state))
+        run_migrate("local", DEFAULT_MIGRATIONS_DIR, MigrateOptions(to_version=upto))
+
+
+def local_database(state: Path) -> Path:
+    return local_d1_file(load_environment("local").local_database_id, state)
+
+
+def read_rows(state: Path, sql: str, *params) -> list[tuple]:
+    """Read the Worker's D1 file directly (read-only) to see what really reached the database."""
+    connection = sqlite3.connect(f"file:{local_database(state)}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def stand_ins(**extra_vars: str) -> dict:
+    """miniflare options binding the stand-ins as `invoke local` does, with extra variables."""
+    return plan_stand_ins(plan_local_config(), extra_vars)
+
+
+def stored_vectors(worker) -> dict[str, dict]:
+    """{vector id: metadata} of the stand-in Vectorize index, read through its inspection route."""
+    response = httpx.get(f"{worker.url}/vectors", headers={"host": STAND_INS_HOST}, timeout=30)
+    response.raise_for_status()
+    return {vector["id"]: vector["metadata"] for vector in response.json()["vectors"]}
+
+
+def run_cron(worker) -> None:
+    """Run the Worker's scheduled handler now (the local runtime has no clock-driven cron)."""
+    response = httpx.get(f"{worker.url}/cdn-cgi/handler/scheduled", timeout=60)
+    assert response.status_code == 200, response.text
+
+
+def record(table: str, record_id: str, machine_id: str = "m1", operation: str = "upsert", content_hash: str | None = None,
+           project_id: str | None = PROJECT, **data) -> dict:
+    """A record as the real client builds it (reference §3.3): data is the row plus project_id."""
+    payload = {"id": record_id, **data, "machine_id": machine_id}
+    if content_hash is not None:
+        payload["content_hash"] = content_hash
+    if project_id is not None:
+        payload["project_id"] = project_id
+    if operation == "delete":
+        payload = {"id": record_id, "machine_id": machine_id, **({"project_id": project_id} if project_id else {})}
+    return {"table": table, "id": record_id, "machine_id": machine_id, "operation": operation,
+            "content_hash": content_hash if content_hash is not None else payload.get("content_hash"), "data": payload}
+
+
+def session(record_id: str, machine_id: str = "m1", **data) -> dict:
+    fields = {"agent": "claude", "started_at": 1_700_000_000, "created_at": 1_700_000_000, "title": f"t-{record_id}", **data}
+    return record("sessions", record_id, machine_id, **fields)
+
+
+def spore(record_id: str, machine_id: str = "m1", content: str = "use D1 batch writes", **data) -> dict:
+    fields = {"agent_id": "myco-agent", "observation_type": "decision", "content": content, "status": "active",
+              "embedded": 0, "created_at": 1_767_225_600, **data}
+    return record("spores", record_id, machine_id, **fields)
+
+
+def enqueue(worker, records: list[dict], machine_id: str = "m1", version: int | None = 3, expect: int = 200) -> dict:
+    body = {"machine_id": machine_id, "records": records}
+    if version is not None:
+        body["sync_protocol_version"] = version
+    response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+def get(worker, path: str, expect: int = 200, **params) -> dict:
+    response = httpx.get(f"{worker.url}{path}", params=params, headers=AUTH, timeout=30)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="session")
+def worker_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("artifact") / "dist"
+    build_artifact(output)
+    return output
+
+
+def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None):
+    if upto:
+        apply_migrations(state, upto)
+    return start_local_worker(artifact, TEAM_KEY, state=state, extra_options=extra)
+
+
+@pytest.fixture(scope="module")
+def worker_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker-state")
+
+
+@pytest.fixture(scope="module")
+def running_worker(worker_artifact: Path, worker_state: Path):
+    """The Worker on workerd: schema up to date, KV holding an MCP token, the stand-ins bound
+    (the model fails once for texts holding FAIL_ONCE)."""
+    extra = {**stand_ins(FAIL_MARKER=FAIL_ONCE), "kvSeed": {BINDING_KV: {"mcp_access_token": MCP_TOKEN}}}
+    worker = _start(worker_artifact, worker_state, upto=schema_version(), extra=extra)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def start_worker(worker_artifact: Path, tmp_path: Path):
+    """Start a Worker on a fresh state folder with migrations up to `upto`; stopped after the test."""
+    started = []
+
+    def start(upto: int, state: Path | None = None, extra: dict | None = None):
+        worker = _start(worker_artifact, state or tmp_path / "worker-state", upto=upto, extra=extra)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,233 @@
+"""POST /enqueue over HTTP against workerd: what `accepted` and `rejected` promise (reference §3.3, §7).
+
+`accepted` must mean durably in D1 when the answer is sent (these tests read the D1 file right
+after the answer); `rejected` only what can never succeed, echoing table and id exactly as sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+
+from infra.environments import schema_version
+from tests.worker.conftest import (
+    AUTH,
+    OTHER_PROJECT,
+    PROJECT,
+    enqueue,
+    get,
+    local_database,
+    read_rows,
+    record,
+    session,
+    spore,
+)
+
+pytestmark = pytest.mark.workerd
+
+
+def test_accepted_records_are_in_d1_when_the_answer_is_sent(running_worker, worker_state):
+    answer = enqueue(running_worker, [session("s-durable", "m-durable"), spore("sp-durable", "m-durable")], "m-durable")
+    assert (answer["accepted"], answer["rejected"]) == (2, [])
+    rows = read_rows(worker_state, "SELECT id, machine_id, title, project_id, synced_at FROM sessions WHERE machine_id = 'm-durable'")
+    assert rows[0][:4] == ("s-durable", "m-durable", "t-s-durable", PROJECT) and rows[0][4] is not None
+    assert read_rows(worker_state, "SELECT content FROM spores WHERE machine_id = 'm-durable'") == [("use D1 batch writes",)]
+
+
+@pytest.mark.parametrize("bad, error", [
+    ({"table": "colours", "id": "c1", "operation": "upsert", "data": {"project_id": PROJECT}}, "Unknown table: colours"),
+    ({**session("s-noproj"), "data": {"agent": "a", "started_at": 1, "created_at": 1}}, "Invalid project_id: expected proj_<32 hex chars>, got undefined"),
+    ({**session("s-path"), "data": {"project_id": "/home/me/repo"}}, 'Invalid project_id: expected proj_<32 hex chars>, got "/home/me/repo"'),
+    ({**session("s-upper"), "data": {"project_id": "proj_" + "A" * 32}}, "Invalid project_id"),
+    ({**session("s-op"), "operation": "embed"}, 'operation must be "upsert" or "delete", not "embed"'),
+    ({**session("s-noid"), "id": None}, "id must be a non-empty string"),
+    ({**session("s-list"), "data": [1, 2]}, "data must be a JSON object"),
+    ({**session("s-raw"), "data": {"__raw": "{not json"}}, "the client could not read this row's stored payload (__raw)"),
+])
+def test_a_record_that_can_never_succeed_is_rejected_alone_echoing_table_and_id(running_worker, worker_state, bad, error):
+    answer = enqueue(running_worker, [session("s-before", "m-reject"), bad, session("s-after", "m-reject")], "m-reject")
+    assert answer["accepted"] == 2
+    [rejected] = answer["rejected"]
+    assert (rejected["table"], rejected["id"]) == (bad["table"], bad["id"])
+    assert rejected["error"].startswith(error)
+    stored = read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-reject' ORDER BY id")
+    assert ("s-before",) in stored and ("s-after",) in stored and (bad["id"],) not in stored
+
+
+def test_deletes_carry_the_project_id_check_too_and_team_members_need_none(running_worker, worker_state):
+    member = record("team_members", "m-team", "m-team", project_id=None, user="m-team", role="member", joined="2026-01-02T03:04:05Z")
+    bad_delete = record("sessions", "s-x", "m-team", "delete", project_id=None)
+    answer = enqueue(running_worker, [member, bad_delete], "m-team")
+    assert answer["accepted"] == 1
+    assert answer["rejected"][0]["id"] == "s-x"
+    assert read_rows(worker_state, 'SELECT id, "user", joined FROM team_members WHERE machine_id = ?', "m-team") == [("m-team", "m-team", "2026-01-02T03:04:05Z")]
+
+
+def test_embedded_is_dropped_and_a_field_outside_the_contract_is_dropped_and_counted(running_worker, worker_state):
+    before = get(running_worker, "/queue-stats")["dropped_fields"].get("spores.mood", 0)
+    answer = enqueue(running_worker, [spore("sp-new", "m-newer", mood="curious"), spore("sp-new2", "m-newer", mood="calm")], "m-newer")
+    assert (answer["accepted"], answer["rejected"], answer["dropped_fields"]) == (2, [], {"spores.mood": 2})
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-newer'") == [(2,)]
+    stats = get(running_worker, "/queue-stats")
+    assert stats["dropped_fields"]["spores.mood"] == before + 2
+    assert "spores.embedded" not in stats["dropped_fields"]
+
+
+def test_the_protocol_3_tables_and_the_thread_fields_are_stored(running_worker, worker_state):
+    records = [
+        record("skill_lineage", "sklin_1", "m-p3", skill_id="skill_1", generation=2, action="revise", created_at=5),
+        record("okf_generations", "okfgen_1", "m-p3", generation=1, status="draft", plan="{}", created_at=5, updated_at=5),
+        record("okf_pages", "okfpage_1", "m-p3", path="a.md", type="note", created_at=5, updated_at=5),
+        record("okf_page_revisions", "okfrev_1", "m-p3", page_id="okfpage_1", page_generation=1, bundle_generation_id="okfgen_1",
+               action="create", body="# a", created_at=5),
+        record("prompt_batches", "pbat_thread", "m-p3", session_id="s1", created_at=5, thread_id="thr_1", thread_label="side quest"),
+    ]
+    answer = enqueue(running_worker, records, "m-p3")
+    assert (answer["accepted"], answer["rejected"], answer["dead_lettered"], answer["dropped_fields"]) == (5, [], [], {})
+    for table in ("skill_lineage", "okf_generations", "okf_pages", "okf_page_revisions"):
+        assert read_rows(worker_state, f"SELECT count(*) FROM {table} WHERE machine_id = 'm-p3'") == [(1,)], table
+    assert read_rows(worker_state, "SELECT thread_id, thread_label FROM prompt_batches WHERE id = 'pbat_thread'") == [("thr_1", "side quest")]
+
+
+def test_ids_are_stored_as_the_exact_strings_the_client_sent(running_worker, worker_state):
+    records = [record("prompt_batches", batch_id, "m-ids", session_id="s1", created_at=1, parent_prompt_batch_id=7)
+               for batch_id in ("123", "0042", "pbat_0123456789abcdef0123456789abcdef")]
+    records.append(record("digest_extracts", "99", "m-ids", agent_id="a", tier=1, content="c", generated_at=1))
+    assert enqueue(running_worker, records, "m-ids")["accepted"] == 4
+    stored = read_rows(worker_state, "SELECT id, typeof(id) FROM prompt_batches WHERE machine_id = 'm-ids' ORDER BY id")
+    assert stored == [("0042", "text"), ("123", "text"), ("pbat_0123456789abcdef0123456789abcdef", "text")]
+    assert read_rows(worker_state, "SELECT id, typeof(id) FROM digest_extracts WHERE machine_id = 'm-ids'") == [("99", "text")]
+
+
+def test_the_envelope_decides_identity_not_the_local_columns_in_data(running_worker, worker_state):
+    legacy = session("s-envelope", "m-envelope")
+    legacy["data"].update({"id": "something-else", "machine_id": "local"})
+    assert enqueue(running_worker, [legacy], "m-envelope")["accepted"] == 1
+    assert read_rows(worker_state, "SELECT id, machine_id FROM sessions WHERE id = 's-envelope'") == [("s-envelope", "m-envelope")]
+
+
+def test_an_unchanged_content_hash_is_not_rewritten_and_a_changed_one_is(running_worker, worker_state):
+    enqueue(running_worker, [session("s-hash", "m-hash", content_hash="h1", title="first")], "m-hash")
+    again = enqueue(running_worker, [session("s-hash", "m-hash", content_hash="h1", title="ignored")], "m-hash")
+    assert (again["accepted"], again["unchanged"]) == (1, 1)
+    changed = enqueue(running_worker, [session("s-hash", "m-hash", content_hash="h2", title="second")], "m-hash")
+    assert (changed["accepted"], changed["unchanged"]) == (1, 0)
+    assert read_rows(worker_state, "SELECT title FROM sessions WHERE machine_id = 'm-hash'") == [("second",)]
+
+
+def test_a_batch_far_above_100_bound_parameters_is_written_whole(running_worker, worker_state):
+    # 250 sessions of ~12 columns: 3,000 parameters. The local D1 refuses a 101st parameter like
+    # D1 does (test_d1_limits.py), so statements that were not cut to fit would fail.
+    records = [session(f"bulk-{index:03d}", "m-bulk", content_hash=f"h-{index}") for index in range(250)]
+    answer = enqueue(running_worker, records, "m-bulk")
+    assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (250, [], [])
+    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-bulk'") == [(250,)]
+    assert enqueue(running_worker, records, "m-bulk")["unchanged"] == 250
+
+
+def test_deletes_remove_only_the_named_rows_of_that_machine(running_worker, worker_state):
+    enqueue(running_worker, [session("keep", "m-del"), session("drop1", "m-del"), session("drop2", "m-del")], "m-del")
+    enqueue(running_worker, [session("drop1", "m-del-other")], "m-del-other")
+    answer = enqueue(running_worker, [record("sessions", "drop1", "m-del", "delete"), record("sessions", "drop2", "m-del", "delete"),
+                                      record("sessions", "never-there", "m-del", "delete")], "m-del")
+    assert (answer["accepted"], answer["rejected"]) == (3, [])
+    assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-del'") == [("keep",)]
+    assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-del-other'") == [("drop1",)]
+
+
+def test_records_for_one_row_count_in_request_order(running_worker, worker_state):
+    enqueue(running_worker, [session("recreated", "m-order"), session("removed", "m-order")], "m-order")
+    answer = enqueue(running_worker, [record("sessions", "recreated", "m-order", "delete"), session("recreated", "m-order", title="again"),
+                                      session("removed", "m-order"), record("sessions", "removed", "m-order", "delete")], "m-order")
+    assert (answer["accepted"], answer["rejected"]) == (4, [])
+    assert read_rows(worker_state, "SELECT id, title FROM sessions WHERE machine_id = 'm-order'") == [("recreated", "again")]
+
+
+def test_entity_mentions_upsert_and_delete_by_their_unique_key(running_worker, worker_state):
+    mention = {"entity_id": "e1", "note_id": "n1", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+    upsert = {"table": "entity_mentions", "operation": "upsert", "machine_id": "m-mention", "data": mention}
+    assert enqueue(running_worker, [upsert, upsert], "m-mention")["accepted"] == 2
+    assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(1,)]
+    assert enqueue(running_worker, [{**upsert, "operation": "delete"}], "m-mention")["accepted"] == 1
+    assert read_rows(worker_state, "SELECT count(*) FROM entity_mentions WHERE machine_id = 'm-mention'") == [(0,)]
+
+
+def test_a_record_d1_refuses_is_dead_lettered_durably_and_its_batch_mates_are_written(running_worker, worker_state):
+    no_agent = session("s-no-agent", "m-dlq")
+    del no_agent["data"]["agent"]  # sessions.agent is NOT NULL in D1
+    answer = enqueue(running_worker, [session("s-fine", "m-dlq"), no_agent, session("s-fine2", "m-dlq")], "m-dlq")
+    assert (answer["accepted"], answer["rejected"]) == (3, [])
+    [parked] = answer["dead_lettered"]
+    assert (parked["table"], parked["id"]) == ("sessions", "s-no-agent") and "NOT NULL" in parked["error"]
+    assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-dlq' ORDER BY id") == [("s-fine",), ("s-fine2",)]
+    [listed] = [message for message in get(running_worker, "/dlq")["messages"] if message["machine_id"] == "m-dlq"]
+    assert (listed["lease_id"], listed["table_name"], listed["row_id"], listed["operation"]) == ("sessions:s-no-agent:m-dlq", "sessions", "s-no-agent", "upsert")
+    retried = httpx.post(f"{running_worker.url}/dlq/retry", json={"lease_ids": [listed["lease_id"]]}, headers=AUTH).json()
+    assert (retried["retried"], retried["failed"]) == (0, [{"lease_id": "sessions:s-no-agent:m-dlq"}])
+    discarded = httpx.post(f"{running_worker.url}/dlq/discard", json={"lease_ids": [listed["lease_id"]]}, headers=AUTH).json()
+    assert discarded == {"discarded": 1}
+    assert [m for m in get(running_worker, "/dlq")["messages"] if m["machine_id"] == "m-dlq"] == []
+
+
+def test_a_retried_dead_letter_is_stored_once_the_cause_is_gone(start_worker, tmp_path):
+    state = tmp_path / "dlq-retry"
+    worker = start_worker(upto=schema_version(), state=state)
+    with sqlite3.connect(local_database(state)) as connection:  # a cause D1 refuses, removable later
+        connection.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON sessions WHEN NEW.title = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END")
+    assert enqueue(worker, [session("s-poison", "m-r", title="poison")], "m-r")["dead_lettered"][0]["error"].startswith("D1_ERROR: poisoned row")
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute("DROP TRIGGER refuse_poison")
+    retried = httpx.post(f"{worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-poison:m-r"]}, headers=AUTH).json()
+    assert (retried["retried"], retried["failed"]) == (1, [])
+    assert read_rows(state, "SELECT title FROM sessions WHERE id = 's-poison'") == [("poison",)]
+    assert get(worker, "/dlq")["messages"] == []
+
+
+def test_when_even_the_dead_letter_write_fails_the_answer_is_a_5xx_so_the_client_resends(start_worker, tmp_path):
+    state = tmp_path / "broken"
+    worker = start_worker(upto=schema_version(), state=state)
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute("CREATE TRIGGER refuse_all BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+        connection.execute("CREATE TRIGGER refuse_dlq BEFORE INSERT ON team_dlq BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+    response = httpx.post(f"{worker.url}/enqueue", json={"machine_id": "m-b", "sync_protocol_version": 3, "records": [session("s-b", "m-b")]}, headers=AUTH)
+    assert response.status_code >= 500
+    assert "accepted" not in response.json()
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_protocol_1_daemons_push_to_sync_and_read_their_answer_shape(running_worker, worker_state):
+    body = {"machine_id": "m-v1", "sync_protocol_version": 1, "records": [session("s-v1", "m-v1"), {**session("bad", "m-v1"), "table": "nope"}]}
+    response = httpx.post(f"{running_worker.url}/sync", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"synced": 1, "skipped": 0, "errors": [{"table": "nope", "id": "bad", "error": "Unknown table: nope"}]}
+    assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-v1'") == [("s-v1",)]
+
+
+@pytest.mark.parametrize("body, status", [({"machine_id": "m", "records": "x"}, 400), ({"machine_id": "m", "records": [{}] * 1001}, 413)])
+def test_a_malformed_or_oversized_batch_is_refused_whole(running_worker, body, status):
+    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH)
+    assert response.status_code == status
+
+
+def test_a_body_that_is_not_json_is_400(running_worker):
+    assert httpx.post(f"{running_worker.url}/enqueue", content=b"{nope", headers=AUTH).status_code == 400
+
+
+def test_other_projects_rows_are_kept_apart(running_worker, worker_state):
+    enqueue(running_worker, [session("s-p1", "m-proj"), session("s-p2", "m-proj", project_id=OTHER_PROJECT)], "m-proj")
+    assert read_rows(worker_state, "SELECT id, project_id FROM sessions WHERE machine_id = 'm-proj' ORDER BY id") == [("s-p1", PROJECT), ("s-p2", OTHER_PROJECT)]
+
+
+def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
+    records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}") for index in range(30)]
+    response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
+                          headers=AUTH, timeout=60)
+    calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
+    # the gate, the stored hashes, the rows with their jobs, the jobs' rows, the jobs' end, the counters
+    assert calls == 6 and statements >= calls
+    health = httpx.get(f"{running_worker.url}/health")
+    assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
+    refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})
+    assert refused.headers["x-hyphae-d1-calls"] == "0"

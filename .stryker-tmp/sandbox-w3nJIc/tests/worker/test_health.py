@@ -1,0 +1,94 @@
+"""GET /health, POST /connect and the MCP token over HTTP against the Worker on workerd.
+
+The client reconnects after every /health whose `mcp_token_hash` differs from its own hash of the
+token /connect gave it (reference §3.6), so the hash must be exactly the client's.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from infra.environments import load_environment, schema_version
+from infra.local.smoke import client_token_hash
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
+
+pytestmark = pytest.mark.workerd
+
+
+def connect(worker, machine_id: str, **fields) -> httpx.Response:
+    return httpx.post(f"{worker.url}/connect", json={"machine_id": machine_id, "sync_protocol_version": 3, **fields}, headers=AUTH, timeout=30)
+
+
+def test_health_advertises_the_protocol_window_of_the_environment_model_without_auth(running_worker):
+    response = httpx.get(f"{running_worker.url}/health")
+    body = response.json()
+    worker = load_environment("local").worker
+    assert response.status_code == 200, body
+    assert (body["status"], body["sync_protocol_version"], body["min_compat_client_version"]) == ("ok", 3, 1)
+    assert (worker.sync_protocol_version, worker.min_compat_client_version) == (3, 1)
+    assert (body["schema_version"], body["schema_version_applied"]) == (schema_version(), schema_version())
+    assert body["bindings"] == {"d1": True, "kv": True, "vectorize": True, "ai": True, "api_key": True}
+
+
+def test_health_shows_the_clients_hash_of_the_mcp_token_never_the_token(running_worker):
+    response = httpx.get(f"{running_worker.url}/health")
+    assert response.json()["mcp_token_hash"] == client_token_hash(MCP_TOKEN)
+    assert MCP_TOKEN not in response.text
+
+
+def test_the_first_connect_creates_the_token_and_health_then_shows_its_hash(start_worker):
+    worker = start_worker(upto=schema_version())
+    assert httpx.get(f"{worker.url}/health").json()["mcp_token_hash"] is None
+    first = connect(worker, "m-first").json()
+    again = connect(worker, "m-second").json()
+    assert first["mcp_token"] == again["mcp_token"] and len(first["mcp_token"]) == 36
+    assert httpx.get(f"{worker.url}/health").json()["mcp_token_hash"] == client_token_hash(first["mcp_token"])
+
+
+def test_rotation_replaces_the_token_and_the_hash_follows(start_worker):
+    worker = start_worker(upto=schema_version())
+    before = connect(worker, "m-rotate").json()["mcp_token"]
+    rotated = httpx.post(f"{worker.url}/mcp/rotate", headers=AUTH)
+    assert rotated.status_code == 200, rotated.text
+    token = rotated.json()["token"]
+    assert token != before
+    assert connect(worker, "m-rotate").json()["mcp_token"] == token
+    assert httpx.get(f"{worker.url}/health").json()["mcp_token_hash"] == client_token_hash(token)
+
+
+def test_connect_registers_the_node_and_returns_the_config_with_the_team_id(running_worker, worker_state):
+    put = httpx.put(f"{running_worker.url}/config", json={"team_id": "team_42", "team_name": "Platform"}, headers=AUTH)
+    assert put.json() == {"updated": 2}
+    first = connect(running_worker, "m-node", version="0.14.2", vault_name="vault", agent="claude")
+    body = first.json()
+    assert first.status_code == 200, body
+    assert (body["status"], body["sync_protocol_version"], body["min_compat_client_version"]) == ("connected", 3, 1)
+    assert (body["config"]["team_id"], body["config"]["team_name"], body["mcp_token"], body["mcp_endpoint"]) == ("team_42", "Platform", MCP_TOKEN, "/mcp")
+    registered = read_rows(worker_state, "SELECT registered_at, package_version, sync_protocol_version FROM nodes WHERE machine_id = 'm-node'")
+    assert registered[0][1:] == ("0.14.2", 3)
+    connect(running_worker, "m-node")
+    assert read_rows(worker_state, "SELECT registered_at, package_version FROM nodes WHERE machine_id = 'm-node'") == [(registered[0][0], "0.14.2")]
+    assert get(running_worker, "/config") == {"config": {"team_id": "team_42", "team_name": "Platform"}, "sync_protocol_version": 3}
+
+
+def test_connect_without_a_machine_id_is_400(running_worker):
+    response = httpx.post(f"{running_worker.url}/connect", json={"sync_protocol_version": 3}, headers=AUTH)
+    assert response.status_code == 400
+    assert "machine_id" in response.json()["error"]
+
+
+@pytest.mark.parametrize("body, message", [({}, "Empty config body"), ({"team_id": 7}, "config values must be strings")])
+def test_put_config_refuses_an_empty_body_or_values_that_are_not_strings(running_worker, body, message):
+    response = httpx.put(f"{running_worker.url}/config", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+
+
+def test_unknown_route_is_404_wrong_method_is_405_and_the_mcp_server_is_a_clear_404(running_worker):
+    assert httpx.get(f"{running_worker.url}/nope", headers=AUTH).status_code == 404
+    assert httpx.get(f"{running_worker.url}/enqueue", headers=AUTH).status_code == 405
+    for path in ("/mcp", "/mcp/tools"):
+        response = httpx.post(f"{running_worker.url}{path}", headers=AUTH)
+        assert response.status_code == 404
+        assert "MCP server" in response.json()["error"]

@@ -1,0 +1,95 @@
+"""The daemon UI's endpoints (reference §3.7): /sync-summary, /queue-stats, /records, /members,
+/search, /rebuild, against the Worker on workerd."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from infra.environments import schema_version
+from tests.worker.conftest import (
+    AUTH,
+    OTHER_PROJECT,
+    PROJECT,
+    enqueue,
+    get,
+    read_rows,
+    record,
+    session,
+    spore,
+    stored_vectors,
+    vector_id,
+)
+
+pytestmark = pytest.mark.workerd
+
+
+def test_sync_summary_counts_every_synced_table_and_this_machines_rows(start_worker, tmp_path):
+    worker = start_worker(upto=schema_version(), state=tmp_path / "summary")
+    enqueue(worker, [session("s1", "m-a"), spore("sp1", "m-a"), spore("sp2", "m-a", status="superseded")], "m-a")
+    enqueue(worker, [session("s1", "m-b")], "m-b")
+    body = get(worker, "/sync-summary", machine_id="m-a")
+    assert len(body["tables"]) == 19 and body["total_records"] == 4
+    assert (body["tables"]["sessions"], body["machine_tables"]["sessions"], body["machine_tables"]["spores"]) == (2, 1, 2)
+    assert (body["vector_count"], body["vector_index_healthy"], body["embeddable_count"]) == (1, True, 1)
+    assert "machine_tables" not in get(worker, "/sync-summary")
+
+
+def test_queue_stats_count_what_the_answers_said(start_worker, tmp_path):
+    worker = start_worker(upto=schema_version(), state=tmp_path / "stats")
+    enqueue(worker, [session("s1", "m-q", content_hash="h1"), session("s2", "m-q"), {**session("bad", "m-q"), "table": "nope"}], "m-q")
+    enqueue(worker, [session("s1", "m-q", content_hash="h1")], "m-q")
+    stats = get(worker, "/queue-stats")
+    assert (stats["enqueued"], stats["accepted"], stats["rejected"], stats["unchanged"], stats["processed"], stats["failed"]) == (4, 3, 1, 1, 3, 1)
+    assert (stats["backlog"], stats["dead_lettered"], stats["dropped_fields"]) == (0, 0, {})
+
+
+def test_a_record_is_read_back_by_table_and_id(running_worker):
+    enqueue(running_worker, [spore("sp-read", "m-read", content="read me")], "m-read")
+    body = get(running_worker, "/records/spores/sp-read")
+    assert (body["record"]["content"], body["record"]["machine_id"], body["record"]["table"]) == ("read me", "m-read", "spores")
+    assert get(running_worker, "/records/spores/sp-read", machine_id="m-other", expect=404) == {"error": "not_found"}
+    assert get(running_worker, "/records/nodes/x", expect=400)["error"] == "Unknown record type: nodes"
+
+
+def test_members_are_listed_and_a_departed_machine_removed(running_worker):
+    members = [record("team_members", machine, machine, project_id=None, user=machine, role="member") for machine in ("m-mem1", "m-mem2")]
+    for member in members:
+        enqueue(running_worker, [member], member["machine_id"])
+    listed = {member["machine_id"] for member in get(running_worker, "/members")["members"]}
+    assert {"m-mem1", "m-mem2"} <= listed
+    assert httpx.delete(f"{running_worker.url}/members/m-mem1", headers=AUTH).json() == {"removed": 1}
+    assert "m-mem1" not in {member["machine_id"] for member in get(running_worker, "/members")["members"]}
+
+
+def test_search_ranks_by_meaning_hydrates_from_d1_and_applies_the_filters(start_worker, tmp_path):
+    worker = start_worker(upto=schema_version(), state=tmp_path / "search")
+    enqueue(worker, [
+        spore("sp-d1", "m-s", content="batch writes to the D1 database"),
+        spore("sp-cat", "m-s", content="the cat sat on the mat", observation_type="gotcha"),
+        spore("sp-other", "m-s", content="batch writes to the D1 database", project_id=OTHER_PROJECT),
+        session("s-d1", "m-s", summary="we discussed D1 batch writes"),
+    ], "m-s")
+    results = get(worker, "/search", q="D1 batch writes")["results"]
+    assert {result["id"] for result in results[:3]} == {"sp-d1", "sp-other", "s-d1"}
+    hydrated = next(result for result in results if result["id"] == "sp-d1")
+    assert (hydrated["table"], hydrated["machine_id"], hydrated["data"]["content"]) == ("spores", "m-s", "batch writes to the D1 database")
+    scoped = get(worker, "/search", q="D1 batch writes", project_id=PROJECT, tables="spores")["results"]
+    assert {result["id"] for result in scoped} == {"sp-d1", "sp-cat"}
+    assert [result["id"] for result in get(worker, "/search", q="cat", observation_type="gotcha")["results"]] == ["sp-cat"]
+    assert get(worker, "/search", q="cat", limit=1, tables="sessions")["results"][0]["id"] == "s-d1"
+    assert get(worker, "/search", expect=400)["error"] == 'Missing query parameter "q"'
+
+
+def test_rebuild_deletes_only_that_machines_rows_and_then_its_vectors(start_worker, tmp_path):
+    state = tmp_path / "rebuild"
+    worker = start_worker(upto=schema_version(), state=state)
+    enqueue(worker, [spore("sp-1", "m-rb"), session("s-1", "m-rb")], "m-rb")
+    enqueue(worker, [spore("sp-1", "m-keep")], "m-keep")
+    answer = httpx.post(f"{worker.url}/rebuild", json={"machine_id": "m-rb"}, headers=AUTH).json()
+    assert (answer["ok"], answer["deleted"]["spores"], answer["deleted"]["sessions"], answer["truncated_tables"]) == (True, 1, 1, 19)
+    assert read_rows(state, "SELECT machine_id FROM spores") == [("m-keep",)]
+    assert get(worker, "/queue-stats")["backlog"] == 2  # one job per deleted row of an embedded table
+    httpx.get(f"{worker.url}/cdn-cgi/handler/scheduled", timeout=60)
+    assert set(stored_vectors(worker)) == {vector_id("spores", "sp-1", "m-keep")}
+    assert httpx.post(f"{worker.url}/rebuild", json={}, headers=AUTH).status_code == 400
