@@ -1,1 +1,0 @@
-"""Migration files on disk: discovery and naming (files.py) and the chained sum (sumfile.py)."""

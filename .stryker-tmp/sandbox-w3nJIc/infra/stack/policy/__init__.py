@@ -1,1 +1,0 @@
-"""hyphae's Pulumi policy pack (PulumiPolicy.yaml here; the rules in rules.py)."""
