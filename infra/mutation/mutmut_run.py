@@ -77,9 +77,11 @@ def render_config(module: MutationModule, also_copy: list[str]) -> str:
     return base.rstrip("\n") + "\n\n# Written by `invoke mutate` (infra/mutation/mutmut_run.py).\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
 
 
-def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log) -> list[Mutant]:
-    """Run mutmut over `module` (earlier survivors re-tested first: tests may have been added since)
-    and return every mutant with its verdict. Writes only the working folder."""
+def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log, equivalents=()) -> list[Mutant]:
+    """Run mutmut over `module` and return every mutant with its verdict. Earlier survivors are
+    re-tested first (tests may have been added since), and so are mutants listed as equivalent
+    that an earlier run saw killed (the test that killed them may have changed). Writes only the
+    working folder."""
     folder = prepare_work_dir(module, fresh)
     mutmut = Path(sys.executable).parent / "mutmut"
     if not mutmut.exists():
@@ -88,7 +90,9 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log) -> list[M
     # a function added or edited since would be tried against the new tests alone. So the map is
     # rebuilt on every run (one pass of the module's tests); the verdicts are kept.
     (folder / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    earlier = [name for name, status in read_verdicts(folder).items() if status in SURVIVING]
+    verdicts = read_verdicts(folder)
+    earlier = [name for name, status in verdicts.items() if status in SURVIVING]
+    earlier += _killed_but_listed(module, folder, verdicts, equivalents)
     with open(folder / "mutmut.log", "a", encoding="utf-8") as output:
         if earlier:
             log(f"  re-testing {len(earlier)} earlier survivor(s)")
@@ -97,6 +101,15 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log) -> list[M
     verdicts = read_verdicts(folder)
     changes = read_changes(folder, list(verdicts))  # killed ones too: an equivalents entry may name one
     return [_mutant(module, name, status, changes.get(name, ())) for name, status in sorted(verdicts.items())]
+
+
+def _killed_but_listed(module: MutationModule, folder: Path, verdicts: dict[str, str], equivalents) -> list[str]:
+    listed = {entry.key() for entry in equivalents if entry.module == module.name}
+    killed = [name for name, status in verdicts.items() if status == "killed"]
+    if not listed or not killed:
+        return []
+    changes = read_changes(folder, killed)
+    return [name for name in killed if _mutant(module, name, "killed", changes.get(name, ())).key() in listed]
 
 
 def _mutmut(folder: Path, command: list[str], output) -> None:

@@ -23,7 +23,7 @@ def run_mutation(names: list[str], *, jobs: int, fresh: bool, report_dir: Path |
     for name in names:
         module = MODULES[name]
         print(f"mutate {name}: {module.tool} over {module.source}, tests {' '.join(module.tests)}", flush=True)
-        mutants = _run_tool(module, jobs=jobs, fresh=fresh)
+        mutants = _run_tool(module, jobs=jobs, fresh=fresh, equivalents=equivalents)
         scores.append(score_module(name, module.tool, mutants, equivalents))
     text = render_text(scores)
     print()
@@ -44,14 +44,14 @@ def run_mutation(names: list[str], *, jobs: int, fresh: bool, report_dir: Path |
     return scores
 
 
-def _run_tool(module, *, jobs: int, fresh: bool):
+def _run_tool(module, *, jobs: int, fresh: bool, equivalents):
     def log(line: str) -> None:
         print(line, flush=True)
 
     if module.tool == "mutmut":
         from infra.mutation.mutmut_run import run_mutmut
 
-        return run_mutmut(module, jobs=jobs, fresh=fresh, log=log)
+        return run_mutmut(module, jobs=jobs, fresh=fresh, log=log, equivalents=equivalents)
     from infra.mutation.stryker_run import run_stryker
 
     return run_stryker(module, jobs=jobs, fresh=fresh, log=log)
