@@ -78,10 +78,8 @@ def render_config(module: MutationModule, also_copy: list[str]) -> str:
 
 
 def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log, equivalents=()) -> list[Mutant]:
-    """Run mutmut over `module` and return every mutant with its verdict. Earlier survivors are
-    re-tested first (tests may have been added since), and so are mutants listed as equivalent
-    that an earlier run saw killed (the test that killed them may have changed). Writes only the
-    working folder."""
+    """Run mutmut over `module` and return every mutant with its verdict (earlier verdicts that may
+    have changed are tested again first: `_to_retest`). Writes only the working folder."""
     folder = prepare_work_dir(module, fresh)
     mutmut = Path(sys.executable).parent / "mutmut"
     if not mutmut.exists():
@@ -90,9 +88,7 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log, equivalen
     # a function added or edited since would be tried against the new tests alone. So the map is
     # rebuilt on every run (one pass of the module's tests); the verdicts are kept.
     (folder / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    verdicts = read_verdicts(folder)
-    earlier = [name for name, status in verdicts.items() if status in SURVIVING]
-    earlier += _killed_but_listed(module, folder, verdicts, equivalents)
+    earlier = _to_retest(module, folder, equivalents)
     with open(folder / "mutmut.log", "a", encoding="utf-8") as output:
         if earlier:
             log(f"  re-testing {len(earlier)} earlier survivor(s)")
@@ -103,13 +99,20 @@ def run_mutmut(module: MutationModule, *, jobs: int, fresh: bool, log, equivalen
     return [_mutant(module, name, status, changes.get(name, ())) for name, status in sorted(verdicts.items())]
 
 
-def _killed_but_listed(module: MutationModule, folder: Path, verdicts: dict[str, str], equivalents) -> list[str]:
+def _to_retest(module: MutationModule, folder: Path, equivalents) -> list[str]:
+    """Earlier survivors (tests may have been added since), except those listed as equivalent, and
+    listed mutants an earlier run saw killed (the test that killed them may have changed). `--fresh`
+    re-tests everything."""
+    verdicts = read_verdicts(folder)
+    candidates = [name for name, status in verdicts.items() if status in SURVIVING or status == "killed"]
     listed = {entry.key() for entry in equivalents if entry.module == module.name}
-    killed = [name for name, status in verdicts.items() if status == "killed"]
-    if not listed or not killed:
-        return []
-    changes = read_changes(folder, killed)
-    return [name for name in killed if _mutant(module, name, "killed", changes.get(name, ())).key() in listed]
+    changes = read_changes(folder, candidates) if listed else {}
+    chosen = []
+    for name in candidates:
+        is_listed = _mutant(module, name, verdicts[name], changes.get(name, ())).key() in listed
+        if (verdicts[name] in SURVIVING) != is_listed:
+            chosen.append(name)
+    return chosen
 
 
 def _mutmut(folder: Path, command: list[str], output) -> None:
