@@ -112,7 +112,7 @@ def test_a_dropped_unique_constraint_is_reported():
     changes = differences_after("ALTER TABLE entity_mentions RENAME TO entity_mentions_old",
                                 without_unique, "DROP TABLE entity_mentions_old", *indexes)
     assert changes == [("changed", "table entity_mentions",
-                        "unique constraints: repository ((entity_id, note_id, note_type, agent_id)), live none")]
+                        "unique constraints: repository ((entity_id, note_id, note_type, agent_id, machine_id)), live none")]
 
 
 def test_column_order_counts_when_the_table_was_rebuilt():
