@@ -13,5 +13,6 @@ from infra.commands.drift import drift  # noqa: F401
 from infra.commands.lint import lint, new  # noqa: F401
 from infra.commands.local import local, smoke  # noqa: F401
 from infra.commands.migrate import migrate, restore, status  # noqa: F401
+from infra.commands.mutate import mutate  # noqa: F401
 from infra.commands.review import review  # noqa: F401
 from infra.commands.testing import test  # noqa: F401

@@ -116,3 +116,8 @@ class RotationRefused(HyphaeError):
 
 class CredentialTooOld(HyphaeError):
     """A credential is older than its environment's maximum age (`hyphae:credentials.maxAgeDays`)."""
+
+
+class MutantsSurvived(HyphaeError):
+    """A module's tests killed fewer non-equivalent mutants than the goal, or the equivalents file
+    no longer matches the code (`invoke mutate`)."""

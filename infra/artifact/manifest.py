@@ -2,7 +2,9 @@
 
 `manifest.json` holds the sha256 of each file and of the whole artifact, the git commit and
 whether the build inputs were dirty, the toolchain versions and the builder (CI with its run id,
-or a local build). It holds no timestamp, so two builds of one commit are byte-identical.
+or a local build), and `manifest_sha256` over all of that, so a hand edit of any field (`"dirty":
+false` on a dirty build) is refused. It holds no timestamp: two builds of one commit are
+byte-identical.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: manifest_sha256 covers every field (format 1 left git and builder unhashed)
 
 # The inputs of a build, relative to the source root: a change to any of them (committed or not)
 # changes the bundle, so only these decide the dirty flag. Other helpers' work in progress
@@ -30,6 +32,15 @@ def artifact_digest(files: dict[str, dict]) -> str:
     """The whole artifact's hash: sha256 over `<sha256>  <name>` lines, sorted by name."""
     lines = "".join(f"{files[name]['sha256']}  {name}\n" for name in sorted(files))
     return sha256_bytes(lines.encode())
+
+
+def manifest_digest(manifest: dict) -> str:
+    """sha256 of every field but `manifest_sha256` itself, as canonical JSON (sorted keys, no spaces).
+
+    It catches an edited manifest; it is no signature (whoever edits can recompute it): that CI
+    built the artifact is proven by the build's provenance attestation (docs/artifact.md)."""
+    fields = {key: value for key, value in manifest.items() if key != "manifest_sha256"}
+    return sha256_bytes(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
 
 
 def read_file_entries(directory: Path) -> dict[str, dict]:
@@ -73,7 +84,7 @@ def read_builder() -> dict:
 
 def plan_manifest(directory: Path, *, main_module: str, schema_version: int, git: dict, toolchain: dict, builder: dict) -> dict:
     files = read_file_entries(directory)
-    return {
+    manifest = {
         "format": MANIFEST_FORMAT,
         "main_module": main_module,
         "schema_version": schema_version,
@@ -83,6 +94,7 @@ def plan_manifest(directory: Path, *, main_module: str, schema_version: int, git
         "toolchain": toolchain,
         "builder": builder,
     }
+    return {**manifest, "manifest_sha256": manifest_digest(manifest)}
 
 
 def render_manifest(manifest: dict) -> str:

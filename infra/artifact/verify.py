@@ -1,7 +1,8 @@
 """`invoke verify`: check an artifact's every hash and whether an environment may deploy it.
 
 Read-only. Raises ArtifactRejected with the reason: a file changed, added or missing after the
-build; or, for any environment but `local`, a build from a dirty tree or not made in CI.
+build, or a manifest field edited; or, for any environment but `local`, a build from a dirty tree
+or not made in CI.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from infra.artifact.manifest import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     artifact_digest,
+    manifest_digest,
     read_file_entries,
 )
 from infra.environments import ENVIRONMENTS
@@ -49,6 +51,10 @@ def _check_files(directory: Path, manifest: dict) -> None:
         raise ArtifactRejected(f"{directory / MANIFEST_NAME}: artifact_sha256 does not match its file list; the manifest was edited")
     if manifest.get("main_module") not in declared:
         raise ArtifactRejected(f"{directory / MANIFEST_NAME}: main_module {manifest.get('main_module')!r} is not one of its files")
+    if manifest_digest(manifest) != manifest.get("manifest_sha256"):
+        raise ArtifactRejected(f"{directory / MANIFEST_NAME}: its fields do not match manifest_sha256; the manifest was "
+                               "edited after the build (its commit, dirty flag and builder are only what the build wrote); "
+                               "rebuild with `invoke build`")
 
 
 def _check_provenance(manifest: dict, env_name: str) -> None:

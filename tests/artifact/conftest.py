@@ -15,10 +15,7 @@ def git(repository: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repository), *args], check=True, capture_output=True)
 
 
-@pytest.fixture
-def source_checkout(tmp_path: Path) -> Path:
-    """A clean commit holding worker/src, migrations/, contract/ and package.json from this repository."""
-    source = tmp_path / "source"
+def make_source_checkout(source: Path) -> Path:
     shutil.copytree(REPO_ROOT / "worker" / "src", source / "worker" / "src")
     shutil.copytree(REPO_ROOT / "migrations", source / "migrations")
     shutil.copytree(REPO_ROOT / "contract", source / "contract")
@@ -31,10 +28,37 @@ def source_checkout(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def source_checkout(tmp_path: Path) -> Path:
+    """A clean commit holding worker/src, migrations/, contract/ and package.json from this repository."""
+    return make_source_checkout(tmp_path / "source")
+
+
+CI_RUN = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1"}
+
+
+@pytest.fixture(scope="session")
+def ci_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clean CI build per session (tests that only read or tamper with an artifact copy it)."""
+    from infra.artifact import build_artifact
+
+    root = tmp_path_factory.mktemp("ci-build")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CI_RUN.items():
+            patch.setenv(name, value)
+        build_artifact(root / "dist", source=make_source_checkout(root / "source"))
+    return root / "dist"
+
+
+@pytest.fixture
+def ci_artifact(ci_build: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the session's clean CI build, for this test to verify or tamper with."""
+    return Path(shutil.copytree(ci_build, tmp_path / "dist"))
+
+
+@pytest.fixture
 def in_ci(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
-    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "1")
+    for name, value in CI_RUN.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -50,3 +50,36 @@ def test_a_migration_sqlite_refuses_names_the_file(tmp_path):
     (migrations / "0001_bad.sql").write_text("CREATE TABLE t (a);\nALTER TABLE nope ADD COLUMN b TEXT;\n")
     with pytest.raises(UsageError, match=r"0001_bad\.sql: does not apply on SQLite \(no such table: nope\)"):
         read_allowlist(migrations)
+
+
+def allowlist_of(tmp_path, *sql: str) -> dict:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    for number, text in enumerate(sql, start=1):
+        (migrations / f"{number:04d}_step.sql").write_text(text)
+    return read_allowlist(migrations)["tables"]
+
+
+SYNCED = "machine_id TEXT NOT NULL, synced_at INTEGER"
+
+
+def test_a_composite_primary_key_keeps_its_declared_order(tmp_path):
+    """Guards against the key's columns being sorted by name instead of their place in the PRIMARY KEY."""
+    tables = allowlist_of(tmp_path, f"CREATE TABLE t (b TEXT NOT NULL, a TEXT NOT NULL, {SYNCED}, PRIMARY KEY (machine_id, b));")
+    assert tables["t"]["key"] == ["machine_id", "b"]
+
+
+def test_a_table_without_a_primary_key_is_keyed_by_its_unique_constraint_not_a_unique_index(tmp_path):
+    """Guards against a CREATE UNIQUE INDEX being taken for the table's key: the Worker's upsert
+    targets the UNIQUE constraint the table was created with."""
+    tables = allowlist_of(tmp_path, f"CREATE TABLE m (x TEXT, y TEXT, {SYNCED}, UNIQUE (y, x));",
+                          "CREATE UNIQUE INDEX m_x ON m (x, machine_id);")
+    assert tables["m"]["key"] == ["y", "x"]
+
+
+def test_internal_tables_are_skipped_without_hiding_the_tables_after_them(tmp_path):
+    """Guards against the skip of SQLite's own tables ending the scan: sqlite_sequence sorts before
+    most table names, and every synced table after it would be left out of the allowlist."""
+    tables = allowlist_of(tmp_path, "CREATE TABLE log (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+                          f"CREATE TABLE zz_items (id TEXT NOT NULL, {SYNCED}, PRIMARY KEY (id, machine_id));")
+    assert list(tables) == ["zz_items"] and tables["zz_items"]["key"] == ["id", "machine_id"]

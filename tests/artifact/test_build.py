@@ -45,7 +45,7 @@ def test_a_ci_build_and_a_laptop_build_of_one_commit_differ_only_in_the_builder(
     ci = build_artifact(tmp_path / "ci", source=source_checkout)
     assert (tmp_path / "laptop" / "worker.js").read_bytes() == (tmp_path / "ci" / "worker.js").read_bytes()
     assert laptop["artifact_sha256"] == ci["artifact_sha256"]
-    assert {key for key in laptop if laptop[key] != ci[key]} == {"builder"}
+    assert {key for key in laptop if laptop[key] != ci[key]} == {"builder", "manifest_sha256"}  # the hash covers the builder
 
 
 def test_the_manifest_hashes_every_file_and_names_commit_toolchain_and_builder(source_checkout, tmp_path, on_a_laptop):
@@ -130,3 +130,107 @@ def test_the_build_refuses_migrations_that_lack_a_contract_field(source_checkout
     with pytest.raises(ArtifactRejected, match=r"migrations/ give no column to contract field\(s\) prompt_batches.thread_colour; add a migration"):
         build_artifact(tmp_path / "dist", source=source_checkout)
     assert not (tmp_path / "dist").exists()
+
+
+def add_contract_table(source: Path, fields: int) -> list[str]:
+    """A contract table no migration creates, with `fields` text fields; returns their names."""
+    names = ["id", "machine_id", *(f"f{number}" for number in range(fields - 2))]
+    contract = source / "contract" / "myco-client.yaml"
+    table = ("  ghosts:\n    scope: machine\n    key: [id, machine_id]\n    since: 3\n    content_hash: false\n"
+             "    fields:\n" + "".join(f"      {name}: text\n" for name in names))
+    contract.write_text(contract.read_text().replace("tables:\n", "tables:\n" + table, 1))
+    return names
+
+
+def test_a_contract_table_no_migration_creates_is_refused_listing_eight_fields_at_most(source_checkout, tmp_path):
+    """Guards against a table missing from the migrations crashing the build (or passing) instead of
+    being refused with its fields named."""
+    names = add_contract_table(source_checkout, 9)
+    with pytest.raises(ArtifactRejected) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    listed = ", ".join(f"ghosts.{name}" for name in names[:8])
+    assert str(caught.value) == (f"migrations/ give no column to contract field(s) {listed} …; add a migration "
+                                 "(contract/myco-client.yaml lists what the client sends)")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_eight_missing_contract_fields_are_all_listed_without_an_ellipsis(source_checkout, tmp_path):
+    names = add_contract_table(source_checkout, 8)
+    with pytest.raises(ArtifactRejected) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    assert f"field(s) {', '.join(f'ghosts.{name}' for name in names)}; add a migration" in str(caught.value)
+
+
+def test_a_missing_entry_module_is_named(source_checkout, tmp_path):
+    (source_checkout / "worker" / "src" / "index.js").unlink()
+    with pytest.raises(UsageError) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    assert str(caught.value) == f"{source_checkout / 'worker' / 'src'}/index.js: missing; the Worker's entry module"
+
+
+def test_an_esbuild_error_is_quoted_in_one_line(source_checkout, tmp_path):
+    """Guards against esbuild's error reaching the user as bytes or not at all."""
+    (source_checkout / "worker" / "src" / "index.js").write_text("export default {{{\n")
+    with pytest.raises(ArtifactRejected) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout)
+    message = str(caught.value)
+    assert message.startswith("esbuild failed on worker/src: ✘ [ERROR]") and "\n" not in message
+
+
+def test_building_again_replaces_the_previous_artifact_and_makes_missing_parent_folders(source_checkout, tmp_path):
+    """Guards against a second build into dist/ being refused, or a nested --output failing."""
+    output = tmp_path / "a" / "b" / "dist"
+    build_artifact(output, source=source_checkout)
+    (output / "stale.js").write_text("left by an older build")
+    build_artifact(output, source=source_checkout)
+    assert sorted(path.name for path in output.iterdir()) == ["manifest.json", "worker.js"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_artifact(empty, source=source_checkout)
+    assert (empty / "manifest.json").exists()
+
+
+def test_the_manifest_names_the_toolchain_that_built_it(source_checkout, tmp_path):
+    """Guards against toolchain versions recorded under the wrong names or not read at all."""
+    import platform
+    import sqlite3
+
+    toolchain = build_artifact(tmp_path / "dist", source=source_checkout)["toolchain"]
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    pinned = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["esbuild"]
+    assert toolchain == {"esbuild": pinned, "node": node, "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+
+
+def test_the_toolchain_roots_own_esbuild_bundles(source_checkout, tmp_path):
+    """Guards against the build running the repository's esbuild instead of the toolchain it checked."""
+    toolchain = fake_toolchain(tmp_path / "toolchain", pinned=json.loads(
+        (REPO_ROOT / "package.json").read_text())["devDependencies"]["esbuild"])
+    (toolchain / "node_modules" / ".bin").mkdir()
+    marker = tmp_path / "ran"
+    wrapper = toolchain / "node_modules" / ".bin" / "esbuild"
+    wrapper.write_text(f"#!/bin/sh\ntouch {marker}\nexec {REPO_ROOT / 'node_modules' / '.bin' / 'esbuild'} \"$@\"\n")
+    wrapper.chmod(0o755)
+    build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
+    assert marker.exists()
+
+
+def test_the_bundle_carries_the_client_contract(source_checkout, tmp_path):
+    """Guards against the contract (the Worker's per-record validation) being left out of the bundle:
+    a field the client sends and the Worker drops is known from the contract alone."""
+    contract = source_checkout / "contract" / "myco-client.yaml"
+    contract.write_text(contract.read_text().replace("    dropped: [embedded]\n", "    dropped: [embedded, zz_dropped_probe]\n", 1))
+    build_artifact(tmp_path / "dist", source=source_checkout)
+    assert "zz_dropped_probe" in (tmp_path / "dist" / "worker.js").read_text()
+
+
+def test_an_esbuild_that_fails_silently_is_reported_with_its_exit_code(source_checkout, tmp_path):
+    """Guards against a failure without a message crashing the build instead of being reported."""
+    toolchain = fake_toolchain(tmp_path / "toolchain", pinned=json.loads(
+        (REPO_ROOT / "package.json").read_text())["devDependencies"]["esbuild"])
+    (toolchain / "node_modules" / ".bin").mkdir()
+    silent = toolchain / "node_modules" / ".bin" / "esbuild"
+    silent.write_text("#!/bin/sh\nexit 3\n")
+    silent.chmod(0o755)
+    with pytest.raises(ArtifactRejected) as caught:
+        build_artifact(tmp_path / "dist", source=source_checkout, toolchain_root=toolchain)
+    assert str(caught.value) == "esbuild failed on worker/src: 3"

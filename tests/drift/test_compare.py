@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from infra.drift.compare import compare_schemas, schema_findings
 from infra.drift.normalize import mentioned_names
 from infra.drift.schema import read_connection_schema
@@ -91,11 +93,26 @@ def test_ledger_and_internal_tables_are_ignored():
     ) == []
 
 
-def test_a_dropped_unique_constraint_and_a_trigger_are_reported():
+def test_an_extra_trigger_is_reported():
     changes = differences_after(
         "CREATE TRIGGER touch_plans AFTER UPDATE ON plans BEGIN UPDATE plans SET updated_at = 1; END",
     )
     assert changes == [("extra", "trigger touch_plans", "on plans in the database only")]
+
+
+def test_a_dropped_unique_constraint_is_reported():
+    """Guards against a table's UNIQUE constraints no longer being compared: without it the
+    client's upserts into entity_mentions (keyed by that constraint) would fail or duplicate."""
+    live = migrated_database()
+    (create,) = live.execute("SELECT sql FROM sqlite_schema WHERE name = 'entity_mentions'").fetchone()
+    indexes = [sql for (sql,) in live.execute("SELECT sql FROM sqlite_schema WHERE type = 'index' "
+                                               "AND tbl_name = 'entity_mentions' AND sql IS NOT NULL")]
+    without_unique = re.sub(r",\s*UNIQUE \([^)]*\)", "", create)
+    assert without_unique != create
+    changes = differences_after("ALTER TABLE entity_mentions RENAME TO entity_mentions_old",
+                                without_unique, "DROP TABLE entity_mentions_old", *indexes)
+    assert changes == [("changed", "table entity_mentions",
+                        "unique constraints: repository ((entity_id, note_id, note_type, agent_id, machine_id)), live none")]
 
 
 def test_column_order_counts_when_the_table_was_rebuilt():

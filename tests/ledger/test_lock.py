@@ -115,3 +115,28 @@ def test_the_holder_names_the_ci_run(monkeypatch):
     assert lock.current_run().holder == "GitHub Actions myco/team-sync run 123456 attempt 1 job migrate"
     monkeypatch.delenv("GITHUB_RUN_ID")
     assert lock.current_run().holder.endswith(f"@{socket.gethostname()} pid {os.getpid()}")
+
+
+def test_the_holder_of_a_ci_run_reads_well_without_a_repository_and_names_the_attempt(monkeypatch):
+    """Guards against a holder line with a double space, or without the attempt and job a reader
+    needs to find the CI run that holds the lease."""
+    for name in ("GITHUB_REPOSITORY", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    assert lock.current_run().holder == "GitHub Actions run 77 attempt 1 job ?"
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "3")
+    monkeypatch.setenv("GITHUB_JOB", "deploy")
+    run = lock.current_run()
+    assert run.holder == "GitHub Actions run 77 attempt 3 job deploy"
+    assert len(run.run_id) == 16 and int(run.run_id, 16) >= 0 and run.pid == os.getpid()
+
+
+def test_a_user_the_system_cannot_name_is_unknown(monkeypatch):
+    import getpass
+
+    def no_user():
+        raise KeyError("uid 4242 has no passwd entry")  # a container's user without one
+
+    monkeypatch.delenv("GITHUB_RUN_ID", raising=False)
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    assert lock.current_run().holder == f"unknown@{socket.gethostname()} pid {os.getpid()}"

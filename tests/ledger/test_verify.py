@@ -63,6 +63,15 @@ def test_his004_flags_every_unapplied_file_sorting_before_the_last_applied(tmp_p
     assert "0005_b.sql" in findings[0].hint
 
 
+def test_his004_flags_a_file_sorting_before_the_only_applied_migration(tmp_path):
+    """Guards against HIS004 being checked only when more than one migration is applied: a late
+    0001 merged beside an applied 0002 would run after it."""
+    folder = _folder(tmp_path, ["0001_late.sql", "0002_b.sql"])
+    findings = verify_ledger(read_migrations(folder), _applied(folder, "0002_b.sql"), "dev", folder)
+    assert [(finding.code, Path(finding.file).name) for finding in findings] == [("HIS004", "0001_late.sql")]
+    assert "sorts before 0002_b.sql, which is" in findings[0].message
+
+
 def test_wrangler_rows_without_checksums_are_not_edits(tmp_path):
     folder = _folder(tmp_path, ["0001_a.sql"])
     assert verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", sha256=None), "dev", folder) == []
@@ -84,3 +93,39 @@ def test_lint_with_env_shows_ledger_findings_and_fails(tmp_path):
                             cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ))
     assert result.returncode == 1
     assert "HIS002" in result.stdout and "was edited after it was applied to local" in result.stdout
+
+
+def test_each_finding_is_an_error_at_line_1_column_1_of_the_file_to_fix(tmp_path):
+    """Guards against a finding that CI would render at the wrong place, or not as an error (the
+    runner refuses on errors only)."""
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_b.sql", "0003_c.sql"])
+    state = LedgerState([AppliedMigration("0001_a.sql", "t", "ab" * 32), AppliedMigration("0003_c.sql", "t", None),
+                         AppliedMigration("0004_gone.sql", "t", None)])
+    findings = verify_ledger(read_migrations(folder), state, "staging", folder)
+    assert [(f.code, f.severity, Path(f.file).name, f.line, f.column) for f in findings] == [
+        ("HIS002", "error", "0001_a.sql", 1, 1), ("HIS003", "error", "0004_gone.sql", 1, 1),
+        ("HIS004", "error", "0002_b.sql", 1, 1)]
+    edited, missing, out_of_order = findings
+    files = {migration.name: migration for migration in read_migrations(folder)}
+    assert edited.message == (f"0001_a.sql was edited after it was applied to staging (applied sha256 {'ab' * 6}, "
+                              f"file now {files['0001_a.sql'].sha256[:12]})")
+    assert edited.hint == "revert the edit (`git checkout` the applied version) and put the change in a new migration"
+    assert missing.hint == "restore the file from git (it was applied by wrangler)"
+    assert out_of_order.message == ("0002_b.sql is not applied to staging but sorts before 0004_gone.sql, which is: "
+                                    "it would run out of order")
+    assert out_of_order.hint == f"renumber it after the applied history, e.g. `git mv {folder / '0002_b.sql'} {folder / '0004_b.sql'}`"
+
+
+def test_reading_an_environments_history_opens_it_read_only_and_keeps_what_it_read(tmp_path):
+    """Guards against `lint --env local` creating the local database, or losing what it read."""
+    from infra.ledger.verify import read_environment_history
+    from infra.paths import local_d1_file
+
+    folder = _folder(tmp_path, ["0001_a.sql"])
+    history = read_environment_history("local", folder)
+    assert not local_d1_file("myco-team-local").exists()
+    assert history.target_description.startswith("local D1 file ")
+    assert [migration.name for migration in history.files] == ["0001_a.sql"]
+    assert history.state.applied == [] and history.findings == []
+    run_migrate("local", folder)
+    assert [entry.name for entry in read_environment_history("local", folder).state.applied] == ["0001_a.sql"]

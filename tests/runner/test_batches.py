@@ -43,3 +43,29 @@ def test_the_byte_cap_splits_requests_between_migrations():
     pending = [_pending(number, big) for number in range(1, 21)]
     requests = pack_requests(pending, max_bytes=500_000)
     assert [len(request) for request in requests] == [5, 5, 5, 5]
+
+
+def test_an_oversized_first_migration_travels_alone_without_an_empty_request_before_it():
+    """Guards against packing that closes the (still empty) current request before an oversized
+    first migration: an empty batch would be sent, guarded and recorded as a request of nothing."""
+    heavy = _pending(1, "\n".join(f"UPDATE t SET v = {n};" for n in range(REQUEST_BUDGET)))
+    small = _pending(2, "CREATE TABLE u (id INTEGER);")
+    assert pack_requests([heavy, small]) == [[heavy], [small]]
+    big = _pending(1, "INSERT INTO t VALUES ('" + "x" * 1_000 + "');")
+    assert pack_requests([big], max_bytes=10) == [[big]]
+
+
+def test_migrations_filling_the_byte_budget_exactly_share_one_request():
+    """Guards against an off-by-one byte budget: exactly `max_bytes` of SQL fits in one request."""
+    first, second = _pending(1, "CREATE TABLE a (id INTEGER);"), _pending(2, "CREATE TABLE bb (id INTEGER);")
+    exact = first.size + second.size
+    assert pack_requests([first, second], max_bytes=exact) == [[first, second]]
+    assert pack_requests([first, second], max_bytes=exact - 1) == [[first], [second]]
+
+
+def test_migrations_filling_the_weight_budget_exactly_share_one_request():
+    """Guards against an off-by-one weight budget: exactly `budget` units fit in one request."""
+    first, second = _pending(1, "CREATE TABLE a (id INTEGER);"), _pending(2, "UPDATE a SET id = 1;")
+    exact = migration_weight(first) + migration_weight(second)
+    assert pack_requests([first, second], budget=exact) == [[first, second]]
+    assert pack_requests([first, second], budget=exact - 1) == [[first], [second]]

@@ -172,7 +172,8 @@ def write_stand_in_pulumi(bin_dir: Path, body: str) -> None:
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
-def write_artifact(directory: Path, schema_version: int, main_module: str = "worker.js") -> Path:
+def write_artifact(directory: Path, schema_version: int, main_module: str = "worker.js",
+                   builder: dict | None = None) -> Path:
     """A small artifact as `invoke build` lays it out (the artifact package's own manifest writer)."""
     from infra.artifact.manifest import MANIFEST_NAME, plan_manifest, render_manifest
 
@@ -180,7 +181,7 @@ def write_artifact(directory: Path, schema_version: int, main_module: str = "wor
     (directory / main_module).write_text("export default { fetch() { return new Response('ok'); } };\n")
     manifest = plan_manifest(
         directory, main_module=main_module, schema_version=schema_version,
-        git={"commit": "0" * 40, "dirty": False}, toolchain={}, builder={"kind": "ci", "run_id": "1"},
+        git={"commit": "0" * 40, "dirty": False}, toolchain={}, builder=builder or {"kind": "ci", "run_id": "1"},
     )
     (directory / MANIFEST_NAME).write_text(render_manifest(manifest))
     return directory

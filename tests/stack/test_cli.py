@@ -85,12 +85,7 @@ def test_the_artifact_is_verified_before_the_cli_is_looked_for(artifact, no_pulu
 
 
 def test_a_laptop_build_is_refused_beyond_local(tmp_path, no_pulumi_on_path):
-    from infra.artifact.manifest import MANIFEST_NAME
-
-    artifact = write_artifact(tmp_path / "laptop", schema_version())
-    manifest = json.loads((artifact / MANIFEST_NAME).read_text())
-    manifest["builder"] = {"kind": "local"}
-    (artifact / MANIFEST_NAME).write_text(json.dumps(manifest))
+    artifact = write_artifact(tmp_path / "laptop", schema_version(), builder={"kind": "local"})
 
     with pytest.raises(ArtifactRejected, match="artifact refused for staging: built locally"):
         apply_pulumi("up", "staging", artifact)

@@ -64,6 +64,7 @@ function workerOptions() {
     name: options.name,
     modules: true,
     scriptPath: options.scriptPath,
+    ...strykerActivation(options.scriptPath),
     modulesRoot: options.modulesRoot,
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags,
@@ -86,6 +87,16 @@ function workerOptions() {
     worker.serviceBindings = options.serviceBindings;
   }
   return [worker, ...extraWorkers];
+}
+
+// Mutation testing only (`invoke mutate --module worker`, infra/mutation/stryker_run.py): Stryker
+// names the mutant under test in __STRYKER_ACTIVE_MUTANT__, but workerd has no process.env, so the
+// id is set on globalThis before the bundle's first statement (the bundle imports nothing).
+function strykerActivation(scriptPath) {
+  const active = process.env.__STRYKER_ACTIVE_MUTANT__;
+  if (!active) return {};
+  const activation = `globalThis.__stryker__ = { activeMutant: ${JSON.stringify(active)} };\n`;
+  return { script: activation + readFileSync(scriptPath, "utf8") };
 }
 
 function miniflareOptions() {
