@@ -16,7 +16,7 @@ from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE
 from infra.runner.apply import MigrateOptions, run_migrate
-from tests.worker.conftest import TEAM_KEY, local_database, read_rows, session
+from tests.worker.conftest import TEAM_KEY, local_database, plan_vars, read_rows, session
 
 pytestmark = pytest.mark.workerd
 
@@ -90,6 +90,21 @@ def test_the_window_is_checked_before_the_schema_gate(start_worker):
     response = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "sync_protocol_version": 4}, headers=AUTH)
     assert response.status_code == 409
     assert response.json()["error"] == "protocol_version_unsupported"
+
+
+def test_a_worker_without_its_expected_schema_version_keeps_the_gate_closed(start_worker, tmp_path):
+    """Guards against the schema gate open when the expected schema version (MYCO_SCHEMA_VERSION) is unset."""
+    unset = {name: value for name, value in plan_vars("paid").items() if name != "MYCO_SCHEMA_VERSION"}
+    state = tmp_path / "no-schema-version"
+    worker = start_worker(upto=schema_version(), state=state, extra={"vars": unset})
+    for path in ("/enqueue", "/connect"):
+        response = httpx.post(f"{worker.url}{path}", json={**SYNC, "records": [session("s-unset", "m-gate")]}, headers=AUTH)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "MYCO_SCHEMA_VERSION is not set on this Worker"
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+    assert read_rows(state, "SELECT count(*) FROM nodes") == [(0,)]
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["status"], health["schema_version"]) == ("schema_behind", None)
 
 
 def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_worker, tmp_path):
