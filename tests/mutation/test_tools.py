@@ -47,16 +47,27 @@ def test_a_stryker_mutant_becomes_its_changed_lines():
     report = {"files": {"worker/src/x.js": {"source": "\n".join(lines), "mutants": [
         {"id": "7", "mutatorName": "EqualityOperator", "replacement": "a >= 1", "location": location, "status": "Survived"},
         {"id": "8", "mutatorName": "BlockStatement", "replacement": "{}", "location": location, "status": "CompileError"}]}}}
-    found = read_report(MODULES["worker"], report)
+    found = read_report(MODULES["worker-auth"], report)
     assert [(m.name, m.where, m.status) for m in found] == [("worker/src/x.js#7", "EqualityOperator", "survived"),
                                                              ("worker/src/x.js#8", "BlockStatement", "invalid")]
 
 
-def test_stryker_runs_pytest_on_the_worker_tests_for_each_mutant(tmp_path):
-    config = plan_config(MODULES["worker"], tmp_path, jobs=1)
-    assert config["testRunner"] == "command" and config["mutate"] == ["worker/src/**/*.js"]
-    assert "-m pytest -x" in config["commandRunner"]["command"] and config["commandRunner"]["command"].endswith("tests/worker")
+def test_stryker_mutates_one_worker_file_and_runs_only_the_tests_that_exercise_it(tmp_path):
+    config = plan_config(MODULES["worker-auth"], tmp_path, jobs=1)
+    assert config["testRunner"] == "command" and config["mutate"] == ["worker/src/auth.js"]
+    command = config["commandRunner"]["command"]
+    assert "-m pytest -x" in command and command.endswith(" tests/worker/test_auth.py tests/worker/test_team_key_generations.py")
     assert "/.venv" in config["ignorePatterns"] and "/.hyphae" in config["ignorePatterns"]
+
+
+def test_every_worker_source_file_is_one_module_whose_tests_exist():
+    from infra.paths import REPO_ROOT
+
+    stryker = [module for module in MODULES.values() if module.tool == "stryker"]
+    assert sorted(module.source for module in stryker) == sorted(
+        path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "worker" / "src").glob("*.js"))
+    for module in stryker:
+        assert module.tests and all((REPO_ROOT / test).is_file() for test in module.tests), module.name
 
 
 def test_the_report_shows_each_score_and_every_survivor_with_its_change():
