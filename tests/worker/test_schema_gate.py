@@ -92,11 +92,16 @@ def test_the_window_is_checked_before_the_schema_gate(start_worker):
     assert response.json()["error"] == "protocol_version_unsupported"
 
 
+def worker_without(start_worker, state, variable: str):
+    """A Worker over a migrated database whose vars lack `variable`."""
+    unset = {name: value for name, value in plan_vars("paid").items() if name != variable}
+    return start_worker(upto=schema_version(), state=state, extra={"vars": unset})
+
+
 def test_a_worker_without_its_expected_schema_version_keeps_the_gate_closed(start_worker, tmp_path):
     """Guards against the schema gate open when the expected schema version (MYCO_SCHEMA_VERSION) is unset."""
-    unset = {name: value for name, value in plan_vars("paid").items() if name != "MYCO_SCHEMA_VERSION"}
     state = tmp_path / "no-schema-version"
-    worker = start_worker(upto=schema_version(), state=state, extra={"vars": unset})
+    worker = worker_without(start_worker, state, "MYCO_SCHEMA_VERSION")
     for path in ("/enqueue", "/connect"):
         response = httpx.post(f"{worker.url}{path}", json={**SYNC, "records": [session("s-unset", "m-gate")]}, headers=AUTH)
         assert response.status_code == 503, response.text
@@ -105,6 +110,38 @@ def test_a_worker_without_its_expected_schema_version_keeps_the_gate_closed(star
     assert read_rows(state, "SELECT count(*) FROM nodes") == [(0,)]
     health = httpx.get(f"{worker.url}/health").json()
     assert (health["status"], health["schema_version"]) == ("schema_behind", None)
+
+
+def test_a_worker_without_its_protocol_version_refuses_versioned_pushes_with_503(start_worker, tmp_path):
+    """Guards against a Worker whose SYNC_PROTOCOL_VERSION is unset answering a client with a 409 that
+    blames the client's version (or accepting it) instead of a 503 naming the variable."""
+    state = tmp_path / "no-protocol-version"
+    worker = worker_without(start_worker, state, "SYNC_PROTOCOL_VERSION")
+    for path in ("/enqueue", "/connect"):
+        response = httpx.post(f"{worker.url}{path}", json={**SYNC, "records": [session("s-unset", "m-gate")]}, headers=AUTH)
+        assert response.status_code == 503, response.text
+        assert response.json() == {"error": "SYNC_PROTOCOL_VERSION is not set on this Worker"}
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_without_a_minimum_the_window_is_the_server_version_alone(start_worker, tmp_path):
+    """Guards against a Worker without MIN_COMPAT_CLIENT_VERSION accepting clients older than its own
+    protocol (upstream's rule: a missing minimum equals the server version)."""
+    worker = worker_without(start_worker, tmp_path / "no-minimum", "MIN_COMPAT_CLIENT_VERSION")
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["sync_protocol_version"], health["min_compat_client_version"]) == (3, 3)
+    refused = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "sync_protocol_version": 2}, headers=AUTH)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["message"] == "client sync protocol 2 is outside the window this Worker accepts (3 to 3)"
+    assert httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/enqueue", "/connect"])
+def test_a_null_version_passes_like_a_missing_one(running_worker, path):
+    """Guards against a `sync_protocol_version: null` refused as a wrongly typed version: upstream
+    checks the version only when it is there, and JSON null is its absence."""
+    response = httpx.post(f"{running_worker.url}{path}", json={**SYNC, "sync_protocol_version": None}, headers=AUTH)
+    assert response.status_code == 200, response.text
 
 
 def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_worker, tmp_path):
