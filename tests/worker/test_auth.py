@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from infra.environments import schema_version
-from tests.worker.conftest import TEAM_KEY
+from tests.worker.conftest import TEAM_KEY, plan_vars
 
 pytestmark = pytest.mark.workerd
 
@@ -54,6 +54,30 @@ def test_without_a_configured_key_every_route_but_health_is_503_and_health_says_
     assert response.json()["error"] == "the Worker has no team API key (secret MYCO_TEAM_API_KEY is not set)"
     assert httpx.post(f"{worker.url}/enqueue", json=BODY).status_code == 503
     assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
+
+
+@pytest.mark.parametrize("header", [f"Bearer {TEAM_KEY}".encode(), b"Bearer \xc2\xa0"])
+def test_an_empty_team_key_is_no_key_at_all(start_worker, header):
+    """Guards against an empty MYCO_TEAM_API_KEY taken for a key: it must answer 503 naming the secret,
+    never let in a bearer token that is blank once trimmed (a non-breaking space)."""
+    worker = start_worker(upto=schema_version(), api_key="", extra={"vars": {**plan_vars("paid"), "MYCO_TEAM_API_KEY": ""}})
+    response = httpx.post(f"{worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "the Worker has no team API key (secret MYCO_TEAM_API_KEY is not set)"
+
+
+@pytest.mark.parametrize("header", [f"Token Bearer {TEAM_KEY}", f"XBearer {TEAM_KEY}"])
+def test_the_bearer_scheme_must_open_the_header(running_worker, header):
+    """Guards against a team key taken from anywhere in the header rather than after a leading `Bearer`."""
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 401
+    assert response.json()["error"] == "missing bearer token (Authorization: Bearer <team API key>)"
+
+
+def test_the_scheme_is_case_insensitive(running_worker):
+    """Guards against `bearer <key>` refused: the scheme's case does not matter (RFC 9110 §11.1)."""
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"bearer {TEAM_KEY}"})
+    assert response.status_code == 200, response.text
 
 
 def test_the_team_key_is_accepted(running_worker):
