@@ -98,6 +98,14 @@ def test_the_bearer_scheme_must_open_the_header_and_the_key_end_it(running_worke
     assert response.json()["error"] == "missing bearer token (Authorization: Bearer <team API key>)"
 
 
+def test_a_key_pasted_with_a_non_breaking_space_is_accepted(running_worker):
+    """Guards against a key refused for the non-breaking space a copy from a web page leaves after it
+    (HTTP strips only spaces and tabs around a header's value; the Worker trims the rest)."""
+    header = f"Bearer {TEAM_KEY}\u00a0".encode()
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 200, response.text
+
+
 def test_the_scheme_is_case_insensitive(running_worker):
     """Guards against `bearer <key>` refused: the scheme's case does not matter (RFC 9110 §11.1)."""
     response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"bearer {TEAM_KEY}"})
