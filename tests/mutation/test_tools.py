@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tomllib
 
+import httpx
+import pytest
+
 from infra.mutation.modules import MODULES
 from infra.mutation.mutmut_run import PYTEST_ARGS, _mutant, changed_lines, render_config
 from infra.mutation.report import render_json, render_text
@@ -91,3 +94,29 @@ def test_the_readme_shows_a_score_for_every_module_next_to_the_test_command():
     listed = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
     assert listed == list(MODULES)
     assert "./run mutate" in section and "docs/mutation.md" in section
+
+
+# A Worker module that keeps Stryker's namespace from its first evaluation, as instrumented code does.
+NAMESPACE_PROBE = """\
+const ns = globalThis.__stryker__ || (globalThis.__stryker__ = {});
+export default { async fetch() { return new Response(String(ns.activeMutant)); } };
+"""
+
+
+@pytest.mark.workerd
+def test_the_active_mutant_reaches_the_worker_behind_the_counting_entry(tmp_path, monkeypatch):
+    """Guards against every Worker mutant left inactive in the tests that run the Worker behind
+    worker/dev/counting.mjs: the bundle is its import, evaluated before the entry's first statement."""
+    from infra.artifact import build_artifact
+    from infra.local.runtime import plan_counting_entry, start_local_worker
+
+    artifact, probe = tmp_path / "dist", tmp_path / "probe.mjs"
+    build_artifact(artifact)
+    probe.write_text(NAMESPACE_PROBE)
+    monkeypatch.setenv("__STRYKER_ACTIVE_MUTANT__", "42")
+    worker = start_local_worker(artifact, "probe-key", state=tmp_path / "state",
+                                extra_options=plan_counting_entry(artifact, tmp_path / "counting", probe))
+    try:
+        assert httpx.get(worker.url, timeout=30).text == "42"
+    finally:
+        worker.stop()
