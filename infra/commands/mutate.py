@@ -11,7 +11,7 @@ from infra.commands import choose, reports_errors
 
 @task(help={
     "module": "comma-separated modules (default: all): artifact, ledger, runner, history, lint-rules, drift, "
-              "stack-policy, worker",
+              "stack-policy, and worker-FILE for each worker/src file (worker-auth, worker-versions, ...)",
     "jobs": "mutants tested in parallel (default 1: the machine is shared)",
     "fresh": "forget the cached verdicts and test every mutant again",
     "report": "folder for report.txt and report.json (default: $HYPHAE_STATE_DIR/mutate/report)",

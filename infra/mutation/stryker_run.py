@@ -1,6 +1,6 @@
 """Running Stryker over the Worker's sources, its command runner driving pytest on the Worker tests.
 
-Stryker copies the repository into a sandbox, instruments `worker/src` with every mutant at once
+Stryker copies the repository into a sandbox, instruments the module's file with every mutant at once
 and, per mutant, runs the test command with `__STRYKER_ACTIVE_MUTANT__` set. The tests build the
 Worker from the sandbox's sources and start it on workerd, which has no `process.env`: so
 worker/dev/serve.mjs hands the mutant id to the bundle itself (the runtime side of this module).
@@ -34,7 +34,7 @@ def plan_config(module: MutationModule, folder: Path, jobs: int) -> dict:
     return {
         "testRunner": "command",
         "commandRunner": {"command": f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly {tests}"},
-        "mutate": [f"{module.source}/**/*.js"],
+        "mutate": [module.source if module.source.endswith(".js") else f"{module.source}/**/*.js"],
         "coverageAnalysis": "off",
         "concurrency": jobs,
         "reporters": ["json", "html", "progress"],

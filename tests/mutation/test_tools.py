@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tomllib
 
+import httpx
+import pytest
+
 from infra.mutation.modules import MODULES
 from infra.mutation.mutmut_run import PYTEST_ARGS, _mutant, changed_lines, render_config
 from infra.mutation.report import render_json, render_text
@@ -47,16 +50,27 @@ def test_a_stryker_mutant_becomes_its_changed_lines():
     report = {"files": {"worker/src/x.js": {"source": "\n".join(lines), "mutants": [
         {"id": "7", "mutatorName": "EqualityOperator", "replacement": "a >= 1", "location": location, "status": "Survived"},
         {"id": "8", "mutatorName": "BlockStatement", "replacement": "{}", "location": location, "status": "CompileError"}]}}}
-    found = read_report(MODULES["worker"], report)
+    found = read_report(MODULES["worker-auth"], report)
     assert [(m.name, m.where, m.status) for m in found] == [("worker/src/x.js#7", "EqualityOperator", "survived"),
                                                              ("worker/src/x.js#8", "BlockStatement", "invalid")]
 
 
-def test_stryker_runs_pytest_on_the_worker_tests_for_each_mutant(tmp_path):
-    config = plan_config(MODULES["worker"], tmp_path, jobs=1)
-    assert config["testRunner"] == "command" and config["mutate"] == ["worker/src/**/*.js"]
-    assert "-m pytest -x" in config["commandRunner"]["command"] and config["commandRunner"]["command"].endswith("tests/worker")
+def test_stryker_mutates_one_worker_file_and_runs_only_the_tests_that_exercise_it(tmp_path):
+    config = plan_config(MODULES["worker-auth"], tmp_path, jobs=1)
+    assert config["testRunner"] == "command" and config["mutate"] == ["worker/src/auth.js"]
+    command = config["commandRunner"]["command"]
+    assert "-m pytest -x" in command and command.endswith(" tests/worker/test_auth.py tests/worker/test_team_key_generations.py")
     assert "/.venv" in config["ignorePatterns"] and "/.hyphae" in config["ignorePatterns"]
+
+
+def test_every_worker_source_file_is_one_module_whose_tests_exist():
+    from infra.paths import REPO_ROOT
+
+    stryker = [module for module in MODULES.values() if module.tool == "stryker"]
+    assert sorted(module.source for module in stryker) == sorted(
+        path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "worker" / "src").glob("*.js"))
+    for module in stryker:
+        assert module.tests and all((REPO_ROOT / test).is_file() for test in module.tests), module.name
 
 
 def test_the_report_shows_each_score_and_every_survivor_with_its_change():
@@ -80,3 +94,29 @@ def test_the_readme_shows_a_score_for_every_module_next_to_the_test_command():
     listed = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
     assert listed == list(MODULES)
     assert "./run mutate" in section and "docs/mutation.md" in section
+
+
+# A Worker module that keeps Stryker's namespace from its first evaluation, as instrumented code does.
+NAMESPACE_PROBE = """\
+const ns = globalThis.__stryker__ || (globalThis.__stryker__ = {});
+export default { async fetch() { return new Response(String(ns.activeMutant)); } };
+"""
+
+
+@pytest.mark.workerd
+def test_the_active_mutant_reaches_the_worker_behind_the_counting_entry(tmp_path, monkeypatch):
+    """Guards against every Worker mutant left inactive in the tests that run the Worker behind
+    worker/dev/counting.mjs: the bundle is its import, evaluated before the entry's first statement."""
+    from infra.artifact import build_artifact
+    from infra.local.runtime import plan_counting_entry, start_local_worker
+
+    artifact, probe = tmp_path / "dist", tmp_path / "probe.mjs"
+    build_artifact(artifact)
+    probe.write_text(NAMESPACE_PROBE)
+    monkeypatch.setenv("__STRYKER_ACTIVE_MUTANT__", "42")
+    worker = start_local_worker(artifact, "probe-key", state=tmp_path / "state",
+                                extra_options=plan_counting_entry(artifact, tmp_path / "counting", probe))
+    try:
+        assert httpx.get(worker.url, timeout=30).text == "42"
+    finally:
+        worker.stop()

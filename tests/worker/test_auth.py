@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from infra.environments import schema_version
-from tests.worker.conftest import TEAM_KEY
+from infra.paths import REPO_ROOT
+from tests.worker.conftest import TEAM_KEY, plan_vars
 
 pytestmark = pytest.mark.workerd
 
 BODY = {"sync_protocol_version": 3, "machine_id": "m-auth", "records": []}
+
+
+def constant_time_equal_in_node(pairs: list[tuple[list[int], list[int]]]) -> list[bool]:
+    """auth.js's comparison run by node, which has no crypto.subtle.timingSafeEqual: its XOR fold."""
+    script = ("import { constantTimeEqual } from './worker/src/auth.js';"
+              "const pairs = JSON.parse(process.argv[1]);"
+              "console.log(JSON.stringify(pairs.map(([a, b]) => constantTimeEqual(Uint8Array.from(a), Uint8Array.from(b)))));")
+    result = subprocess.run(["node", "--input-type=module", "-e", script, json.dumps(pairs)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout)
+
+
+def test_the_portable_comparison_tells_every_differing_byte():
+    """Guards against the fallback comparison (a runtime without timingSafeEqual) calling different
+    digests equal, or missing a difference in the first, a middle or the last byte."""
+    digest = list(range(32))
+    pairs = [(digest, digest), ([], [])]
+    for index in (0, 15, 31):
+        pairs.append((digest, digest[:index] + [digest[index] ^ 0x80] + digest[index + 1:]))
+    assert constant_time_equal_in_node(pairs) == [True, True, False, False, False]
 
 
 @pytest.mark.parametrize("method, path", [
@@ -54,6 +77,39 @@ def test_without_a_configured_key_every_route_but_health_is_503_and_health_says_
     assert response.json()["error"] == "the Worker has no team API key (secret MYCO_TEAM_API_KEY is not set)"
     assert httpx.post(f"{worker.url}/enqueue", json=BODY).status_code == 503
     assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
+
+
+@pytest.mark.parametrize("header", [f"Bearer {TEAM_KEY}".encode(), b"Bearer \xc2\xa0"])
+def test_an_empty_team_key_is_no_key_at_all(start_worker, header):
+    """Guards against an empty MYCO_TEAM_API_KEY taken for a key: it must answer 503 naming the secret,
+    never let in a bearer token that is blank once trimmed (a non-breaking space)."""
+    worker = start_worker(upto=schema_version(), api_key="", extra={"vars": {**plan_vars("paid"), "MYCO_TEAM_API_KEY": ""}})
+    response = httpx.post(f"{worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "the Worker has no team API key (secret MYCO_TEAM_API_KEY is not set)"
+
+
+@pytest.mark.parametrize("header", [f"Token Bearer {TEAM_KEY}", f"XBearer {TEAM_KEY}", f"Bearer {TEAM_KEY}\u2028more"])
+def test_the_bearer_scheme_must_open_the_header_and_the_key_end_it(running_worker, header):
+    """Guards against a team key taken from anywhere in the header rather than after a leading `Bearer`,
+    or from the first line of a token that goes on after a line separator."""
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": header.encode()})
+    assert response.status_code == 401
+    assert response.json()["error"] == "missing bearer token (Authorization: Bearer <team API key>)"
+
+
+def test_a_key_pasted_with_a_non_breaking_space_is_accepted(running_worker):
+    """Guards against a key refused for the non-breaking space a copy from a web page leaves after it
+    (HTTP strips only spaces and tabs around a header's value; the Worker trims the rest)."""
+    header = f"Bearer {TEAM_KEY}\u00a0".encode()
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 200, response.text
+
+
+def test_the_scheme_is_case_insensitive(running_worker):
+    """Guards against `bearer <key>` refused: the scheme's case does not matter (RFC 9110 §11.1)."""
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"bearer {TEAM_KEY}"})
+    assert response.status_code == 200, response.text
 
 
 def test_the_team_key_is_accepted(running_worker):

@@ -16,7 +16,7 @@ from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE
 from infra.runner.apply import MigrateOptions, run_migrate
-from tests.worker.conftest import TEAM_KEY, local_database, read_rows, session
+from tests.worker.conftest import TEAM_KEY, local_database, plan_vars, read_rows, session
 
 pytestmark = pytest.mark.workerd
 
@@ -59,7 +59,8 @@ def test_the_gate_opens_once_the_database_is_migrated(start_worker, tmp_path):
     behind.stop()
     current = start_worker(upto=schema_version(), state=state)
     assert httpx.post(f"{current.url}/enqueue", json=SYNC, headers=AUTH).status_code == 200
-    assert httpx.get(f"{current.url}/health").json()["status"] == "ok"
+    health = httpx.get(f"{current.url}/health").json()
+    assert (health["status"], health["schema_state"]) == ("ok", "current"), "exactly the Worker's migrations: current, not ahead"
 
 
 @pytest.mark.parametrize("path", ["/enqueue", "/connect"])
@@ -80,9 +81,14 @@ def test_every_version_of_the_window_is_accepted_and_a_missing_one_passes(runnin
     assert response.status_code == 200, response.text
 
 
-def test_a_version_that_is_not_a_number_is_400(running_worker):
-    response = httpx.post(f"{running_worker.url}/enqueue", json={**SYNC, "sync_protocol_version": "3"}, headers=AUTH)
+@pytest.mark.parametrize("version, shown", [
+    ("3", 'a string "3"'), ("3" * 40, f'a string "{"3" * 16}"'), (3.5, "a number"), (True, "a boolean"), ([3], "an array"),
+])
+def test_a_version_that_is_not_an_integer_is_400_saying_what_it_is(running_worker, version, shown):
+    """Guards against a wrongly typed version's 400 not saying what was sent (or quoting a long string whole)."""
+    response = httpx.post(f"{running_worker.url}/enqueue", json={**SYNC, "sync_protocol_version": version}, headers=AUTH)
     assert response.status_code == 400
+    assert response.json() == {"error": f"sync_protocol_version must be an integer (the client sends 3), not {shown}"}
 
 
 def test_the_window_is_checked_before_the_schema_gate(start_worker):
@@ -90,6 +96,58 @@ def test_the_window_is_checked_before_the_schema_gate(start_worker):
     response = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "sync_protocol_version": 4}, headers=AUTH)
     assert response.status_code == 409
     assert response.json()["error"] == "protocol_version_unsupported"
+
+
+def worker_without(start_worker, state, variable: str):
+    """A Worker over a migrated database whose vars lack `variable`."""
+    unset = {name: value for name, value in plan_vars("paid").items() if name != variable}
+    return start_worker(upto=schema_version(), state=state, extra={"vars": unset})
+
+
+def test_a_worker_without_its_expected_schema_version_keeps_the_gate_closed(start_worker, tmp_path):
+    """Guards against the schema gate open when the expected schema version (MYCO_SCHEMA_VERSION) is unset."""
+    state = tmp_path / "no-schema-version"
+    worker = worker_without(start_worker, state, "MYCO_SCHEMA_VERSION")
+    for path in ("/enqueue", "/connect"):
+        response = httpx.post(f"{worker.url}{path}", json={**SYNC, "records": [session("s-unset", "m-gate")]}, headers=AUTH)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "MYCO_SCHEMA_VERSION is not set on this Worker"
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+    assert read_rows(state, "SELECT count(*) FROM nodes") == [(0,)]
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["status"], health["schema_version"]) == ("schema_behind", None)
+
+
+def test_a_worker_without_its_protocol_version_refuses_versioned_pushes_with_503(start_worker, tmp_path):
+    """Guards against a Worker whose SYNC_PROTOCOL_VERSION is unset answering a client with a 409 that
+    blames the client's version (or accepting it) instead of a 503 naming the variable."""
+    state = tmp_path / "no-protocol-version"
+    worker = worker_without(start_worker, state, "SYNC_PROTOCOL_VERSION")
+    for path in ("/enqueue", "/connect"):
+        response = httpx.post(f"{worker.url}{path}", json={**SYNC, "records": [session("s-unset", "m-gate")]}, headers=AUTH)
+        assert response.status_code == 503, response.text
+        assert response.json() == {"error": "SYNC_PROTOCOL_VERSION is not set on this Worker"}
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_without_a_minimum_the_window_is_the_server_version_alone(start_worker, tmp_path):
+    """Guards against a Worker without MIN_COMPAT_CLIENT_VERSION accepting clients older than its own
+    protocol (upstream's rule: a missing minimum equals the server version)."""
+    worker = worker_without(start_worker, tmp_path / "no-minimum", "MIN_COMPAT_CLIENT_VERSION")
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["sync_protocol_version"], health["min_compat_client_version"]) == (3, 3)
+    refused = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "sync_protocol_version": 2}, headers=AUTH)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["message"] == "client sync protocol 2 is outside the window this Worker accepts (3 to 3)"
+    assert httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/enqueue", "/connect"])
+def test_a_null_version_passes_like_a_missing_one(running_worker, path):
+    """Guards against a `sync_protocol_version: null` refused as a wrongly typed version: upstream
+    checks the version only when it is there, and JSON null is its absence."""
+    response = httpx.post(f"{running_worker.url}{path}", json={**SYNC, "sync_protocol_version": None}, headers=AUTH)
+    assert response.status_code == 200, response.text
 
 
 def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_worker, tmp_path):
@@ -134,6 +192,19 @@ LEDGER_DAMAGE = {
     "a row wrangler wrote": (
         ["DELETE FROM hyphae_migrations WHERE name LIKE '0002_%'"],
         "0002_skills.sql was recorded without a checksum (applied by wrangler?)"),
+    "a ledger wrangler alone wrote (no hyphae_migrations)": (
+        ["DROP TABLE hyphae_migrations"],
+        "0001_initial.sql was recorded without a checksum (applied by wrangler?)"),
+    "a stray row between two migrations": (
+        ["INSERT INTO d1_migrations (name) VALUES ('0004_zz_stray.sql')",
+         "INSERT INTO hyphae_migrations (name, sha256, run_id, applied_by) VALUES ('0004_zz_stray.sql', 'ab', 'r', 'me')"],
+        "the ledger has 0004_zz_stray.sql where this Worker expects 0005_embed_stats_and_dlq_replays.sql"),
+    "a stray row whose name is 64 characters, shown whole": (
+        ["INSERT INTO d1_migrations (name) VALUES ('9999_" + "n" * 55 + ".sql')"],
+        "the ledger has 9999_" + "n" * 55 + ".sql, which is not migration"),
+    "a stray row whose name is longer, cut at 64 characters": (
+        ["INSERT INTO d1_migrations (name) VALUES ('9999_" + "n" * 56 + ".sql')"],
+        "the ledger has 9999_" + "n" * 56 + ".sq\u2026, which is not migration"),
 }
 
 
@@ -154,6 +225,39 @@ def test_the_gate_is_closed_unless_the_ledger_holds_exactly_the_workers_migratio
     assert (health.json()["status"], health.json()["schema_state"]) == ("schema_mismatch", "mismatch")
     assert health.json()["schema_reason"].startswith(reason)
     assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_a_hyphae_ledger_the_worker_cannot_read_is_not_taken_for_a_wrangler_one(start_worker, tmp_path):
+    """Guards against a damaged hyphae_migrations (D1 cannot read its checksums) read as if wrangler had
+    applied every migration: the gate cannot judge it, so it says the ledger is unreadable."""
+    state = tmp_path / "damaged-checksums"
+    worker = start_worker(upto=schema_version(), state=state)
+    edit_ledger(state, "ALTER TABLE hyphae_migrations RENAME COLUMN sha256 TO digest")
+    response = httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"].startswith("cannot read the migration ledger d1_migrations (")
+    assert "sha256" in response.json()["error"]
+
+
+def test_later_migrations_keep_the_gate_open_only_while_they_continue_the_numbering(start_worker, tmp_path):
+    """Guards against the gate judging only the first migration after the Worker's own: each later one
+    must follow the one before it."""
+    state = tmp_path / "two-later"
+    worker = start_worker(upto=schema_version(), state=state)
+
+    def add(version: int) -> None:
+        name = f"{version:04d}_later_{version}.sql"
+        edit_ledger(state, f"INSERT INTO d1_migrations (name) VALUES ('{name}')",
+                    f"INSERT INTO hyphae_migrations (name, sha256, run_id, applied_by) VALUES ('{name}', 'ab', 'r', 'me')")
+
+    add(NEXT)
+    add(NEXT + 1)
+    health = httpx.get(f"{worker.url}/health").json()
+    assert (health["status"], health["schema_state"], health["schema_version_applied"]) == ("ok", "ahead", NEXT + 1)
+    add(NEXT + 3)
+    response = httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH)
+    assert response.status_code == 503, response.text
+    assert response.json()["schema_reason"].startswith(f"the ledger has {NEXT + 3:04d}_later_{NEXT + 3}.sql, which is not migration {NEXT + 2:04d}")
 
 
 def test_a_database_ahead_of_the_worker_through_invoke_migrate_keeps_the_gate_open(start_worker, tmp_path):

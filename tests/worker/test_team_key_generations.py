@@ -13,7 +13,7 @@ import pytest
 from infra.environments import schema_version
 from infra.local.runtime import start_local_worker
 from infra.local.smoke import client_token_hash
-from tests.worker.conftest import apply_migrations, local_database, read_rows, stand_ins
+from tests.worker.conftest import apply_migrations, local_database, plan_vars, read_rows, stand_ins
 
 pytestmark = pytest.mark.workerd
 
@@ -25,8 +25,10 @@ def instant(offset: datetime.timedelta) -> str:
     return (datetime.datetime.now(UTC) + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def keys(generation: int = 3, previous: str | None = PREVIOUS, expires: str | None = None) -> dict[str, str]:
-    bindings = {"MYCO_TEAM_API_KEY": CURRENT, "MYCO_TEAM_AUTH_GENERATION": str(generation)}
+def keys(generation: int | str | None = 3, previous: str | None = PREVIOUS, expires: str | None = None) -> dict[str, str]:
+    bindings = {"MYCO_TEAM_API_KEY": CURRENT}
+    if generation is not None:
+        bindings["MYCO_TEAM_AUTH_GENERATION"] = str(generation)
     if previous is not None:
         bindings["MYCO_TEAM_API_KEY_PREVIOUS"] = previous
     if expires is not None:
@@ -100,6 +102,37 @@ def test_a_machine_seen_with_the_previous_key_keeps_that_generation_until_it_swi
     assert connect(worker, PREVIOUS, "m-old").status_code == 200
     assert httpx.get(f"{worker.url}/queue-stats", headers={"authorization": f"Bearer {PREVIOUS}"}).status_code == 200
     assert generations(worker) == {"m-old": 2}, "routes without a machine id leave the record as it was"
+
+
+@pytest.mark.parametrize("generation", [None, "0", "-2", "two"])
+def test_without_a_positive_generation_no_machine_is_given_one(worker_with, generation):
+    """Guards against a made-up generation recorded (0, or -1 for the previous key) when the Worker's
+    MYCO_TEAM_AUTH_GENERATION is unset or not a positive integer: both keys still work, and
+    the generation is recorded as unknown."""
+    worker = worker_with(keys(generation=generation, expires=instant(datetime.timedelta(days=1))))
+    assert connect(worker, CURRENT, "m-new").status_code == 200
+    assert push(worker, PREVIOUS, "m-old").status_code == 200
+    assert generations(worker) == {"m-new": None, "m-old": None}
+
+
+def test_an_empty_previous_key_opens_no_window(worker_artifact, tmp_path):
+    """Guards against an empty MYCO_TEAM_API_KEY_PREVIOUS taken for a key during its window: a bearer
+    token that is blank once trimmed (a non-breaking space) would match it."""
+    state = tmp_path / "empty-previous"
+    apply_migrations(state, schema_version())
+    window = {"MYCO_TEAM_AUTH_GENERATION": "3", "MYCO_TEAM_AUTH_PREVIOUS_EXPIRES": instant(datetime.timedelta(days=1)),
+              "MYCO_TEAM_API_KEY_PREVIOUS": ""}  # a plain variable: an empty secret is never bound locally
+    worker = start_local_worker(worker_artifact, key_bindings={"MYCO_TEAM_API_KEY": CURRENT}, state=state,
+                                extra_options={**stand_ins(), "vars": {**plan_vars("paid"), **window}})
+    worker.state = state
+    try:
+        refused = httpx.post(f"{worker.url}/enqueue", json={"machine_id": "m-blank", "sync_protocol_version": 3, "records": []},
+                             headers={"authorization": b"Bearer \xc2\xa0"}, timeout=30)
+        assert refused.status_code == 401, refused.text
+        assert push(worker, CURRENT, "m-new").status_code == 200
+        assert generations(worker) == {"m-new": 3}
+    finally:
+        worker.stop()
 
 
 def test_no_key_is_stored_in_the_database_or_the_log(worker_with):

@@ -19,8 +19,9 @@
 // waits for the ones in flight, restarts workerd with the new bindings, releases the held
 // requests, and writes `<reloadFile>.done`.
 
-import { readFileSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync, renameSync, rmSync } from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 // The first line of stdin is the options; every later line is a command (`reload`).
@@ -64,8 +65,8 @@ function workerOptions() {
     name: options.name,
     modules: true,
     scriptPath: options.scriptPath,
-    ...strykerActivation(options.scriptPath),
     modulesRoot: options.modulesRoot,
+    ...strykerActivation(options.scriptPath, options.modulesRoot),
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags,
     d1Databases: options.d1Databases,
@@ -89,14 +90,19 @@ function workerOptions() {
   return [worker, ...extraWorkers];
 }
 
-// Mutation testing only (`invoke mutate --module worker`, infra/mutation/stryker_run.py): Stryker
-// names the mutant under test in __STRYKER_ACTIVE_MUTANT__, but workerd has no process.env, so the
-// id is set on globalThis before the bundle's first statement (the bundle imports nothing).
-function strykerActivation(scriptPath) {
+// Mutation testing only (`invoke mutate --module worker-auth`, infra/mutation/stryker_run.py):
+// Stryker names the mutant under test in __STRYKER_ACTIVE_MUTANT__, but workerd has no process.env.
+// So every module of the Worker starts by naming it on globalThis, on the object Stryker's code
+// keeps: behind worker/dev/counting.mjs the bundle is an import, evaluated before the entry's
+// first statement, so the entry alone naming it would come too late (every mutant inactive).
+function strykerActivation(scriptPath, modulesRoot) {
   const active = process.env.__STRYKER_ACTIVE_MUTANT__;
   if (!active) return {};
-  const activation = `globalThis.__stryker__ = { activeMutant: ${JSON.stringify(active)} };\n`;
-  return { script: activation + readFileSync(scriptPath, "utf8") };
+  const activation = `(globalThis.__stryker__ ??= {}).activeMutant = ${JSON.stringify(active)};\n`;
+  const others = readdirSync(modulesRoot).map((name) => path.join(modulesRoot, name))
+    .filter((file) => /\.m?js$/.test(file) && path.resolve(file) !== path.resolve(scriptPath));
+  const modules = [scriptPath, ...others].map((file) => ({ type: "ESModule", path: file, contents: activation + readFileSync(file, "utf8") }));
+  return { modules, scriptPath: undefined };
 }
 
 function miniflareOptions() {

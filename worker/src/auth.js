@@ -21,8 +21,9 @@ async function sha256(text) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
-function constantTimeEqual(left, right) {
-  // workerd ships crypto.subtle.timingSafeEqual; the XOR fold is the portable equivalent.
+export function constantTimeEqual(left, right) {
+  // workerd ships crypto.subtle.timingSafeEqual; the XOR fold is the portable equivalent (node:
+  // tests/worker/test_auth.py runs it there).
   if (typeof crypto.subtle.timingSafeEqual === "function") return crypto.subtle.timingSafeEqual(left, right);
   let difference = 0;
   for (let index = 0; index < left.length; index += 1) difference |= left[index] ^ right[index];
