@@ -56,6 +56,8 @@ def test_an_extra_column_added_out_of_band(migrated_local):
     assert [(f.code, f.change, f.object, f.detail, f.cause) for f in report.findings] == [
         ("SCH002", "extra", "column sessions.mood", "mood TEXT in the database only", "changed out of band"),
     ]
+    assert (report.findings[0].area, report.findings[0].severity, report.findings[0].fix) == (
+        "schema", "drift", "if the change is wanted, write it as a migration (`invoke new SLUG`); otherwise undo it in the database")
     assert not report.clean
 
 
@@ -100,6 +102,12 @@ def test_a_migration_edited_after_it_ran(tmp_path):
         ("HIS002", "migration 0005_embed_stats_and_dlq_replays.sql", ""),
     ]
     assert report.findings[0].detail == "default: repository 1, live 0"
+    assert report.findings[0].fix == ("restore the applied file from git and put the change in a new migration "
+                                      "(`invoke new SLUG`)")
+    his002 = report.findings[1]
+    assert (his002.area, his002.change, his002.severity) == ("history", "changed", "drift")
+    assert his002.detail.startswith(f"0005_embed_stats_and_dlq_replays.sql was edited after it was applied to local (applied sha256 ")
+    assert his002.fix == "revert the edit (`git checkout` the applied version) and put the change in a new migration"
 
 
 def test_a_generated_column_expression_changed_out_of_band(tmp_path):
@@ -140,6 +148,9 @@ def test_an_applied_migration_whose_file_is_gone_is_his003_and_explains_the_sche
         ("SCH002", "column team_sync_stats.last_embed_at")]
     assert {f.cause for f in schema} == {
         "migration missing: 0005_embed_stats_and_dlq_replays.sql applied but its file is gone"}
+    assert {f.fix for f in schema} == {"restore the applied file from git (HIS003), then run drift again"}
+    (his003,) = [f for f in report.findings if f.area == "history"]
+    assert (his003.change, his003.severity, his003.cause) == ("missing", "drift", "")
     assert not report.clean
 
 
@@ -184,6 +195,8 @@ def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
     assert [(f.code, f.object) for f in schema] == [("SCH002", "column team_dlq.replay_count")]
     assert schema[0].cause == ("migration pending: 0005_embed_stats_and_dlq_replays.sql makes this change "
                                "but is not recorded as applied")
+    assert schema[0].fix == ("it was applied outside hyphae; record it with `invoke migrate --env local --adopt`, "
+                             "or undo it by hand and run `invoke migrate`")
 
 
 def test_a_local_database_never_migrated_is_not_created_by_drift():
