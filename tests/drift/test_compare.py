@@ -181,3 +181,56 @@ def test_a_generated_column_turned_stored_or_plain_is_reported():
         "generated: repository AS (a * 2) VIRTUAL, live AS (a * 2) STORED"]
     assert [d.detail for d in compare_schemas(read_connection_schema(expected), read_connection_schema(plain))] == [
         "generated: repository AS (a * 2) VIRTUAL, live none"]
+
+
+def test_an_index_moved_to_other_columns_or_another_table_names_what_changed():
+    """Guards against a changed index being reported without saying which of its table or
+    columns differ."""
+    assert differences_after(
+        "DROP INDEX idx_sessions_status",
+        "CREATE INDEX idx_sessions_status ON spores(status, content_hash DESC)",
+    ) == [("changed", "index idx_sessions_status",
+           "table: repository sessions, live spores; columns: repository (status), live (status, content_hash DESC)")]
+
+
+def test_a_changed_view_or_trigger_definition_is_reported_with_both_texts():
+    """Guards against a view or trigger whose body changed out of band being missed or reported
+    without both definitions."""
+    expected = migrated_database(up_to=0)
+    live = migrated_database(up_to=0)
+    expected.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+    live.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+    expected.execute("CREATE VIEW v AS SELECT a FROM t")
+    live.execute("CREATE VIEW v AS SELECT b FROM t")
+    expected.execute("CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1; END")
+    live.execute("CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 2; END")
+    differences = compare_schemas(read_connection_schema(expected), read_connection_schema(live))
+    assert [(d.change, d.object, d.table, d.detail) for d in differences] == [
+        ("changed", "view v", "v", "definition: repository CREATE VIEW v AS SELECT a FROM t, live CREATE VIEW v AS SELECT b FROM t"),
+        ("changed", "trigger g", "t", "definition: repository CREATE TRIGGER g after INSERT ON t BEGIN UPDATE t SET a = 1 ; END, "
+                                      "live CREATE TRIGGER g after INSERT ON t BEGIN UPDATE t SET a = 2 ; END"),
+    ]
+
+
+def test_a_dropped_expression_index_shows_its_expression():
+    """Guards against an expression key (which PRAGMA index_xinfo does not name) being shown as
+    anything but the statement's expression."""
+    expected = migrated_database(up_to=0)
+    expected.execute("CREATE TABLE t (name TEXT, b TEXT)")
+    expected.execute("CREATE INDEX idx_t_name ON t(lower(name), b)")
+    live = migrated_database(up_to=0)
+    live.execute("CREATE TABLE t (name TEXT, b TEXT)")
+    assert [(d.change, d.object, d.detail) for d in compare_schemas(read_connection_schema(expected), read_connection_schema(live))] == [
+        ("missing", "index idx_t_name", "ON t(LOWER(name), b) in the repository, not in the database")]
+
+
+def test_an_expression_index_sqlglot_cannot_read_still_has_a_key():
+    """Guards against an index statement the lens cannot parse losing its expression keys (or
+    failing): each unnamed key reads as <expression>, named ones keep their column."""
+    from infra.drift.schema import build_schema
+
+    row = {"type": "index", "name": "idx_odd", "table_name": "t", "sql": "CREATE INDEX idx_odd ON t(((",
+           "index_columns": '[[null, 0, "BINARY"], ["b", 1, "NOCASE"]]', "index_flags": '[1, "c", 0]'}
+    (index,) = build_schema([row]).indexes.values()
+    assert (index.name, index.table, index.keys, index.unique, index.where) == (
+        "idx_odd", "t", ("<expression>", "b COLLATE NOCASE DESC"), True, None)
