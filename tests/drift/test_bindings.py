@@ -11,6 +11,7 @@ from infra.drift.bindings import (
     read_deployed_bindings,
     resource_owners,
 )
+from infra.drift.findings import DriftFinding
 from infra.environments import load_environment
 from infra.outputs import StackOutputs
 from infra.render import plan_local_config, render_local_config
@@ -88,3 +89,25 @@ def test_the_local_config_matches_a_fresh_render_or_says_what_differs(tmp_path):
     assert finding.detail == f"vars: repository {{{vars_then.format(5)}}}, committed {{{vars_then.format(4)}}}"
     committed.unlink()
     assert [f.change for f in local_config_findings(committed, fresh)] == ["missing"]
+
+
+def test_local_config_differences_name_every_key_and_the_fix(tmp_path):
+    """Guards against a key only one side has going unreported, several changes run together,
+    a comment-only edit or invalid JSONC reported vaguely, or the finding losing its cause and fix."""
+    fresh = '// rendered by hyphae\n{"name": "w", "main": "src/index.ts", "compatibility_date": "2026-01-01"}\n'
+    committed = tmp_path / "wrangler.local.jsonc"
+    committed.write_text('{"name": "x", "main": "src/index.ts", "extra": 1}\n')
+    [finding] = local_config_findings(committed, fresh)
+    assert finding == DriftFinding(
+        "CFG001", "local", "config", "changed", "file wrangler.local.jsonc",
+        'compatibility_date: repository "2026-01-01", committed null; extra: repository null, committed 1; '
+        'name: repository "w", committed "x"',
+        "edited by hand or not re-rendered", "regenerate it with `invoke render` and commit it; never edit it by hand")
+    committed.write_text(fresh.replace("// rendered by hyphae", "// edited"))
+    assert local_config_findings(committed, fresh)[0].detail == "comments or layout differ from the render"
+    committed.write_text(fresh.replace('"w",', '"w"'))
+    assert local_config_findings(committed, fresh)[0].detail == "not valid JSONC at line 2"
+    committed.unlink()
+    assert local_config_findings(committed, fresh) == [DriftFinding(
+        "CFG001", "local", "config", "missing", "file wrangler.local.jsonc", "not committed", "",
+        "regenerate it with `invoke render` and commit it; never edit it by hand")]

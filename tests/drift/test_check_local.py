@@ -225,3 +225,19 @@ def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_dr
     migrate_local(to_version=5)
     report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
     assert report.clean and "CON003" not in {finding.code for finding in report.findings}
+
+
+def test_a_late_migration_applied_by_hand_before_the_applied_history_is_blamed_on_it(tmp_path):
+    """Guards against the replay of the whole history being skipped (or not used) when a pending
+    file sorts before applied ones: its table, created by hand, must be explained by it."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    (directory / "0004_late.sql").write_text("CREATE TABLE late_table (id INTEGER PRIMARY KEY);\n")
+    assert [(f.code, f.object) for f in check_drift(["local"], directory).findings] == [
+        ("HIS004", "migration 0004_late.sql")]
+    out_of_band("CREATE TABLE late_table (id INTEGER PRIMARY KEY)")
+    findings = check_drift(["local"], directory).findings
+    assert [(f.code, f.object, f.cause) for f in findings] == [
+        ("SCH002", "table late_table", "migration pending: 0004_late.sql makes this change but is not recorded as applied"),
+        ("HIS004", "migration 0004_late.sql", "")]

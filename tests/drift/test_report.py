@@ -175,3 +175,10 @@ def test_the_json_report_carries_every_field_and_the_token_without_its_value():
         "detail": "not applied yet", "cause": "", "fix": "`invoke migrate --env staging` applies it", "severity": "notice"}
     assert production["clean"] is True and production["mcp_token"] is None and production["findings"] == []
     assert [finding["code"] for finding in data["parity"]] == ["PAR001", "PAR002"]
+
+
+def test_a_table_of_exactly_the_limit_has_no_more_row():
+    """Guards against a "0 more" row under a table that shows every finding."""
+    text = render(report_with(*(finding(number) for number in range(MAX_TABLE_ROWS))), "markdown")
+    assert " more | run `invoke drift --format json` for all" not in text
+    assert len([line for line in text.splitlines() if line.startswith("| staging | SCH002")]) == MAX_TABLE_ROWS
