@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra.drift.bindings import (
     Binding,
     binding_findings,
@@ -10,6 +12,7 @@ from infra.drift.bindings import (
     parity_findings,
     read_deployed_bindings,
     resource_owners,
+    rotation_findings,
 )
 from infra.drift.findings import DriftFinding
 from infra.environments import load_environment
@@ -111,3 +114,47 @@ def test_local_config_differences_name_every_key_and_the_fix(tmp_path):
     assert local_config_findings(committed, fresh) == [DriftFinding(
         "CFG001", "local", "config", "missing", "file wrangler.local.jsonc", "not committed", "",
         "regenerate it with `invoke render` and commit it; never edit it by hand")]
+
+
+GENERATION, PREVIOUS, EXPIRES = "MYCO_TEAM_AUTH_GENERATION", "MYCO_TEAM_API_KEY_PREVIOUS", "MYCO_TEAM_AUTH_PREVIOUS_EXPIRES"
+
+
+def _rotation(declared: dict, deployed: dict) -> list[DriftFinding]:
+    return rotation_findings("staging", declared, deployed, binding_findings("staging", declared, deployed, {}))
+
+
+def test_a_rotation_declared_not_deployed_explains_the_generation_and_the_unbound_previous_key():
+    """Guards against a pending rotation being reported as drift (BND001/BND002) instead of one
+    ROT001 notice, or the notice losing what it says and how to settle it."""
+    declared = {GENERATION: Binding(GENERATION, "plain_text", "3"), PREVIOUS: Binding(PREVIOUS, "secret_text", None),
+                EXPIRES: Binding(EXPIRES, "plain_text", "2026-12-01T00:00:00Z")}
+    deployed = {GENERATION: Binding(GENERATION, "plain_text", "2")}
+    assert _rotation(declared, deployed) == [DriftFinding(
+        "ROT001", "staging", "bindings", "pending", "team key", "generation 3 declared, generation 2 deployed",
+        "a rotation not deployed yet",
+        "`invoke up --env staging` deploys it; then teammates re-join with the new key (docs/credentials.md)", "notice")]
+
+
+@pytest.mark.parametrize("live", ["1", "3", "x"])
+def test_a_generation_not_one_behind_stays_drift(live):
+    """Guards against a generation two behind, ahead, or not a number passing as a pending rotation."""
+    declared = {GENERATION: Binding(GENERATION, "plain_text", "3")}
+    deployed = {GENERATION: Binding(GENERATION, "plain_text", live)}
+    expected = [] if live == "3" else ["BND002"]
+    assert [finding.code for finding in _rotation(declared, deployed)] == expected
+
+
+def test_a_previous_key_left_bound_is_one_notice_with_or_without_its_expiry():
+    """Guards against a stale previous key being drift, two notices, or a notice claiming an expiry it does not have."""
+    declared = {GENERATION: Binding(GENERATION, "plain_text", "2")}
+    deployed = {**declared, PREVIOUS: Binding(PREVIOUS, "secret_text", None),
+                EXPIRES: Binding(EXPIRES, "plain_text", "2026-11-01T00:00:00Z")}
+    notice = DriftFinding("ROT002", "staging", "bindings", "extra", "previous team key",
+                          "still bound (the Worker accepts it until 2026-11-01T00:00:00Z); the repository declares no "
+                          "overlap window for it", "its window ended, or was finished early",
+                          "the next `invoke up --env staging` removes it", "notice")
+    assert _rotation(declared, deployed) == [notice]
+    del deployed[EXPIRES]
+    assert _rotation(declared, deployed) == [DriftFinding(
+        notice.code, notice.environment, notice.area, notice.change, notice.object,
+        "still bound; the repository declares no overlap window for it", notice.cause, notice.fix, notice.severity)]
