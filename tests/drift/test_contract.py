@@ -87,3 +87,40 @@ def test_the_finding_names_the_consequence_and_the_fix(migrated):
     assert (finding.area, finding.severity, finding.cause) == ("contract", "drift", "changed out of band")
     assert "every write to prompt_batches fails" in finding.detail and "as the migrations define it" in finding.fix
     assert Path("contract/myco-client.yaml").name in finding.fix
+
+
+@pytest.mark.parametrize("declared, expected", [("CLOB", "TEXT"), ("NCHAR(5)", "TEXT"), ("BLOB", "BLOB"), ("FLOAT", "REAL"),
+                                                 ("DOUBLE PRECISION", "REAL"), ("  ", "BLOB"), ("int", "INTEGER"),
+                                                 ("DECIMAL(10,5)", "NUMERIC"), ("DATETIME", "NUMERIC"),
+                                                 ("POINT", "INTEGER")])
+def test_affinity_follows_sqlites_rules_in_their_order(declared, expected):
+    """Guards against an affinity rule dropped, reordered, or case-sensitive (sqlite.org/datatype3.html §3.1)."""
+    assert affinity(declared) == expected
+
+
+def test_each_problem_says_what_it_costs_the_client(migrated):
+    """Guards against a CON003 detail losing the consequence a reader acts on."""
+    applied = read_connection_schema(migrated)
+    migrated.execute("ALTER TABLE spores DROP COLUMN tags")
+    migrated.execute("DROP TABLE okf_pages")
+    details = {f.object: (f.change, f.detail) for f in contract_findings("staging", read_connection_schema(migrated), applied)}
+    assert details == {
+        "column spores.tags": ("missing", "the client sends tags: every write to spores fails (dead-lettered, see /dlq) "
+                                          "until the column is back"),
+        "table okf_pages": ("missing", "the client syncs okf_pages: every write to it fails (dead-lettered, see /dlq) "
+                                       "until the table is back")}
+    live = read_connection_schema(_with_required_column())
+    [required] = contract_findings("staging", live, applied)
+    assert required.detail == "NOT NULL without a default and not a field the client sends: every write to sessions fails"
+
+
+def test_an_integer_id_finding_names_the_type_and_the_consequence(migrated):
+    """Guards against the affinity finding losing the declared type or why it breaks reconcile."""
+    applied = read_connection_schema(migrated)
+    migrated.executescript(
+        "CREATE TABLE digest_extracts_int (id INTEGER NOT NULL, machine_id TEXT NOT NULL, project_id TEXT, agent_id TEXT, "
+        "tier INTEGER, content TEXT, substrate_hash TEXT, generated_at INTEGER, synced_at INTEGER, PRIMARY KEY (id, machine_id));"
+        "DROP TABLE digest_extracts; ALTER TABLE digest_extracts_int RENAME TO digest_extracts;")
+    [finding] = contract_findings("staging", read_connection_schema(migrated), applied)
+    assert finding.detail == ('INTEGER affinity turns the text id "123" into 123: the manifest no longer matches the '
+                              "client's id and it deletes its own row")
