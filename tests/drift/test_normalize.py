@@ -8,6 +8,7 @@ from infra.drift.normalize import (
     mentioned_names,
     normalize_expression,
     normalize_statement,
+    normalize_tokens,
     normalize_type,
     read_generated_columns,
     read_index_sql,
@@ -67,3 +68,14 @@ def test_generated_column_expressions_are_read_from_the_table_statement_whatever
 
 def test_mentioned_names_lists_identifiers_in_lower_case():
     assert {"team_dlq", "replay_count"} <= mentioned_names('ALTER TABLE "Team_DLQ" ADD COLUMN replay_count INTEGER')
+
+
+def test_the_token_form_keeps_literals_verbatim_and_folds_names_and_keywords():
+    """Guards against a trigger body's string literal losing its case or quote escaping (two
+    different triggers would compare equal, or one trigger unequal to itself), and against the
+    fallback for text the tokenizer refuses losing its words."""
+    assert normalize_tokens("create trigger T after insert on \"X\" begin select 'It''s', [Col]; end") == (
+        "CREATE TRIGGER t after INSERT ON x BEGIN SELECT 'It''s' , col ; END")
+    assert normalize_tokens("select 'A'") != normalize_tokens("select 'a'")
+    assert normalize_tokens("'unterminated   text") == "'unterminated text"
+    assert normalize_tokens("") == ""
