@@ -182,3 +182,11 @@ def test_a_table_of_exactly_the_limit_has_no_more_row():
     text = render(report_with(*(finding(number) for number in range(MAX_TABLE_ROWS))), "markdown")
     assert " more | run `invoke drift --format json` for all" not in text
     assert len([line for line in text.splitlines() if line.startswith("| staging | SCH002")]) == MAX_TABLE_ROWS
+
+
+def test_a_fix_line_lists_five_objects_and_counts_the_rest():
+    """Guards against the fix line's cut-off at five objects moving (a "0 more", or a sixth object hidden)."""
+    five = render(report_with(*(finding(number) for number in range(5))), "markdown")
+    assert "- `staging` **SCH002** table t0, table t1, table t2, table t3, table t4: undo it\n" in five
+    six = render(report_with(*(finding(number) for number in range(6))), "markdown")
+    assert "- `staging` **SCH002** table t0, table t1, table t2, table t3, table t4 and 1 more: undo it\n" in six
