@@ -242,3 +242,18 @@ def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):
     assert report.findings == [] and report.parity == []
     assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
     assert report.environments[1].checked == ["schema", "history", "contract", "bindings"]
+
+
+def test_a_database_that_never_answers_is_an_error_after_three_reads(remote):
+    """Guards against drift retrying a lost read forever, giving up before its third attempt, or
+    failing without saying what did not answer and what to do."""
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    remote.reset_counts()
+    remote.inject("d1.query", *[Fault.status_code(500)] * 3)
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
+                                 "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
+    assert dict(remote.requests) == {"d1.query": 3}
