@@ -234,3 +234,66 @@ def test_an_expression_index_sqlglot_cannot_read_still_has_a_key():
     (index,) = build_schema([row]).indexes.values()
     assert (index.name, index.table, index.keys, index.unique, index.where) == (
         "idx_odd", "t", ("<expression>", "b COLLATE NOCASE DESC"), True, None)
+
+
+def _compare(expected_sql: list[str], live_sql: list[str]) -> list[tuple[str, str, str]]:
+    expected, live = migrated_database(up_to=0), migrated_database(up_to=0)
+    for statement in expected_sql:
+        expected.execute(statement)
+    for statement in live_sql:
+        live.execute(statement)
+    return [(d.change, d.object, d.detail) for d in compare_schemas(read_connection_schema(expected), read_connection_schema(live))]
+
+
+def test_every_attribute_of_a_rebuilt_table_is_compared_and_named():
+    """Guards against a column's type, NOT NULL, primary key position or generated expression, or
+    a table's CHECK constraints, foreign keys or WITHOUT ROWID, changing without a finding that
+    names it with both values."""
+    parent = "CREATE TABLE p (id INTEGER PRIMARY KEY, other INTEGER UNIQUE)"
+    assert _compare(
+        [parent, "CREATE TABLE t (a TEXT NOT NULL, b INTEGER, c INTEGER, g INTEGER AS (b + 1) VIRTUAL, "
+                 "PRIMARY KEY (a), CHECK (b > 0), FOREIGN KEY (b) REFERENCES p(id) ON DELETE CASCADE) WITHOUT ROWID"],
+        [parent, "CREATE TABLE t (a INTEGER, b INTEGER NOT NULL, c INTEGER, g INTEGER AS (b + 2) VIRTUAL, "
+                 "PRIMARY KEY (b), FOREIGN KEY (b) REFERENCES p(other))"],
+    ) == [
+        ("changed", "column t.a", "type: repository TEXT, live INTEGER; NOT NULL: repository yes, live no; "
+                                  "primary key position: repository 1, live 0"),
+        ("changed", "column t.b", "NOT NULL: repository no, live yes; primary key position: repository 0, live 1"),
+        ("changed", "column t.g", "generated: repository AS (b + 1) VIRTUAL, live AS (b + 2) VIRTUAL"),
+        ("changed", "table t", "CHECK constraints: repository (b > 0), live none"),
+        ("changed", "table t", "foreign keys: repository ((b) REFERENCES p(id) ON UPDATE NO ACTION ON DELETE CASCADE), "
+                               "live ((b) REFERENCES p(other) ON UPDATE NO ACTION ON DELETE NO ACTION)"),
+        ("changed", "table t", "WITHOUT ROWID: repository yes, live no"),
+    ]
+
+
+def test_missing_and_extra_columns_and_tables_are_described():
+    """Guards against a missing or extra column losing its definition, or a missing table its detail."""
+    assert _compare(
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY, gone, g INTEGER AS (id * 2) STORED NOT NULL)",
+         "CREATE TABLE only_here (x)"],
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY, g INTEGER AS (id * 2) STORED NOT NULL)",
+         "ALTER TABLE t ADD COLUMN new TEXT NOT NULL DEFAULT 'n'"],
+    ) == [
+        ("missing", "table only_here", "in the repository, not in the database"),
+        ("missing", "column t.gone", "gone (no type) in the repository, not in the database"),
+        ("extra", "column t.new", "new TEXT NOT NULL DEFAULT 'n' in the database only"),
+    ]
+
+
+def test_a_missing_generated_primary_key_column_is_described_in_full():
+    """Guards against a column's description dropping its primary key position or generated expression."""
+    assert _compare(["CREATE TABLE t (a INTEGER, b INTEGER, g INTEGER AS (a + b) STORED, PRIMARY KEY (b, a))"],
+                    ["CREATE TABLE t (a INTEGER, b INTEGER, PRIMARY KEY (b, a))"]) == [
+        ("missing", "column t.g", "g INTEGER GENERATED ALWAYS AS (a + b) STORED in the repository, not in the database")]
+    assert _compare(["CREATE TABLE t (a INTEGER, b INTEGER, PRIMARY KEY (b, a))"], ["CREATE TABLE t (a INTEGER)"]) == [
+        ("changed", "column t.a", "primary key position: repository 2, live 0"),
+        ("missing", "column t.b", "b INTEGER PRIMARY KEY #1 in the repository, not in the database")]
+
+
+def test_a_check_dropped_from_a_without_rowid_table_is_reported():
+    """Guards against the CHECKs of a WITHOUT ROWID table never being compared (sqlglot reads such a
+    statement as an opaque command, which had no CHECK in it)."""
+    assert _compare(["CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER CHECK (b > 0)) WITHOUT ROWID"],
+                    ["CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER) WITHOUT ROWID"]) == [
+        ("changed", "table t", "CHECK constraints: repository (b > 0), live none")]
