@@ -158,3 +158,41 @@ def test_a_previous_key_left_bound_is_one_notice_with_or_without_its_expiry():
     assert _rotation(declared, deployed) == [DriftFinding(
         notice.code, notice.environment, notice.area, notice.change, notice.object,
         "still bound; the repository declares no overlap window for it", notice.cause, notice.fix, notice.severity)]
+
+
+def test_parity_names_every_environment_with_and_without_a_binding():
+    """Guards against PAR001 naming the wrong or unsorted environments, or missing a binding absent from two."""
+    deployed = {env: {"A": Binding("A", "plain_text", "1")} for env in ("staging", "production", "dev")}
+    deployed["staging"]["B"] = Binding("B", "plain_text", "2")
+    assert parity_findings({}, deployed) == [DriftFinding(
+        "PAR001", "dev, production, staging", "parity", "changed", "binding B", "on staging, not on dev, production",
+        "changed out of band", "every environment's Worker has the same binding names; redeploy the odd one out")]
+
+
+def test_a_resource_declared_twice_is_one_par002_naming_both_and_values_are_never_resources():
+    """Guards against a shared KV namespace or Vectorize index going unreported, one reported twice,
+    or two environments with the same plain-text value (or no id yet) taken for a shared resource."""
+    declared = {
+        "production": {"KV": Binding("KV", "kv_namespace", "k1"), "V": Binding("V", "vectorize", "idx"),
+                       "X": Binding("X", "plain_text", "same"), "DB": Binding("DB", "d1", None)},
+        "staging": {"KV": Binding("KV", "kv_namespace", "k1"), "V": Binding("V", "vectorize", "idx"),
+                    "X": Binding("X", "plain_text", "same"), "DB": Binding("DB", "d1", None)},
+    }
+    assert parity_findings(declared, {}) == [
+        DriftFinding("PAR002", "production, staging", "parity", "changed", "KV namespace k1",
+                     "declared by both production and staging (KV)", "copied configuration",
+                     "give each environment its own KV namespace: fix the id in Pulumi.staging.yaml or its outputs"),
+        DriftFinding("PAR002", "production, staging", "parity", "changed", "Vectorize index idx",
+                     "declared by both production and staging (V)", "copied configuration",
+                     "give each environment its own Vectorize index: fix the id in Pulumi.staging.yaml or its outputs"),
+    ]
+
+
+def test_a_binding_bound_to_a_resource_of_its_own_environment_elsewhere_is_out_of_band():
+    """Guards against BND002 blaming another environment when the resource is this one's (or nobody's)."""
+    declared = {"DB": Binding("DB", "d1", "db-staging")}
+    owners = {("d1", "db-staging-old"): "staging", ("d1", "db-prod"): "production"}
+    own = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-staging-old")}, owners)
+    other = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-prod")}, owners)
+    assert [(f.code, f.cause) for f in own + other] == [
+        ("BND002", "changed out of band"), ("BND002", "bound to production's D1 database")]
