@@ -241,3 +241,10 @@ def test_a_late_migration_applied_by_hand_before_the_applied_history_is_blamed_o
     assert [(f.code, f.object, f.cause) for f in findings] == [
         ("SCH002", "table late_table", "migration pending: 0004_late.sql makes this change but is not recorded as applied"),
         ("HIS004", "migration 0004_late.sql", "")]
+
+
+def test_an_environment_named_twice_is_checked_once(migrated_local):
+    """Guards against `--env local,local` reporting (and counting) one environment twice."""
+    report = check_drift(["local", "local"], DEFAULT_MIGRATIONS_DIR)
+    assert [environment.environment for environment in report.environments] == ["local"]
+    assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
