@@ -194,5 +194,6 @@ def test_a_binding_bound_to_a_resource_of_its_own_environment_elsewhere_is_out_o
     owners = {("d1", "db-staging-old"): "staging", ("d1", "db-prod"): "production"}
     own = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-staging-old")}, owners)
     other = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-prod")}, owners)
-    assert [(f.code, f.cause) for f in own + other] == [
-        ("BND002", "changed out of band"), ("BND002", "bound to production's D1 database")]
+    nobody = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-unknown")}, owners)
+    assert [(f.code, f.cause) for f in own + other + nobody] == [
+        ("BND002", "changed out of band"), ("BND002", "bound to production's D1 database"), ("BND002", "changed out of band")]

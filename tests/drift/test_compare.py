@@ -297,3 +297,54 @@ def test_a_check_dropped_from_a_without_rowid_table_is_reported():
     assert _compare(["CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER CHECK (b > 0)) WITHOUT ROWID"],
                     ["CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER) WITHOUT ROWID"]) == [
         ("changed", "table t", "CHECK constraints: repository (b > 0), live none")]
+
+
+def test_missing_and_extra_indexes_views_and_triggers_are_described():
+    """Guards against a missing or extra object's description losing UNIQUE, its partial WHERE, its
+    table, or (a view) saying what it is."""
+    assert _compare(
+        ["CREATE TABLE t (a INTEGER, b TEXT)", "CREATE UNIQUE INDEX u ON t(a) WHERE b > 0", "CREATE VIEW v AS SELECT a FROM t"],
+        ["CREATE TABLE t (a INTEGER, b TEXT)", "CREATE TRIGGER g AFTER DELETE ON t BEGIN SELECT 1; END"],
+    ) == [
+        ("missing", "index u", "UNIQUE ON t(a) WHERE b > 0 in the repository, not in the database"),
+        ("missing", "view v", "definition in the repository, not in the database"),
+        ("extra", "trigger g", "on t in the database only"),
+    ]
+
+
+def _causes(**kwargs) -> list[tuple[str, str]]:
+    """Causes of one extra column, t.c, with the given migrations in play."""
+    from infra.drift.schema import Column, Schema, Table
+
+    columns = (Column("a", "INTEGER", False, None, 0),)
+    expected = Schema(tables={"t": Table("t", columns)})
+    live = Schema(tables={"t": Table("t", columns + (Column("c", "TEXT", False, None, 0),))})
+    return [(finding.cause, finding.fix) for finding in schema_findings("staging", expected, live, **kwargs)]
+
+
+def test_every_migration_that_may_explain_a_difference_is_named():
+    """Guards against a likely cause naming one of several migrations, running their names together,
+    or failing when no pending migration names the table (then every pending one is named)."""
+    assert _causes() == [(
+        "changed out of band",
+        "if the change is wanted, write it as a migration (`invoke new SLUG`); otherwise undo it in the database")]
+    edited = {"0003_b.sql": frozenset({"t"}), "0002_a.sql": frozenset({"t", "x"}), "0004_c.sql": frozenset({"x"})}
+    assert _causes(edited_migrations=edited)[0][0] == "migration edited: 0002_a.sql, 0003_b.sql changed after it was applied"
+    assert _causes(missing_migrations=("0007_z.sql", "0006_y.sql"))[0][0] == (
+        "migration missing: 0006_y.sql, 0007_z.sql applied but its file is gone")
+
+
+def test_a_difference_a_pending_migration_explains_names_it_or_every_pending_one():
+    """Guards against the pending cause naming nothing (or failing) when no pending file names the table."""
+    from infra.drift.schema import Column, Schema, Table
+
+    columns = (Column("a", "INTEGER", False, None, 0), Column("c", "TEXT", False, None, 0))
+    latest = Schema(tables={"t": Table("t", columns)})
+    naming = {"0009_b.sql": frozenset({"t"}), "0008_a.sql": frozenset({"t"}), "0010_c.sql": frozenset({"x"})}
+    assert _causes(latest=latest, pending_migrations=naming)[0][0] == (
+        "migration pending: 0008_a.sql, 0009_b.sql makes this change but is not recorded as applied")
+    unnamed = {"0009_b.sql": frozenset(), "0008_a.sql": frozenset()}
+    assert _causes(latest=latest, pending_migrations=unnamed)[0] == (
+        "migration pending: 0008_a.sql, 0009_b.sql makes this change but is not recorded as applied",
+        "it was applied outside hyphae; record it with `invoke migrate --env staging --adopt`, "
+        "or undo it by hand and run `invoke migrate`")

@@ -190,3 +190,9 @@ def test_a_fix_line_lists_five_objects_and_counts_the_rest():
     assert "- `staging` **SCH002** table t0, table t1, table t2, table t3, table t4: undo it\n" in five
     six = render(report_with(*(finding(number) for number in range(6))), "markdown")
     assert "- `staging` **SCH002** table t0, table t1, table t2, table t3, table t4 and 1 more: undo it\n" in six
+
+
+def test_the_headline_counts_drifted_environments_and_leaves_out_parity_when_there_is_none():
+    """Guards against the PR headline claiming findings across environments that do not exist."""
+    text = render(report_with(finding(1)), "markdown")
+    assert text.splitlines()[1] == "**hyphae drift**: 1 of 1 environment drifted"
