@@ -79,3 +79,9 @@ def test_the_token_form_keeps_literals_verbatim_and_folds_names_and_keywords():
     assert normalize_tokens("select 'A'") != normalize_tokens("select 'a'")
     assert normalize_tokens("'unterminated   text") == "'unterminated text"
     assert normalize_tokens("") == ""
+
+
+def test_mentioned_names_of_text_the_tokenizer_refuses_are_its_words_in_lower_case():
+    """Guards against a migration with an unterminated string naming no table (its edits or pending
+    changes would then never be blamed on it)."""
+    assert mentioned_names("UPDATE Spores SET Title_2 = 'x") == {"update", "spores", "set", "title_2", "x"}

@@ -196,3 +196,8 @@ def test_the_headline_counts_drifted_environments_and_leaves_out_parity_when_the
     """Guards against the PR headline claiming findings across environments that do not exist."""
     text = render(report_with(finding(1)), "markdown")
     assert text.splitlines()[1] == "**hyphae drift**: 1 of 1 environment drifted"
+
+
+def test_the_json_format_is_indented_for_review():
+    """Guards against the JSON report collapsing to one line (CI artifacts and reviewers diff it)."""
+    assert render(report_with(finding(1)), "json").startswith('{\n  "clean": false,\n  "environments": [\n    {\n')
