@@ -197,3 +197,19 @@ def test_a_binding_bound_to_a_resource_of_its_own_environment_elsewhere_is_out_o
     nobody = binding_findings("staging", declared, {"DB": Binding("DB", "d1", "db-unknown")}, owners)
     assert [(f.code, f.cause) for f in own + other + nobody] == [
         ("BND002", "changed out of band"), ("BND002", "bound to production's D1 database"), ("BND002", "changed out of band")]
+
+
+def test_the_committed_local_config_is_read_as_utf8_under_any_locale(tmp_path):
+    """Guards against reading worker/wrangler.local.jsonc in the machine's locale encoding: a
+    non-ASCII character in it would fail drift on a machine without a UTF-8 locale."""
+    import locale
+
+    fresh = '// rendered for the café team\n{"name": "w"}\n'
+    committed = tmp_path / "wrangler.local.jsonc"
+    committed.write_text(fresh, encoding="utf-8")
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert local_config_findings(committed, fresh) == []
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
