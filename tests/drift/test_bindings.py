@@ -213,3 +213,20 @@ def test_the_committed_local_config_is_read_as_utf8_under_any_locale(tmp_path):
         assert local_config_findings(committed, fresh) == []
     finally:
         locale.setlocale(locale.LC_CTYPE, previous)
+
+
+def test_a_pending_rotation_explains_only_the_previous_key_bindings_not_yet_bound():
+    """Guards against a pending rotation also hiding a previous-key expiry that is bound with
+    another value (that one is drift, BND002)."""
+    declared = {GENERATION: Binding(GENERATION, "plain_text", "3"),
+                EXPIRES: Binding(EXPIRES, "plain_text", "2026-12-01T00:00:00Z")}
+    deployed = {GENERATION: Binding(GENERATION, "plain_text", "2"),
+                EXPIRES: Binding(EXPIRES, "plain_text", "2026-11-01T00:00:00Z")}
+    assert [(f.code, f.object) for f in _rotation(declared, deployed)] == [
+        ("BND002", f"binding {EXPIRES}"), ("ROT001", "team key")]
+
+
+def test_an_empty_api_field_falls_back_to_the_older_one():
+    """Guards against an empty `database_id` being taken as the D1 binding's target over its `id`."""
+    deployed = read_deployed_bindings({"bindings": [{"type": "d1", "name": "DB", "database_id": "", "id": "db-old"}]})
+    assert deployed["DB"].target == "db-old"
