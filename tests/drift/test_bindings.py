@@ -230,3 +230,11 @@ def test_an_empty_api_field_falls_back_to_the_older_one():
     """Guards against an empty `database_id` being taken as the D1 binding's target over its `id`."""
     deployed = read_deployed_bindings({"bindings": [{"type": "d1", "name": "DB", "database_id": "", "id": "db-old"}]})
     assert deployed["DB"].target == "db-old"
+
+
+def test_a_new_rotation_pending_while_the_last_ones_key_is_still_bound_is_two_notices():
+    """Guards against the stale previous key's notice undoing what the pending rotation explains
+    (the generation would show as drift, BND002)."""
+    declared = {GENERATION: Binding(GENERATION, "plain_text", "3")}
+    deployed = {GENERATION: Binding(GENERATION, "plain_text", "2"), PREVIOUS: Binding(PREVIOUS, "secret_text", None)}
+    assert [finding.code for finding in _rotation(declared, deployed)] == ["ROT001", "ROT002"]
