@@ -83,8 +83,11 @@ def test_a_changed_default(migrated_local):
 
 
 def test_an_extra_table(migrated_local):
+    clean = check_drift(["local"], DEFAULT_MIGRATIONS_DIR).environments[0].objects_compared
     out_of_band("CREATE TABLE debug_log (id INTEGER PRIMARY KEY, line TEXT)")
     assert drift_of_local() == [("SCH002", "table debug_log", "in the database only (columns: id, line)")]
+    # the larger side is counted: the live database now has one object more than the replay
+    assert check_drift(["local"], DEFAULT_MIGRATIONS_DIR).environments[0].objects_compared == clean + 1
 
 
 def test_a_migration_edited_after_it_ran(tmp_path):
@@ -185,6 +188,8 @@ def test_pending_migrations_are_notices_not_drift():
         ("PEN001", f"migration {name}", "notice") for name in after_0004
     ]
     assert report.clean
+    (local,) = report.environments
+    assert (local.applied_version, local.latest_version) == (4, latest_version(read_migrations(DEFAULT_MIGRATIONS_DIR)))
 
 
 def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
