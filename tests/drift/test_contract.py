@@ -124,3 +124,22 @@ def test_an_integer_id_finding_names_the_type_and_the_consequence(migrated):
     [finding] = contract_findings("staging", read_connection_schema(migrated), applied)
     assert finding.detail == ('INTEGER affinity turns the text id "123" into 123: the manifest no longer matches the '
                               "client's id and it deletes its own row")
+
+
+def test_only_a_required_column_the_client_cannot_fill_refuses_records(migrated):
+    """Guards against flagging a NOT NULL column that is a key, generated, defaulted or synced_at
+    (the Worker fills those), or missing the one the client cannot fill."""
+    import dataclasses
+
+    from infra.drift.schema import Column
+
+    schema = read_connection_schema(migrated)
+    sessions = schema.tables["sessions"]
+    extra = (Column("synced_at_copy", "INTEGER", True, None, 0), Column("g", "INTEGER", True, None, 0, "AS (1) STORED"),
+             Column("k", "TEXT", True, None, 3), Column("d", "TEXT", True, "'x'", 0), Column("n", "TEXT", False, None, 0))
+    columns = tuple(column for column in sessions.columns if column.name != "synced_at")
+    schema.tables["sessions"] = dataclasses.replace(
+        sessions, columns=columns + (Column("synced_at", "INTEGER", True, None, 0),) + extra)
+    assert read_problems(schema, read_contract()) == {
+        "column sessions.synced_at_copy": ("changed", "NOT NULL without a default and not a field the client sends: "
+                                                      "every write to sessions fails")}
