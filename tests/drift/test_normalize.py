@@ -85,3 +85,16 @@ def test_mentioned_names_of_text_the_tokenizer_refuses_are_its_words_in_lower_ca
     """Guards against a migration with an unterminated string naming no table (its edits or pending
     changes would then never be blamed on it)."""
     assert mentioned_names("UPDATE Spores SET Title_2 = 'x") == {"update", "spores", "set", "title_2", "x"}
+
+
+def test_generated_expressions_are_found_past_nested_parentheses_and_constraints():
+    """Guards against the reader cutting an expression at an inner parenthesis, taking a CHECK's
+    or DEFAULT's parentheses for the generated one, splitting at a comma inside parentheses, or
+    inventing an expression for a `CREATE TABLE ... AS SELECT`, an empty or an unclosed `AS (`."""
+    assert read_generated_columns(
+        "CREATE TABLE t (a INT DEFAULT (1), b INT GENERATED ALWAYS AS ((a + 1) * 2) VIRTUAL, "
+        "c TEXT CHECK (length(c) > 0) AS (upper(c)) STORED, CONSTRAINT k UNIQUE (a, b), d AS (max(a, 2)))"
+    ) == (("b", "(a + 1) * 2"), ("c", "UPPER(c)"), ("d", "MAX(a, 2)"))
+    assert read_generated_columns("CREATE TABLE t AS SELECT 1 AS x") == ()
+    assert read_generated_columns("CREATE TABLE t (a INT, b AS ())") == ()
+    assert read_generated_columns("CREATE TABLE t (a INT, b AS (a") == ()
