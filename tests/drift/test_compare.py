@@ -348,3 +348,20 @@ def test_a_difference_a_pending_migration_explains_names_it_or_every_pending_one
         "migration pending: 0008_a.sql, 0009_b.sql makes this change but is not recorded as applied",
         "it was applied outside hyphae; record it with `invoke migrate --env staging --adopt`, "
         "or undo it by hand and run `invoke migrate`")
+
+
+def test_a_review_names_its_own_two_sides_in_every_changed_attribute():
+    """Guards against a column, table or index change naming "repository" and "live" when a pull
+    request's review compares the history before it with the history after."""
+    expected, live = migrated_database(up_to=0), migrated_database(up_to=0)
+    expected.execute("CREATE TABLE t (a INTEGER, b TEXT, UNIQUE (a))")
+    expected.execute("CREATE INDEX i ON t(a)")
+    live.execute("CREATE TABLE t (b TEXT, a TEXT)")
+    live.execute("CREATE INDEX i ON t(b)")
+    differences = compare_schemas(read_connection_schema(expected), read_connection_schema(live), ("before", "after"))
+    assert [d.detail for d in differences] == [
+        "type: before INTEGER, after TEXT",
+        "column order: before a, b, after b, a",
+        "unique constraints: before ((a)), after none",
+        "columns: before (a), after (b)",
+    ]
