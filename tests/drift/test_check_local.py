@@ -253,3 +253,25 @@ def test_an_environment_named_twice_is_checked_once(migrated_local):
     report = check_drift(["local", "local"], DEFAULT_MIGRATIONS_DIR)
     assert [environment.environment for environment in report.environments] == ["local"]
     assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
+
+
+def test_the_expected_schema_is_the_same_from_lints_cached_checkpoints(tmp_path):
+    """Guards against the replay misusing the linter's cached checkpoint (starting from the wrong
+    file, or ignoring the snapshot): drift after `invoke lint` must read what it reads without it."""
+    from infra.drift.expected import replay_expected
+    from infra.lint import lint_migrations
+
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    files = read_migrations(directory)
+    applied = {file.name for file in files[:-2]}
+    fresh = replay_expected(files, applied)
+    lint_migrations(directory)
+    from infra.lint.cache import cache_dir
+
+    assert any(cache_dir().glob("*.rows.sqlite")), "lint wrote no checkpoint to start from"
+    cached = replay_expected(files, applied)
+    assert (cached.applied, cached.latest) == (fresh.applied, fresh.latest)
+    assert cached.latest != cached.applied and cached.applied.object_count() > 30
+    everything = replay_expected(files, {file.name for file in files})
+    assert (everything.applied, everything.latest) == (fresh.latest, None)
