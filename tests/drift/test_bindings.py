@@ -238,3 +238,12 @@ def test_a_new_rotation_pending_while_the_last_ones_key_is_still_bound_is_two_no
     declared = {GENERATION: Binding(GENERATION, "plain_text", "3")}
     deployed = {GENERATION: Binding(GENERATION, "plain_text", "2"), PREVIOUS: Binding(PREVIOUS, "secret_text", None)}
     assert [finding.code for finding in _rotation(declared, deployed)] == ["ROT001", "ROT002"]
+
+
+def test_without_an_index_output_the_declared_index_is_the_environments_own_name():
+    """Guards against a Vectorize binding declared without a target (never compared) when the
+    stack has no index output yet."""
+    env = load_environment("staging")
+    declared = declared_bindings(env, StackOutputs("db-staging", None, None, "5" * 32, "myco-team-staging", None, None))
+    assert declared["MYCO_TEAM_VECTORS"] == Binding("MYCO_TEAM_VECTORS", "vectorize", env.vectorize.name)
+    assert declared["MYCO_SCHEMA_VERSION"].target is None
