@@ -257,3 +257,13 @@ def test_a_database_that_never_answers_is_an_error_after_three_reads(remote):
     assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
                                  "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
     assert dict(remote.requests) == {"d1.query": 3}
+
+
+def test_the_worker_checked_is_the_one_the_stack_outputs_name(remote, monkeypatch):
+    """Guards against drift reading the Worker by its declared name when the stack deployed it
+    under another (the output's name is the script that serves the environment)."""
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "dev")
+    monkeypatch.setenv("HYPHAE_DEV_WORKER_NAME", "myco-team-dev-blue")
+    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND004", "worker myco-team-dev-blue")]
