@@ -109,7 +109,7 @@ def test_a_migration_edited_after_it_ran(tmp_path):
                                       "(`invoke new SLUG`)")
     his002 = report.findings[1]
     assert (his002.area, his002.change, his002.severity) == ("history", "changed", "drift")
-    assert his002.detail.startswith(f"0005_embed_stats_and_dlq_replays.sql was edited after it was applied to local (applied sha256 ")
+    assert his002.detail.startswith("0005_embed_stats_and_dlq_replays.sql was edited after it was applied to local (applied sha256 ")
     assert his002.fix == "revert the edit (`git checkout` the applied version) and put the change in a new migration"
 
 
