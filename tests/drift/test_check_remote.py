@@ -267,3 +267,17 @@ def test_the_worker_checked_is_the_one_the_stack_outputs_name(remote, monkeypatc
     monkeypatch.setenv("HYPHAE_DEV_WORKER_NAME", "myco-team-dev-blue")
     assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
         ("BND004", "worker myco-team-dev-blue")]
+
+
+def test_parity_compares_only_the_environments_checked(remote, monkeypatch):
+    """Guards against an environment nobody asked about (declared only to name owners) raising a
+    parity finding: dev sharing production's KV namespace is dev's drift, not this check's."""
+    monkeypatch.setenv("HYPHAE_DEV_KV_NAMESPACE_ID", KV_IDS["production"])
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+        deploy_worker(remote, env_name)
+    assert check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings == []
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "dev")
+    assert [(f.code, f.environment) for f in check_drift(["dev", "production"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND002", "dev"), ("PAR002", "dev, production")]
