@@ -162,10 +162,11 @@ def test_a_previous_key_left_bound_is_one_notice_with_or_without_its_expiry():
 
 def test_parity_names_every_environment_with_and_without_a_binding():
     """Guards against PAR001 naming the wrong or unsorted environments, or missing a binding absent from two."""
-    deployed = {env: {"A": Binding("A", "plain_text", "1")} for env in ("staging", "production", "dev")}
+    deployed = {env: {"A": Binding("A", "plain_text", "1")} for env in ("staging", "production", "dev", "qa")}
     deployed["staging"]["B"] = Binding("B", "plain_text", "2")
+    deployed["production"]["B"] = Binding("B", "plain_text", "2")
     assert parity_findings({}, deployed) == [DriftFinding(
-        "PAR001", "dev, production, staging", "parity", "changed", "binding B", "on staging, not on dev, production",
+        "PAR001", "dev, production, qa, staging", "parity", "changed", "binding B", "on production, staging, not on dev, qa",
         "changed out of band", "every environment's Worker has the same binding names; redeploy the odd one out")]
 
 
@@ -173,9 +174,11 @@ def test_a_resource_declared_twice_is_one_par002_naming_both_and_values_are_neve
     """Guards against a shared KV namespace or Vectorize index going unreported, one reported twice,
     or two environments with the same plain-text value (or no id yet) taken for a shared resource."""
     declared = {
-        "production": {"KV": Binding("KV", "kv_namespace", "k1"), "V": Binding("V", "vectorize", "idx"),
+        "production": {"X0": Binding("X0", "plain_text", "first"), "KV": Binding("KV", "kv_namespace", "k1"),
+                       "V": Binding("V", "vectorize", "idx"),
                        "X": Binding("X", "plain_text", "same"), "DB": Binding("DB", "d1", None)},
-        "staging": {"KV": Binding("KV", "kv_namespace", "k1"), "V": Binding("V", "vectorize", "idx"),
+        "staging": {"X0": Binding("X0", "plain_text", "first"), "KV": Binding("KV", "kv_namespace", "k1"),
+                    "V": Binding("V", "vectorize", "idx"),
                     "X": Binding("X", "plain_text", "same"), "DB": Binding("DB", "d1", None)},
     }
     assert parity_findings(declared, {}) == [

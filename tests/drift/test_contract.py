@@ -143,3 +143,25 @@ def test_only_a_required_column_the_client_cannot_fill_refuses_records(migrated)
     assert read_problems(schema, read_contract()) == {
         "column sessions.synced_at_copy": ("changed", "NOT NULL without a default and not a field the client sends: "
                                                       "every write to sessions fails")}
+
+
+def test_a_missing_table_does_not_stop_the_check_of_the_tables_after_it(migrated):
+    """Guards against the first missing table (sessions) hiding every problem of the tables after it."""
+    applied = read_connection_schema(migrated)
+    migrated.execute("DROP TABLE sessions")
+    migrated.execute("ALTER TABLE spores DROP COLUMN tags")
+    live = read_connection_schema(migrated)
+    assert [(f.change, f.object) for f in contract_findings("staging", live, applied)] == [
+        ("missing", "column spores.tags"), ("missing", "table sessions")]
+
+
+@pytest.mark.parametrize("declared", ["REAL", "NUMERIC", "BIGINT"])
+def test_a_text_id_stored_with_a_numeric_affinity_is_a_problem(migrated, declared):
+    """Guards against a REAL or NUMERIC key column (which turns "123" into a number as INTEGER does) passing."""
+    import dataclasses
+
+    schema = read_connection_schema(migrated)
+    sessions = schema.tables["sessions"]
+    schema.tables["sessions"] = dataclasses.replace(sessions, columns=tuple(
+        dataclasses.replace(column, type=declared) if column.name == "id" else column for column in sessions.columns))
+    assert list(read_problems(schema, read_contract())) == ["column sessions.id"]
