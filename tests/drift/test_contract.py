@@ -84,7 +84,7 @@ def test_the_finding_names_the_consequence_and_the_fix(migrated):
     applied = read_connection_schema(migrated)
     migrated.execute("ALTER TABLE prompt_batches DROP COLUMN thread_id")
     [finding] = contract_findings("production", read_connection_schema(migrated), applied)
-    assert (finding.area, finding.severity, finding.cause) == ("contract", "drift", "changed out of band")
+    assert (finding.environment, finding.area, finding.severity, finding.cause) == ("production", "contract", "drift", "changed out of band")
     assert "every write to prompt_batches fails" in finding.detail and "as the migrations define it" in finding.fix
     assert Path("contract/myco-client.yaml").name in finding.fix
 

@@ -29,11 +29,11 @@ def test_each_history_finding_has_its_change_area_and_severity(tmp_path):
     findings = _history(tmp_path, ["0001_a.sql", "0002_b.sql", "0004_d.sql", "0005_e.sql"],
                         {"0001_a.sql": "0" * 64, "0003_c.sql": "f" * 64, "0004_d.sql": "file"})
     folder = tmp_path / "migrations"
-    assert [(f.code, f.area, f.change, f.object, f.cause, f.severity) for f in findings] == [
-        ("HIS002", "history", "changed", "migration 0001_a.sql", "", "drift"),
-        ("HIS003", "history", "missing", "migration 0003_c.sql", "", "drift"),
-        ("HIS004", "history", "pending", "migration 0002_b.sql", "", "drift"),
-        ("PEN001", "history", "pending", "migration 0005_e.sql", "", "notice"),
+    assert [(f.code, f.environment, f.area, f.change, f.object, f.cause, f.severity) for f in findings] == [
+        ("HIS002", "staging", "history", "changed", "migration 0001_a.sql", "", "drift"),
+        ("HIS003", "staging", "history", "missing", "migration 0003_c.sql", "", "drift"),
+        ("HIS004", "staging", "history", "pending", "migration 0002_b.sql", "", "drift"),
+        ("PEN001", "staging", "history", "pending", "migration 0005_e.sql", "", "notice"),
     ]
     assert findings[1].detail == (f"migration 0003_c.sql is recorded as applied in staging but {folder / '0003_c.sql'} is missing")
     assert findings[3] == DriftFinding("PEN001", "staging", "history", "pending", "migration 0005_e.sql", "not applied yet", "",
