@@ -281,3 +281,14 @@ def test_parity_compares_only_the_environments_checked(remote, monkeypatch):
     deploy_worker(remote, "dev")
     assert [(f.code, f.environment) for f in check_drift(["dev", "production"], DEFAULT_MIGRATIONS_DIR).findings] == [
         ("BND002", "dev"), ("PAR002", "dev, production")]
+
+
+def test_a_shared_database_is_reported_even_when_one_worker_is_not_deployed(remote, monkeypatch):
+    """Guards against parity of declared resources being checked only between deployed Workers:
+    staging declaring production's database is a finding before production's Worker exists."""
+    monkeypatch.setenv("HYPHAE_STAGING_DATABASE_ID", remote.databases["production"])
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])
+    codes = [(f.code, f.environment) for f in check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings]
+    assert codes == [("BND004", "production"), ("PAR002", "production, staging")]
