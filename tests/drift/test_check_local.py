@@ -209,6 +209,7 @@ def test_a_local_database_never_migrated_is_not_created_by_drift():
     report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
     assert report.clean and {f.code for f in report.findings} == {"PEN001"}
     assert not path.exists()
+    assert report.environments[0].applied_version == 0
 
 
 def test_drift_writes_nothing_to_the_database(migrated_local):
@@ -224,6 +225,8 @@ def test_a_contract_column_dropped_out_of_band_says_what_it_costs_the_client(mig
     findings = drift_of_local()
     assert ("SCH001", "column prompt_batches.thread_label", "thread_label TEXT in the repository, not in the database") in findings
     assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label: every write to prompt_batches fails (dead-lettered, see /dlq) until the column is back") in findings
+    con003 = [f for f in check_drift(["local"], DEFAULT_MIGRATIONS_DIR).findings if f.code == "CON003"]
+    assert [(f.environment, f.area) for f in con003] == [("local", "contract")]
 
 
 def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_drift():
