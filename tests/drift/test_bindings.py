@@ -250,3 +250,11 @@ def test_without_an_index_output_the_declared_index_is_the_environments_own_name
     declared = declared_bindings(env, StackOutputs("db-staging", None, None, "5" * 32, "myco-team-staging", None, None))
     assert declared["MYCO_TEAM_VECTORS"] == Binding("MYCO_TEAM_VECTORS", "vectorize", env.vectorize.name)
     assert declared["MYCO_SCHEMA_VERSION"].target is None
+
+
+def test_only_resources_with_a_known_id_have_an_owner():
+    """Guards against a plain-text value, or a resource whose id is not known yet, being taken for
+    an environment's resource (a BND002 would then blame the wrong environment)."""
+    declared = {"production": {"V": Binding("V", "plain_text", "3"), "DB": Binding("DB", "d1", None),
+                               "KV": Binding("KV", "kv_namespace", "k1")}}
+    assert resource_owners(declared) == {("kv_namespace", "k1"): "production"}

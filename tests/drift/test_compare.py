@@ -365,3 +365,17 @@ def test_a_review_names_its_own_two_sides_in_every_changed_attribute():
         "unique constraints: before ((a)), after none",
         "columns: before (a), after (b)",
     ]
+
+
+def test_a_table_level_change_is_blamed_on_the_edited_migration_that_names_the_table():
+    """Guards against a table-level difference (constraints, column order) losing its table, so
+    no edited migration could explain it."""
+    from infra.drift.schema import Column, Schema, Table
+
+    columns = (Column("a", "INTEGER", False, None, 0), Column("b", "INTEGER", False, None, 0))
+    expected = Schema(tables={"t": Table("t", columns, unique_constraints=(("a",),))})
+    live = Schema(tables={"t": Table("t", columns[::-1])})
+    findings = schema_findings("staging", expected, live, edited_migrations={"0003_t.sql": frozenset({"t"})})
+    assert [(f.object, f.cause) for f in findings] == [
+        ("table t", "migration edited: 0003_t.sql changed after it was applied"),
+        ("table t", "migration edited: 0003_t.sql changed after it was applied")]
