@@ -21,6 +21,9 @@ from sqlglot.tokens import TokenType
 DIALECT = "sqlite"
 _TRIGGER = re.compile(r"\s*CREATE\s+(TEMP\w*\s+)?TRIGGER\b", re.IGNORECASE)
 _TOKENIZER = sqlglot.Dialect.get_or_raise(DIALECT).tokenizer_class
+# sqlglot 30 reads `CREATE TABLE ... WITHOUT ROWID` as an opaque Command, so a WITHOUT ROWID table's
+# CHECKs would never be compared; the options after the column list hold no CHECK: drop them first.
+_TABLE_OPTIONS = re.compile(r"\)\s*(?:(?:WITHOUT\s+ROWID|STRICT)\s*,?\s*)+;?\s*$", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -135,7 +138,7 @@ def read_table_checks(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     try:
-        statement = _parse(text)
+        statement = _parse(_TABLE_OPTIONS.sub(")", text))
     except (SqlglotError, ValueError):
         return ()
     if statement is None or isinstance(statement, exp.Command):

@@ -58,7 +58,7 @@ def read_sum(directory: Path) -> list[SumEntry] | None:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip() or line.startswith("#") or line.startswith(BASELINE_PREFIX):
             continue
-        name, _, digest = line.partition(" sha256:")
+        name, _, digest = line.rpartition(" sha256:")  # a name may hold the separator; a digest never
         entries.append(SumEntry(name.strip(), digest.strip()))
     return entries
 

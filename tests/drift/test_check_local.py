@@ -56,6 +56,8 @@ def test_an_extra_column_added_out_of_band(migrated_local):
     assert [(f.code, f.change, f.object, f.detail, f.cause) for f in report.findings] == [
         ("SCH002", "extra", "column sessions.mood", "mood TEXT in the database only", "changed out of band"),
     ]
+    assert (report.findings[0].area, report.findings[0].severity, report.findings[0].fix) == (
+        "schema", "drift", "if the change is wanted, write it as a migration (`invoke new SLUG`); otherwise undo it in the database")
     assert not report.clean
 
 
@@ -81,8 +83,11 @@ def test_a_changed_default(migrated_local):
 
 
 def test_an_extra_table(migrated_local):
+    clean = check_drift(["local"], DEFAULT_MIGRATIONS_DIR).environments[0].objects_compared
     out_of_band("CREATE TABLE debug_log (id INTEGER PRIMARY KEY, line TEXT)")
     assert drift_of_local() == [("SCH002", "table debug_log", "in the database only (columns: id, line)")]
+    # the larger side is counted: the live database now has one object more than the replay
+    assert check_drift(["local"], DEFAULT_MIGRATIONS_DIR).environments[0].objects_compared == clean + 1
 
 
 def test_a_migration_edited_after_it_ran(tmp_path):
@@ -100,6 +105,12 @@ def test_a_migration_edited_after_it_ran(tmp_path):
         ("HIS002", "migration 0005_embed_stats_and_dlq_replays.sql", ""),
     ]
     assert report.findings[0].detail == "default: repository 1, live 0"
+    assert report.findings[0].fix == ("restore the applied file from git and put the change in a new migration "
+                                      "(`invoke new SLUG`)")
+    his002 = report.findings[1]
+    assert (his002.area, his002.change, his002.severity) == ("history", "changed", "drift")
+    assert his002.detail.startswith("0005_embed_stats_and_dlq_replays.sql was edited after it was applied to local (applied sha256 ")
+    assert his002.fix == "revert the edit (`git checkout` the applied version) and put the change in a new migration"
 
 
 def test_a_generated_column_expression_changed_out_of_band(tmp_path):
@@ -140,6 +151,9 @@ def test_an_applied_migration_whose_file_is_gone_is_his003_and_explains_the_sche
         ("SCH002", "column team_sync_stats.last_embed_at")]
     assert {f.cause for f in schema} == {
         "migration missing: 0005_embed_stats_and_dlq_replays.sql applied but its file is gone"}
+    assert {f.fix for f in schema} == {"restore the applied file from git (HIS003), then run drift again"}
+    (his003,) = [f for f in report.findings if f.area == "history"]
+    assert (his003.change, his003.severity, his003.cause) == ("missing", "drift", "")
     assert not report.clean
 
 
@@ -174,6 +188,8 @@ def test_pending_migrations_are_notices_not_drift():
         ("PEN001", f"migration {name}", "notice") for name in after_0004
     ]
     assert report.clean
+    (local,) = report.environments
+    assert (local.applied_version, local.latest_version) == (4, latest_version(read_migrations(DEFAULT_MIGRATIONS_DIR)))
 
 
 def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
@@ -184,6 +200,8 @@ def test_a_pending_migration_applied_by_hand_is_blamed_on_it():
     assert [(f.code, f.object) for f in schema] == [("SCH002", "column team_dlq.replay_count")]
     assert schema[0].cause == ("migration pending: 0005_embed_stats_and_dlq_replays.sql makes this change "
                                "but is not recorded as applied")
+    assert schema[0].fix == ("it was applied outside hyphae; record it with `invoke migrate --env local --adopt`, "
+                             "or undo it by hand and run `invoke migrate`")
 
 
 def test_a_local_database_never_migrated_is_not_created_by_drift():
@@ -191,6 +209,7 @@ def test_a_local_database_never_migrated_is_not_created_by_drift():
     report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
     assert report.clean and {f.code for f in report.findings} == {"PEN001"}
     assert not path.exists()
+    assert report.environments[0].applied_version == 0
 
 
 def test_drift_writes_nothing_to_the_database(migrated_local):
@@ -206,9 +225,56 @@ def test_a_contract_column_dropped_out_of_band_says_what_it_costs_the_client(mig
     findings = drift_of_local()
     assert ("SCH001", "column prompt_batches.thread_label", "thread_label TEXT in the repository, not in the database") in findings
     assert ("CON003", "column prompt_batches.thread_label", "the client sends thread_label: every write to prompt_batches fails (dead-lettered, see /dlq) until the column is back") in findings
+    con003 = [f for f in check_drift(["local"], DEFAULT_MIGRATIONS_DIR).findings if f.code == "CON003"]
+    assert [(f.environment, f.area) for f in con003] == [("local", "contract")]
 
 
 def test_pending_migrations_that_add_contract_fields_are_notices_not_contract_drift():
     migrate_local(to_version=5)
     report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
     assert report.clean and "CON003" not in {finding.code for finding in report.findings}
+
+
+def test_a_late_migration_applied_by_hand_before_the_applied_history_is_blamed_on_it(tmp_path):
+    """Guards against the replay of the whole history being skipped (or not used) when a pending
+    file sorts before applied ones: its table, created by hand, must be explained by it."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    migrate_local(directory)
+    (directory / "0004_late.sql").write_text("CREATE TABLE late_table (id INTEGER PRIMARY KEY);\n")
+    assert [(f.code, f.object) for f in check_drift(["local"], directory).findings] == [
+        ("HIS004", "migration 0004_late.sql")]
+    out_of_band("CREATE TABLE late_table (id INTEGER PRIMARY KEY)")
+    findings = check_drift(["local"], directory).findings
+    assert [(f.code, f.object, f.cause) for f in findings] == [
+        ("SCH002", "table late_table", "migration pending: 0004_late.sql makes this change but is not recorded as applied"),
+        ("HIS004", "migration 0004_late.sql", "")]
+
+
+def test_an_environment_named_twice_is_checked_once(migrated_local):
+    """Guards against `--env local,local` reporting (and counting) one environment twice."""
+    report = check_drift(["local", "local"], DEFAULT_MIGRATIONS_DIR)
+    assert [environment.environment for environment in report.environments] == ["local"]
+    assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
+
+
+def test_the_expected_schema_is_the_same_from_lints_cached_checkpoints(tmp_path):
+    """Guards against the replay misusing the linter's cached checkpoint (starting from the wrong
+    file, or ignoring the snapshot): drift after `invoke lint` must read what it reads without it."""
+    from infra.drift.expected import replay_expected
+    from infra.lint import lint_migrations
+
+    directory = tmp_path / "migrations"
+    shutil.copytree(DEFAULT_MIGRATIONS_DIR, directory)
+    files = read_migrations(directory)
+    applied = {file.name for file in files[:-2]}
+    fresh = replay_expected(files, applied)
+    lint_migrations(directory)
+    from infra.lint.cache import cache_dir
+
+    assert any(cache_dir().glob("*.rows.sqlite")), "lint wrote no checkpoint to start from"
+    cached = replay_expected(files, applied)
+    assert (cached.applied, cached.latest) == (fresh.applied, fresh.latest)
+    assert cached.latest != cached.applied and cached.applied.object_count() > 30
+    everything = replay_expected(files, {file.name for file in files})
+    assert (everything.applied, everything.latest) == (fresh.latest, None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from infra.drift.check import check_drift
+from infra.drift.findings import DriftFinding
+from infra.drift.report import render
 from infra.errors import MissingCredentials, RemoteApiError
 from infra.paths import DEFAULT_MIGRATIONS_DIR
 from infra.runner.apply import run_migrate
@@ -89,26 +91,30 @@ def test_a_binding_pointed_at_another_environments_database(remote):
     run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
     deploy_worker(remote, "staging", database_id=remote.databases["production"])
     production = remote.databases["production"]
-    assert findings_of(check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)) == [
-        ("BND002", "staging", "binding MYCO_TEAM_DB",
-         f"repository d1 database_id={remote.databases['staging']}, live d1 database_id={production}",
-         "bound to production's D1 database"),
-    ]
+    assert check_drift(["staging"], DEFAULT_MIGRATIONS_DIR).findings == [DriftFinding(
+        "BND002", "staging", "bindings", "changed", "binding MYCO_TEAM_DB",
+        f"repository d1 database_id={remote.databases['staging']}, live d1 database_id={production}",
+        "bound to production's D1 database", "redeploy staging from the repository (`pulumi up --stack staging`)")]
 
 
 def test_a_missing_and_an_undeclared_binding(remote):
     run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
     deploy_worker(remote, "dev", drop="MYCO_SECRETS", extra=[{"type": "plain_text", "name": "DEBUG", "text": "1"}])
-    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
-        ("BND001", "binding MYCO_SECRETS"),
-        ("BND003", "binding DEBUG"),
+    assert check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings == [
+        DriftFinding("BND001", "dev", "bindings", "missing", "binding MYCO_SECRETS",
+                     f"kv_namespace namespace_id={KV_IDS['dev']} declared, not on the deployed Worker",
+                     "changed out of band", "redeploy dev (`pulumi up --stack dev`)"),
+        DriftFinding("BND003", "dev", "bindings", "extra", "binding DEBUG",
+                     "plain_text text=1 on the deployed Worker, declared nowhere", "changed out of band",
+                     "declare it in infra/environments.py and the stack, or redeploy to remove it"),
     ]
 
 
 def test_a_worker_not_deployed_is_reported(remote):
     run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
-    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
-        ("BND004", "worker myco-team-dev"),
+    assert check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings == [
+        DriftFinding("BND004", "dev", "bindings", "missing", "worker myco-team-dev", "declared, not deployed in the account",
+                     "not deployed yet, or deleted out of band", "deploy it (`pulumi up --stack dev`)"),
     ]
 
 
@@ -122,7 +128,9 @@ def test_binding_names_must_match_across_environments(remote):
         ("BND003", "production", "binding FEATURE_X"),
         ("PAR001", "production, staging", "binding FEATURE_X"),
     ]
-    assert report.parity[0].detail == "on production, not on staging"
+    assert report.parity == [DriftFinding(
+        "PAR001", "production, staging", "parity", "changed", "binding FEATURE_X", "on production, not on staging",
+        "changed out of band", "every environment's Worker has the same binding names; redeploy the odd one out")]
 
 
 def test_two_environments_declaring_one_database_is_a_parity_finding(remote, monkeypatch):
@@ -131,9 +139,10 @@ def test_two_environments_declaring_one_database_is_a_parity_finding(remote, mon
         run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
         deploy_worker(remote, env_name, database_id=remote.databases["production"])
     report = check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR)
-    assert [(f.code, f.environment, f.object) for f in report.findings] == [
-        ("PAR002", "production, staging", f"D1 database {remote.databases['production']}"),
-    ]
+    assert report.findings == [DriftFinding(
+        "PAR002", "production, staging", "parity", "changed", f"D1 database {remote.databases['production']}",
+        "declared by both production and staging (MYCO_TEAM_DB)", "copied configuration",
+        "give each environment its own D1 database: fix the id in Pulumi.staging.yaml or its outputs")]
 
 
 def test_the_secret_value_never_reaches_the_report(remote):
@@ -208,9 +217,16 @@ def test_an_environment_not_created_yet_is_a_notice_and_its_bindings_are_not_che
     count = len(read_migrations(DEFAULT_MIGRATIONS_DIR))
     (staging,) = report.environments
     assert report.clean and staging.drift == []
-    assert staging.findings[0].code == "NEW001"
-    assert staging.findings[0].detail == f"not created yet: {count} migration(s) will be applied by its first deploy"
+    assert staging.findings[0] == DriftFinding(
+        "NEW001", "staging", "history", "missing", "database myco-team-staging",
+        f"not created yet: {count} migration(s) will be applied by its first deploy", "a new environment",
+        "`invoke up --env staging` creates it, migrates it, then deploys", "notice")
     assert [finding.code for finding in staging.findings[1:]] == ["PEN001"] * count
+    assert staging.findings[1] == DriftFinding(
+        "PEN001", "staging", "history", "pending", "migration 0001_initial.sql", "not applied yet", "",
+        "`invoke migrate --env staging` applies it (`--plan` shows it first)", "notice")
+    assert render(report, "human").splitlines()[0] == (
+        f"staging: not created yet: {count} migrations will be applied by its first deploy")
     assert cloudflare_env.requests["workers.settings"] == 0 and cloudflare_env.requests["d1.query"] == 0
 
 
@@ -226,3 +242,53 @@ def test_all_environments_at_once_are_clean_when_nothing_drifted(remote):
     assert report.findings == [] and report.parity == []
     assert report.environments[0].checked == ["schema", "history", "contract", "local config"]
     assert report.environments[1].checked == ["schema", "history", "contract", "bindings"]
+
+
+def test_a_database_that_never_answers_is_an_error_after_three_reads(remote):
+    """Guards against drift retrying a lost read forever, giving up before its third attempt, or
+    failing without saying what did not answer and what to do."""
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    remote.reset_counts()
+    remote.inject("d1.query", *[Fault.status_code(500)] * 3)
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
+                                 "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
+    assert dict(remote.requests) == {"d1.query": 3}
+
+
+def test_the_worker_checked_is_the_one_the_stack_outputs_name(remote, monkeypatch):
+    """Guards against drift reading the Worker by its declared name when the stack deployed it
+    under another (the output's name is the script that serves the environment)."""
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "dev")
+    monkeypatch.setenv("HYPHAE_DEV_WORKER_NAME", "myco-team-dev-blue")
+    assert [(f.code, f.object) for f in check_drift(["dev"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND004", "worker myco-team-dev-blue")]
+
+
+def test_parity_compares_only_the_environments_checked(remote, monkeypatch):
+    """Guards against an environment nobody asked about (declared only to name owners) raising a
+    parity finding: dev sharing production's KV namespace is dev's drift, not this check's."""
+    monkeypatch.setenv("HYPHAE_DEV_KV_NAMESPACE_ID", KV_IDS["production"])
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+        deploy_worker(remote, env_name)
+    assert check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings == []
+    run_migrate("dev", DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "dev")
+    assert [(f.code, f.environment) for f in check_drift(["dev", "production"], DEFAULT_MIGRATIONS_DIR).findings] == [
+        ("BND002", "dev"), ("PAR002", "dev, production")]
+
+
+def test_a_shared_database_is_reported_even_when_one_worker_is_not_deployed(remote, monkeypatch):
+    """Guards against parity of declared resources being checked only between deployed Workers:
+    staging declaring production's database is a finding before production's Worker exists."""
+    monkeypatch.setenv("HYPHAE_STAGING_DATABASE_ID", remote.databases["production"])
+    for env_name in ("staging", "production"):
+        run_migrate(env_name, DEFAULT_MIGRATIONS_DIR)
+    deploy_worker(remote, "staging", database_id=remote.databases["production"])
+    codes = [(f.code, f.environment) for f in check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings]
+    assert codes == [("BND004", "production"), ("PAR002", "production, staging")]

@@ -8,6 +8,7 @@ from infra.drift.normalize import (
     mentioned_names,
     normalize_expression,
     normalize_statement,
+    normalize_tokens,
     normalize_type,
     read_generated_columns,
     read_index_sql,
@@ -67,3 +68,33 @@ def test_generated_column_expressions_are_read_from_the_table_statement_whatever
 
 def test_mentioned_names_lists_identifiers_in_lower_case():
     assert {"team_dlq", "replay_count"} <= mentioned_names('ALTER TABLE "Team_DLQ" ADD COLUMN replay_count INTEGER')
+
+
+def test_the_token_form_keeps_literals_verbatim_and_folds_names_and_keywords():
+    """Guards against a trigger body's string literal losing its case or quote escaping (two
+    different triggers would compare equal, or one trigger unequal to itself), and against the
+    fallback for text the tokenizer refuses losing its words."""
+    assert normalize_tokens("create trigger T after insert on \"X\" begin select 'It''s', [Col]; end") == (
+        "CREATE TRIGGER t after INSERT ON x BEGIN SELECT 'It''s' , col ; END")
+    assert normalize_tokens("select 'A'") != normalize_tokens("select 'a'")
+    assert normalize_tokens("'unterminated   text") == "'unterminated text"
+    assert normalize_tokens("") == ""
+
+
+def test_mentioned_names_of_text_the_tokenizer_refuses_are_its_words_in_lower_case():
+    """Guards against a migration with an unterminated string naming no table (its edits or pending
+    changes would then never be blamed on it)."""
+    assert mentioned_names("UPDATE Spores SET Title_2 = 'x") == {"update", "spores", "set", "title_2", "x"}
+
+
+def test_generated_expressions_are_found_past_nested_parentheses_and_constraints():
+    """Guards against the reader cutting an expression at an inner parenthesis, taking a CHECK's
+    or DEFAULT's parentheses for the generated one, splitting at a comma inside parentheses, or
+    inventing an expression for a `CREATE TABLE ... AS SELECT`, an empty or an unclosed `AS (`."""
+    assert read_generated_columns(
+        "CREATE TABLE t (a INT DEFAULT (1), b INT GENERATED ALWAYS AS ((a + 1) * 2) VIRTUAL, "
+        "c TEXT CHECK (length(c) > 0) AS (upper(c)) STORED, CONSTRAINT k UNIQUE (a, b), d AS (max(a, 2)))"
+    ) == (("b", "(a + 1) * 2"), ("c", "UPPER(c)"), ("d", "MAX(a, 2)"))
+    assert read_generated_columns("CREATE TABLE t AS SELECT 1 AS x") == ()
+    assert read_generated_columns("CREATE TABLE t (a INT, b AS ())") == ()
+    assert read_generated_columns("CREATE TABLE t (a INT, b AS (a") == ()

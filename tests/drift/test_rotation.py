@@ -72,6 +72,7 @@ def test_a_rotation_merged_but_not_deployed_is_a_notice(remote, tmp_path):
     assert codes(report) == [("ROT001", "notice", "team key")]
     assert report.clean
     assert report.findings[0].detail == "generation 2 declared, generation 1 deployed"
+    assert report.findings[0].environment == "staging" and "`invoke up --env staging`" in report.findings[0].fix
 
 
 def test_a_deployed_rotation_in_its_window_is_clean(remote, tmp_path):

@@ -116,7 +116,11 @@ class RecordingMonitor(MockMonitor):
 
 
 def run_under_mocks(stack: str, build: Callable[[], dict[str, Any]]) -> ProgramRun:
-    """Run `build` (returns the stack outputs) under fresh mocks for `stack`."""
+    """Run `build` (returns the stack outputs) under fresh mocks for `stack`, on a fresh event loop."""
+    # A loop reused from before a fork (mutmut forks a child per mutant) waits forever on its
+    # default executor's threads, which the child does not have.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = HyphaeMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="hyphae", stack=stack, preview=False, monitor=monitor)
@@ -133,7 +137,11 @@ def run_under_mocks(stack: str, build: Callable[[], dict[str, Any]]) -> ProgramR
     def program():
         return asyncio.ensure_future(resolve(build()))
 
-    program()
+    try:
+        program()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     run.generated_api_key = mocks.generated_api_key
     run.generated_keys = mocks.generated_keys
     return run

@@ -212,6 +212,21 @@ def test_a_previous_key_bound_without_a_real_expiry_is_refused(tmp_path, artifac
     assert f"binding {BINDING_API_KEY_PREVIOUS} needs {VAR_PREVIOUS_KEY_EXPIRES}, a plain-text UTC instant" in message
 
 
+@pytest.mark.parametrize("kind, text", [("plain_text", "2026-11-20"), ("secret_text", "2026-11-20T09:00:00Z")])
+def test_a_previous_key_expiry_must_be_a_plain_text_instant_with_a_time(tmp_path, artifact, kind, text):
+    """Guards against accepting an expiry that is only a date (it parses, but names no instant) or
+    one bound as a secret (the Worker reads it as a plain variable), and against the message
+    losing the format or the command that writes it."""
+    run = program_for(tmp_path, artifact, "staging", rotated(2, days_ago=1))
+    script = run.of_type(SCRIPT_TYPE)
+    props = unwrap_secrets(script.inputs)
+    props["bindings"] = [binding for binding in props["bindings"] if binding["name"] != VAR_PREVIOUS_KEY_EXPIRES]
+    props["bindings"].append({"type": kind, "name": VAR_PREVIOUS_KEY_EXPIRES, "text": text})
+    assert violations_of("previous-key-expires", resource_args(script, props=props)) == [
+        f"{script.name}: binding {BINDING_API_KEY_PREVIOUS} needs {VAR_PREVIOUS_KEY_EXPIRES}, a plain-text UTC instant "
+        "(YYYY-MM-DDTHH:MM:SSZ) at which the previous team key stops; `invoke rotate` writes it"]
+
+
 # -- the MCP token belongs to the Worker ---------------------------------------------------------
 
 KV_VALUE_TYPES = ("cloudflare:index/workersKv:WorkersKv", "cloudflare:index/workersKvPair:WorkersKvPair")

@@ -189,8 +189,9 @@ def test_an_adopted_database_must_not_declare_a_location_hint(tmp_path, artifact
 
     hinted = dict(unwrap_secrets(database.inputs), primaryLocationHint="weur")
     (message,) = violations_of("adopted-database-without-location-hint", resource_args(database, props=hinted))
-    assert message.startswith("staging-database: the D1 database is adopted (hyphae:d1.databaseId in Pulumi.staging.yaml)")
-    assert "would replace (delete) the database" in message
+    assert message == ("staging-database: the D1 database is adopted (hyphae:d1.databaseId in Pulumi.staging.yaml) but "
+                       "declares primary_location_hint 'weur'; the provider never reads it back and would replace "
+                       "(delete) the database: do not pass a location hint for an adopted database")
 
 
 def test_a_database_created_by_the_stack_may_declare_a_location_hint(production):
@@ -229,3 +230,86 @@ def test_the_pack_runs_in_the_repositorys_virtualenv_and_names_each_policy_once(
     assert (pack / settings["runtime"]["options"]["virtualenv"]).resolve() == (REPO_ROOT / ".venv").resolve()
     names = [policy.name for policy in rules.POLICIES]
     assert len(names) == len(set(names)) == 8
+
+
+def test_unprotected_data_is_refused_with_its_resource_kind_and_the_setting(production):
+    """Guards against the message losing the resource's kind or the setting that fixes it."""
+    registration = production.of_type(D1_TYPE)
+    assert violations_of("protected-data-resources", resource_args(registration, protect=False)) == [
+        f"{registration.name} (D1Database) holds production data and must be protected; "
+        "set hyphae:protect: true in the stack file"]
+
+
+def test_an_unpinned_compatibility_date_names_the_setting_to_fix(production):
+    """Guards against the message losing where the date is set."""
+    script = production.of_type(SCRIPT_TYPE)
+    props = dict(_script_props(production), compatibilityDate="latest")
+    assert violations_of("compatibility-date-pinned", resource_args(script, props=props)) == [
+        f"{script.name}: compatibility date 'latest' is not a pinned YYYY-MM-DD date; "
+        "set hyphae:worker.compatibilityDate in hyphae.defaults.yaml"]
+
+
+def test_a_plain_text_binding_without_a_name_is_not_taken_for_a_secret(production):
+    """Guards against a nameless binding crashing the secret rule (the policy would error, not judge)."""
+    script = production.of_type(SCRIPT_TYPE)
+    props = _script_props(production)
+    props["bindings"] = props["bindings"] + [{"type": "plain_text", "text": "x"}]
+    assert violations_of("secret-bindings-secret", resource_args(script, props=props)) == []
+
+
+def _violations_with_urns(args) -> list[tuple[str, str | None]]:
+    (policy,) = [policy for policy in rules.POLICIES if policy.name == "bindings-in-same-environment"]
+    found: list[tuple[str, str | None]] = []
+    policy.validate(args, lambda message, urn=None: found.append((message, urn)))
+    return found
+
+
+def test_a_binding_not_wired_to_its_environment_is_reported_in_full_against_the_worker(production):
+    """Guards against a stack violation attached to no resource (the engine would not name the
+    Worker) and against the message losing the resource kind or what to do."""
+    def type_in_id(script, _registrations):
+        bindings = script.state["bindings"]["value"]
+        next(binding for binding in bindings if binding["type"] == "d1")["databaseId"] = "11111111-2222-3333-4444-555555555555"
+
+    registrations = _edit_script(production, type_in_id)
+    script = next(registration for registration in registrations if registration.type == SCRIPT_TYPE)
+    assert _violations_with_urns(stack_args(registrations)) == [(
+        "production-worker: binding MYCO_TEAM_DB (d1) is not wired to a D1Database of the same environment; "
+        "bind that resource's output, never a typed-in or other environment's id", script.urn)]
+
+
+def test_bindings_after_one_of_another_type_are_still_checked(production):
+    """Guards against the check stopping at the first binding that is not a resource (a plain-text
+    variable listed first would hide a typed-in database id after it)."""
+    def variable_first_then_typed_in_id(script, _registrations):
+        bindings = script.state["bindings"]["value"]
+        next(binding for binding in bindings if binding["type"] == "d1")["databaseId"] = "11111111-2222-3333-4444-555555555555"
+        bindings.insert(0, {"type": "plain_text", "name": "MYCO_NOTE", "text": "x"})
+
+    found = violations_of("bindings-in-same-environment", stack_args(_edit_script(production, variable_first_then_typed_in_id)))
+    assert [message.split(" is not wired")[0] for message in found] == ["production-worker: binding MYCO_TEAM_DB (d1)"]
+
+
+def test_a_worker_without_any_binding_dependency_or_database_id_is_refused_not_crashed(production):
+    """Guards against the rule crashing (not reporting) when the engine gives no `bindings`
+    dependency at all, or a D1 binding carries no id in any field."""
+    def no_dependency_no_id(script, _registrations):
+        del script.property_dependencies["bindings"]
+        binding = next(binding for binding in script.state["bindings"]["value"] if binding["type"] == "d1")
+        binding.pop("databaseId", None)
+        binding.pop("id", None)
+
+    found = violations_of("bindings-in-same-environment", stack_args(_edit_script(production, no_dependency_no_id)))
+    assert [message.split(" is not wired")[0] for message in found] == [
+        "production-worker: binding MYCO_TEAM_DB (d1)", "production-worker: binding MYCO_TEAM_VECTORS (vectorize)",
+        "production-worker: binding MYCO_SECRETS (kv_namespace)"]
+
+
+def test_a_worker_and_resources_outside_any_environment_component_can_be_wired(production):
+    """Guards against the rule failing on a Worker registered without a parent component (it
+    compares parents, and both sides then have none)."""
+    def without_components(_script, registrations):
+        for registration in registrations:
+            registration.parent = ""
+
+    assert violations_of("bindings-in-same-environment", stack_args(_edit_script(production, without_components))) == []
