@@ -1,5 +1,6 @@
-"""Planning: `--to` read strictly, the pending files up to it and the ones held back, and a
-statement over D1's size limit refused before anything runs. Pure."""
+"""Planning: `--to` read strictly (a number of any length, as migration names have), the pending
+files up to it and the ones held back, and a statement over D1's size limit refused before anything
+runs. Pure."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def applied(*names: str) -> LedgerState:
     return LedgerState([AppliedMigration(name, "t", "x") for name in names])
 
 
-@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("7", 7), ("0007", 7), ("9999", 9999)])
+@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("7", 7), ("0007", 7), ("9999", 9999), ("10000", 10000)])
 def test_to_takes_a_migration_number(value, expected):
     assert parse_target_version(value) == expected
 
 
-@pytest.mark.parametrize("value", ["07a", "-1", "10000", "seven"])
+@pytest.mark.parametrize("value", ["07a", "-1", "1e3", "seven"])
 def test_to_refuses_anything_but_a_migration_number(value):
     with pytest.raises(UsageError) as caught:
         parse_target_version(value)
@@ -38,11 +39,12 @@ def test_to_refuses_anything_but_a_migration_number(value):
 def test_pending_stops_at_to_and_the_rest_is_held_back():
     history = files("0001_a.sql", "0002_b.sql", "0003_c.sql", "0004_d.sql", "notes.sql")
     state = applied("0001_a.sql")
+    # wrangler applies a file without a number too (last): pending without --to, held back with it
     assert [m.name for m in plan_pending(history, state, 3)] == ["0002_b.sql", "0003_c.sql"]
-    assert read_held_back(history, state, 3) == ["0004_d.sql"]
-    assert [m.name for m in plan_pending(history, state)] == ["0002_b.sql", "0003_c.sql", "0004_d.sql"]
+    assert read_held_back(history, state, 3) == ["0004_d.sql", "notes.sql"]
+    assert [m.name for m in plan_pending(history, state)] == ["0002_b.sql", "0003_c.sql", "0004_d.sql", "notes.sql"]
     assert read_held_back(history, state, None) == []
-    assert read_held_back(history, applied("0001_a.sql", "0004_d.sql"), 2) == ["0003_c.sql"]
+    assert read_held_back(history, applied("0001_a.sql", "0004_d.sql"), 2) == ["0003_c.sql", "notes.sql"]
 
 
 def test_each_pending_statement_keeps_its_file_and_line():
