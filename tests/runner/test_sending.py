@@ -1,0 +1,72 @@
+"""Sending a run's batches, in process: the back-off between resends, the one-line error when no
+answer comes, a ledger that holds part of one batch, and the bisection that finds a failing statement."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from loopback import Fault
+from migration_history import HISTORY
+
+from infra.environments import load_environment
+from infra.errors import LedgerMismatch, RemoteApiError
+from infra.runner import sending
+from infra.runner.apply import run_migrate
+from infra.runner.sending import RunSender
+from infra.targets import BatchFailed, BatchStatement, open_target
+from infra.targets.local import LocalTarget
+
+
+@pytest.fixture
+def dev_target(remote_database):
+    target = open_target(load_environment("dev"))
+    yield target
+    target.close()
+
+
+def test_a_batch_without_answer_backs_off_doubling_then_fails_in_one_line(cloudflare_env, dev_target, monkeypatch):
+    """Guards against a back-off that shrinks or grows too fast (resends hammering D1, or a run
+    waiting minutes), and against the error that ends the tries losing its words."""
+    waits = []
+    monkeypatch.setattr(sending.time, "sleep", waits.append)
+    cloudflare_env.inject("d1.query", *[Fault.status_code(500)] * sending.RESEND_ATTEMPTS)
+    with pytest.raises(RemoteApiError) as caught:
+        RunSender(dev_target, "run-1", "dev", print).send([BatchStatement("SELECT 1")])
+    assert waits == [0.2, 0.4, 0.8, 1.6]
+    message = str(caught.value)
+    assert message.startswith(f"{dev_target.description}: no answer after 4 attempts (")
+    assert message.endswith("); `invoke status` shows what was applied") and "\n" not in message
+
+
+def test_a_ledger_holding_part_of_one_batch_is_refused_as_edited_by_hand(cloudflare_env, remote_database, history,
+                                                                          dev_target, monkeypatch):
+    """Guards against a partly recorded batch (impossible unless the ledger was edited) being taken
+    for a committed or an uncommitted one, or refused without saying what to compare."""
+    run_migrate("dev", history)
+    connection = sqlite3.connect(remote_database)
+    connection.execute("UPDATE hyphae_migrations SET run_id = 'by-hand' WHERE name = '0001_accounts.sql'")
+    connection.commit()
+    connection.close()
+    monkeypatch.setattr(sending, "_back_off", lambda attempt: None)
+    cloudflare_env.inject("d1.query", Fault.status_code(500))
+    with pytest.raises(LedgerMismatch) as caught:
+        RunSender(dev_target, "by-hand", "dev", print).send_recorded([BatchStatement("SELECT 1")], list(HISTORY)[:2])
+    assert str(caught.value) == (f"{dev_target.description}: 1 of 2 migrations of one batch are recorded; a batch is "
+                                 "atomic, so the ledger was edited by hand; compare `invoke status --env dev` with the "
+                                 "database's tables")
+
+
+@pytest.mark.parametrize("failing", [0, 1, 2, 3, 4])
+def test_the_bisection_finds_the_failing_statement_wherever_it_is(tmp_path, failing):
+    """Guards against a bisection that never looks at the first or the last statement, or past the end."""
+    target = LocalTarget(tmp_path / "db.sqlite")
+    try:
+        statements = [BatchStatement(f"CREATE TABLE t{number} (id INTEGER)") for number in range(5)]
+        statements[failing] = BatchStatement("INSERT INTO missing VALUES (1)")
+        with pytest.raises(BatchFailed):
+            target.batch(statements)
+        assert RunSender(target, "5f0c1a2b3d4e5f60", "local", print).locate_failure(statements) == failing
+        assert target.query("SELECT name FROM sqlite_master") == [], "probes never commit"
+    finally:
+        target.close()
