@@ -167,3 +167,19 @@ def test_a_ledger_another_run_adopted_while_this_one_started_says_to_run_again(c
     assert str(caught.value) == ("the ledger of dev changed while this run started (another run adopted wrangler's "
                                  "migrations); nothing was written; run migrate again")
     assert read_ledger_rows(remote_database)[0] == ["0001_accounts.sql"]
+
+
+def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
+    """Guards against the lines `invoke migrate` prints while it works (target, lint, the restore
+    point and how to undo, each migration applied) losing or garbling their words, and against the
+    run's time going missing from the report."""
+    env_name, _database = environment
+    lines: list[str] = []
+    started = time.perf_counter()
+    report = run_migrate(env_name, history, MigrateOptions(progress=lines.append, to_version=2))
+    elapsed = time.perf_counter() - started
+    point = report.restore_point
+    assert lines == [f"target: {describe(env_name)}", "lint: 3 files, 0 errors, 0 warnings",
+                     f"restore point {point.reference} ({point.kind}); undo with: {point.restore_command}",
+                     "applied 0001_accounts.sql (1 statements)", "applied 0002_projects.sql (2 statements)"]
+    assert 0 < report.seconds <= elapsed
