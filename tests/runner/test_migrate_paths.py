@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -172,8 +173,10 @@ def test_a_held_lock_refuses_the_run_and_names_the_holder(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database)
-    with pytest.raises(LockHeld, match=r"held by ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"):
+    with pytest.raises(LockHeld) as caught:
         run_migrate(env_name, history)
+    assert re.fullmatch(rf"the migration lock on {env_name} is held by ci@runner pid 99 \(run otherrun, lease ends in "
+                        r"\d+ s\); wait for that run, or pass --break-lock if it is gone", str(caught.value))
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
 
 
@@ -182,11 +185,15 @@ def test_break_lock_asks_and_proceeds_only_on_yes(environment, history):
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database)
     questions = []
-    with pytest.raises(LockHeld, match="not broken"):
+    with pytest.raises(LockHeld) as caught:
         run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: questions.append(q) or False))
-    assert "ci@runner pid 99" in questions[0]
+    holder = r"ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"
+    assert re.fullmatch(rf"Break the migration lock on {env_name} held by {holder}\?", questions[0])
+    assert re.fullmatch(rf"the migration lock on {env_name} is held by {holder}; not broken \(you declined\)",
+                        str(caught.value))
     report = run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: True))
     assert report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert report.notes == ["broke the lock held by ci@runner pid 99"]
     assert sqlite3.connect(database).execute("SELECT count(*) FROM hyphae_lock").fetchone()[0] == 0
 
 
@@ -195,6 +202,26 @@ def test_an_expired_lease_is_taken_over(environment, history):
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database, expired=True)
     assert run_migrate(env_name, history).applied == ["0002_projects.sql", "0003_notes.sql"]
+
+
+def test_the_lease_of_a_killed_run_on_this_machine_is_taken_over_with_a_note(environment, history):
+    """Guards against a run that takes over the lease of a dead local process without saying so."""
+    import socket
+    import subprocess
+    import sys
+
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'me@here pid 1', 'killed', ?, ?, unixepoch(), unixepoch() + 300)",
+                       (socket.gethostname(), finished.pid))
+    connection.commit()
+    connection.close()
+    report = run_migrate(env_name, history)
+    assert report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert report.notes == ["took over the lock of me@here pid 1: that process is no longer running"]
 
 
 def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_schema(environment, history):
