@@ -183,3 +183,31 @@ def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
                      f"restore point {point.reference} ({point.kind}); undo with: {point.restore_command}",
                      "applied 0001_accounts.sql (1 statements)", "applied 0002_projects.sql (2 statements)"]
     assert 0 < report.seconds <= elapsed
+
+
+def test_a_migration_whose_commit_is_refused_is_named_and_the_ones_before_it_are_applied(environment, tmp_path):
+    """Guards against a batch refused at commit (a deferred foreign key broken by rows lint cannot
+    see) being blamed on a ledger statement, and against its open transaction keeping the lease."""
+    env_name, database = environment
+    history = write_history(tmp_path / "migrations", {"0001_tree.sql": (
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);\n")})
+    run_migrate(env_name, history)
+    sql(database, "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);")  # the product's rows
+    write_history(history, {"0002_leaf.sql": "CREATE TABLE leaf (id INTEGER);\n",
+                            "0003_prune.sql": "DELETE FROM parent WHERE id = 1;\n",
+                            "0004_twig.sql": "CREATE TABLE twig (id INTEGER);\n"})
+    with pytest.raises(MigrationFailed) as caught:
+        run_migrate(env_name, history)
+    message = str(caught.value)
+    assert message.startswith(f"{history / '0003_prune.sql'}: 0003_prune.sql could not commit in {env_name}: "
+                              "FOREIGN KEY constraint failed")
+    assert message.endswith(" (deferred constraints are checked when its batch commits); nothing of 0003_prune.sql "
+                            "was applied (1 migration(s) before it were)")
+    assert read_ledger_rows(database)[0] == ["0001_tree.sql", "0002_leaf.sql"]
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("SELECT count(*) FROM parent").fetchone() == (1,)
+        assert connection.execute("SELECT count(*) FROM hyphae_lock").fetchone() == (0,)
+    finally:
+        connection.close()
