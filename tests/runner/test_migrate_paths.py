@@ -273,10 +273,13 @@ def test_restoring_under_a_running_migration_is_refused(environment, history):
     _put_foreign_lease(database)
     target = open_target(load_environment(env_name))
     try:
-        with pytest.raises(LockHeld, match="a migration is running"):
+        with pytest.raises(LockHeld) as caught:
             apply_restore(target, point.reference)
     finally:
         target.close()
+    assert re.fullmatch(rf"a migration is running on {env_name} \(ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)\); "
+                        r"restore after it ends, or break its lock with `invoke migrate --break-lock` if it is gone",
+                        str(caught.value))
     assert read_ledger_rows(database)[0] == list(HISTORY)
 
 
