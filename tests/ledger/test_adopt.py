@@ -168,10 +168,12 @@ def test_adoption_is_refused_when_a_file_hyphae_applied_is_missing(tmp_path):
 def test_adopting_twice_says_there_is_nothing_to_adopt(tmp_path):
     folder = _folder(tmp_path, HISTORY)
     _wrangler_migrated(local_d1_file("myco-team-local"), HISTORY, ["0001_accounts.sql"])
-    first = run_migrate("local", folder, MigrateOptions(adopt=True))
+    lines: list[str] = []
+    first = run_migrate("local", folder, MigrateOptions(adopt=True, progress=lines.append))
     assert first.adopted == ["0001_accounts.sql"] and first.applied == ["0002_projects.sql"]
+    assert "adopted 1 migration(s) applied by wrangler (schema verified)" in lines
     second = run_migrate("local", folder, MigrateOptions(adopt=True))
-    assert second.adopted == [] and any("nothing to adopt" in note for note in second.notes)
+    assert second.adopted == [] and second.notes == ["nothing to adopt: every applied migration already has a checksum"]
     assert state_dir().exists()
 
 
