@@ -4,6 +4,8 @@ answer comes, a ledger that holds part of one batch, and the bisection that find
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 import pytest
 from loopback import Fault
@@ -70,3 +72,46 @@ def test_the_bisection_finds_the_failing_statement_wherever_it_is(tmp_path, fail
         assert target.query("SELECT name FROM sqlite_master") == [], "probes never commit"
     finally:
         target.close()
+
+
+def test_a_run_whose_lost_batch_is_partly_recorded_names_its_environment(cloudflare_env, remote_database, history):
+    """Guards against the run's sender losing the environment its refusal names: a batch whose
+    answer was lost, then found partly recorded (the ledger edited by hand meanwhile)."""
+    commit_now, read_now = threading.Event(), threading.Event()
+    # 1st: the first batch; 2nd: the migrations (connection lost, committed when the test says);
+    # 3rd: the ledger read that decides whether they committed, held until a row is deleted by hand.
+    cloudflare_env.inject("d1.query", Fault.none(), Fault.drop_then_commit(until=commit_now), Fault.delay(until=read_now))
+
+    def edit_the_ledger_meanwhile() -> None:
+        try:
+            while cloudflare_env.requests["d1.query"] < 3:
+                time.sleep(0.01)
+            commit_now.set()
+            while _recorded(remote_database) < len(HISTORY):
+                time.sleep(0.01)
+            connection = sqlite3.connect(remote_database)
+            connection.execute("DELETE FROM hyphae_migrations WHERE name = '0002_projects.sql'")
+            connection.commit()
+            connection.close()
+        finally:
+            commit_now.set()
+            read_now.set()
+
+    other = threading.Thread(target=edit_the_ledger_meanwhile)
+    other.start()
+    try:
+        with pytest.raises(LedgerMismatch) as caught:
+            run_migrate("dev", history)
+    finally:
+        other.join()
+    assert str(caught.value).endswith(": 2 of 3 migrations of one batch are recorded; a batch is atomic, so the ledger "
+                                      "was edited by hand; compare `invoke status --env dev` with the database's tables")
+
+
+def _recorded(database) -> int:
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'hyphae_migrations'").fetchone()[0] and \
+            connection.execute("SELECT count(*) FROM hyphae_migrations").fetchone()[0]
+    finally:
+        connection.close()
