@@ -129,3 +129,16 @@ def test_reading_an_environments_history_opens_it_read_only_and_keeps_what_it_re
     assert history.state.applied == [] and history.findings == []
     run_migrate("local", folder)
     assert [entry.name for entry in read_environment_history("local", folder).state.applied] == ["0001_a.sql"]
+
+
+def test_his004_suggests_the_next_free_number_keeping_the_whole_name(tmp_path):
+    """Guards against the suggested `git mv` cutting a name with several words (0002_add_users_table.sql
+    would become 0005_table.sql) or failing on a file without a number."""
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_add_users_table.sql", "0004_d.sql"])
+    (finding,) = verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", "0004_d.sql"), "dev", folder)
+    assert finding.hint == (f"renumber it after the applied history, e.g. `git mv {folder / '0002_add_users_table.sql'} "
+                            f"{folder / '0005_add_users_table.sql'}`")
+    (tmp_path / "unnumbered").mkdir()
+    folder = _folder(tmp_path / "unnumbered", ["0001_a.sql", "seed.sql", "zz.sql"])
+    (finding,) = verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", "zz.sql"), "dev", folder)
+    assert finding.hint == f"renumber it after the applied history, e.g. `git mv {folder / 'seed.sql'} {folder / '0002_seed.sql'}`"
