@@ -78,8 +78,11 @@ def test_an_edited_applied_migration_is_refused_with_his002(environment, history
     (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
     (history / "0004_more.sql").write_text("CREATE TABLE more (id INTEGER PRIMARY KEY);\n")
     before = _contents_without_lease(database)
-    with pytest.raises(LedgerMismatch, match=r"HIS002 0002_projects\.sql was edited after it was applied to " + env_name):
+    with pytest.raises(LedgerMismatch) as caught:
         run_migrate(env_name, history)
+    assert re.fullmatch(rf"HIS002 0002_projects\.sql was edited after it was applied to {env_name} \(applied sha256 "
+                        r"[0-9a-f]{12}, file now [0-9a-f]{12}\); revert the edit \(`git checkout` the applied version\) "
+                        r"and put the change in a new migration; nothing was applied", str(caught.value))
     # the lease it took is given back (the run is recorded as released); nothing else was written
     assert _contents_without_lease(database) == before
     assert not [line for line in _contents_with_lease(database) if line.startswith('INSERT INTO "hyphae_lock" ')]
