@@ -70,3 +70,30 @@ def test_restoring_under_an_expired_lease_of_another_run_is_allowed(environment,
     connection.close()
     assert restore(env_name, point.reference).startswith("restored ")
     assert read_ledger_rows(database)[0] == []
+
+
+def bookmark_now() -> str:
+    """A Time Travel bookmark of `dev` taken outside any migrate run (as `wrangler d1 time-travel info` gives)."""
+    target = open_target(load_environment("dev"))
+    try:
+        return target.create_restore_point().reference
+    finally:
+        target.close()
+
+
+def test_restoring_to_bookmarks_no_run_recorded_keeps_no_lease(remote_database, history):
+    """Guards against a restore to a bookmark taken outside migrate failing: one from before the
+    ledger existed, and one from between two runs (a ledger without a lease)."""
+    before_any_run = bookmark_now()
+    run_migrate("dev", history, MigrateOptions(to_version=1))
+    between_runs = bookmark_now()
+    run_migrate("dev", history)
+    assert restore("dev", between_runs).startswith("restored ")
+    assert read_ledger_rows(remote_database)[0] == ["0001_accounts.sql"] and lease_count(remote_database) == 0
+    assert restore("dev", before_any_run).startswith("restored ")
+    connection = sqlite3.connect(remote_database)
+    try:
+        assert connection.execute("SELECT name FROM sqlite_master WHERE name LIKE 'hyphae_%'").fetchall() == []
+    finally:
+        connection.close()
+    assert run_migrate("dev", history).applied == list(HISTORY)
