@@ -142,3 +142,12 @@ def test_his004_suggests_the_next_free_number_keeping_the_whole_name(tmp_path):
     folder = _folder(tmp_path / "unnumbered", ["0001_a.sql", "seed.sql", "zz.sql"])
     (finding,) = verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", "zz.sql"), "dev", folder)
     assert finding.hint == f"renumber it after the applied history, e.g. `git mv {folder / 'seed.sql'} {folder / '0002_seed.sql'}`"
+
+
+def test_his004_reads_the_last_applied_in_wranglers_order_past_9999(tmp_path):
+    """Guards against the last applied migration being found by text order: after 10000_c.sql was
+    applied, 9999_a.sql sorts last as text, and a late 10000_b.sql would not be flagged."""
+    folder = _folder(tmp_path, ["9999_a.sql", "10000_b.sql", "10000_c.sql"])
+    findings = verify_ledger(read_migrations(folder), _applied(folder, "9999_a.sql", "10000_c.sql"), "dev", folder)
+    assert [(finding.code, Path(finding.file).name) for finding in findings] == [("HIS004", "10000_b.sql")]
+    assert "sorts before 10000_c.sql, which is" in findings[0].message
