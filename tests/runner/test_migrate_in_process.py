@@ -171,8 +171,9 @@ def test_a_ledger_another_run_adopted_while_this_one_started_says_to_run_again(c
 
 def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
     """Guards against the lines `invoke migrate` prints while it works (target, lint, the restore
-    point and how to undo, each migration applied) losing or garbling their words, and against the
-    run's time going missing from the report."""
+    point and how to undo, each migration applied) losing or garbling their words, against the
+    run's time going missing from the report, and against the release leaving the last batch (one
+    more request per run)."""
     env_name, _database = environment
     lines: list[str] = []
     started = time.perf_counter()
@@ -183,6 +184,8 @@ def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
                      f"restore point {point.reference} ({point.kind}); undo with: {point.restore_command}",
                      "applied 0001_accounts.sql (1 statements)", "applied 0002_projects.sql (2 statements)"]
     assert 0 < report.seconds <= elapsed
+    # the lease, the restore point (remotely a Time Travel bookmark), then one batch that also gives the lease back
+    assert report.requests == (2 if env_name == "local" else 3)
 
 
 def test_a_migration_whose_commit_is_refused_is_named_and_the_ones_before_it_are_applied(environment, tmp_path):
