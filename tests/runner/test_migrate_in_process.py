@@ -214,3 +214,14 @@ def test_a_migration_whose_commit_is_refused_is_named_and_the_ones_before_it_are
         assert connection.execute("SELECT count(*) FROM hyphae_lock").fetchone() == (0,)
     finally:
         connection.close()
+
+
+def test_a_plan_reports_ledger_findings_naming_the_environment(environment, history):
+    """Guards against a plan's findings (what `migrate --plan` and the drift report show) losing the
+    environment they were found in."""
+    env_name, _database = environment
+    run_migrate(env_name, history)
+    (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
+    report = run_migrate(env_name, history, MigrateOptions(plan_only=True))
+    (finding,) = report.ledger_findings
+    assert finding.message.startswith(f"0002_projects.sql was edited after it was applied to {env_name} (applied sha256 ")
