@@ -188,30 +188,32 @@ def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
     assert report.requests == (2 if env_name == "local" else 3)
 
 
-def test_a_migration_whose_commit_is_refused_is_named_and_the_ones_before_it_are_applied(environment, tmp_path):
+@pytest.mark.parametrize("before", [["0002_leaf.sql"], ["0002_leaf.sql", "0003_twig.sql"]])
+def test_a_migration_whose_commit_is_refused_is_named_and_the_ones_before_it_are_applied(environment, tmp_path, before):
     """Guards against a batch refused at commit (a deferred foreign key broken by rows lint cannot
-    see) being blamed on a ledger statement, and against its open transaction keeping the lease."""
+    see) being blamed on a ledger statement or on another migration of its batch, against the
+    restore point's record going missing or twice, and against the open transaction keeping the lease."""
     env_name, database = environment
     history = write_history(tmp_path / "migrations", {"0001_tree.sql": (
         "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"
         "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);\n")})
     run_migrate(env_name, history)
     sql(database, "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);")  # the product's rows
-    write_history(history, {"0002_leaf.sql": "CREATE TABLE leaf (id INTEGER);\n",
-                            "0003_prune.sql": "DELETE FROM parent WHERE id = 1;\n",
-                            "0004_twig.sql": "CREATE TABLE twig (id INTEGER);\n"})
+    prune = f"{len(before) + 2:04d}_prune.sql"
+    write_history(history, {**{name: f"CREATE TABLE {name[5:-4]} (id INTEGER);\n" for name in before},
+                            prune: "DELETE FROM parent WHERE id = 1;\n", "0009_bud.sql": "CREATE TABLE bud (id INTEGER);\n"})
     with pytest.raises(MigrationFailed) as caught:
         run_migrate(env_name, history)
     message = str(caught.value)
-    assert message.startswith(f"{history / '0003_prune.sql'}: 0003_prune.sql could not commit in {env_name}: "
-                              "FOREIGN KEY constraint failed")
-    assert message.endswith(" (deferred constraints are checked when its batch commits); nothing of 0003_prune.sql "
-                            "was applied (1 migration(s) before it were)")
-    assert read_ledger_rows(database)[0] == ["0001_tree.sql", "0002_leaf.sql"]
+    assert message.startswith(f"{history / prune}: {prune} could not commit in {env_name}: FOREIGN KEY constraint failed")
+    assert message.endswith(f" (deferred constraints are checked when its batch commits); nothing of {prune} was "
+                            f"applied ({len(before)} migration(s) before it were)")
+    assert read_ledger_rows(database)[0] == ["0001_tree.sql", *before]
     connection = sqlite3.connect(database)
     try:
         assert connection.execute("SELECT count(*) FROM parent").fetchone() == (1,)
         assert connection.execute("SELECT count(*) FROM hyphae_lock").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM hyphae_restore_points").fetchone() == (2,), "one per run"
     finally:
         connection.close()
 
