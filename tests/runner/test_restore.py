@@ -97,3 +97,21 @@ def test_restoring_to_bookmarks_no_run_recorded_keeps_no_lease(remote_database, 
     finally:
         connection.close()
     assert run_migrate("dev", history).applied == list(HISTORY)
+
+
+def test_the_lease_of_the_run_that_took_the_restore_point_does_not_block_restoring_it(environment, history):
+    """Guards against restore refusing because of the lease of the very run whose restore point it
+    puts back (a run killed after taking it, from another machine: its lease has minutes left)."""
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    point = run_migrate(env_name, history).restore_point
+    connection = sqlite3.connect(database)
+    (recorder,) = connection.execute("SELECT run_id FROM hyphae_restore_points WHERE reference = ?",
+                                     (point.reference,)).fetchone()
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 9', ?, 'elsewhere', 9, unixepoch(), "
+                       "unixepoch() + 300)", (recorder,))
+    connection.commit()
+    connection.close()
+    assert restore(env_name, point.reference).startswith("restored ")
+    assert lease_count(database) == 0
+    assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
