@@ -227,3 +227,20 @@ def test_a_plan_reports_ledger_findings_naming_the_environment(environment, hist
     report = run_migrate(env_name, history, MigrateOptions(plan_only=True))
     (finding,) = report.ledger_findings
     assert finding.message.startswith(f"0002_projects.sql was edited after it was applied to {env_name} (applied sha256 ")
+
+
+def test_a_run_of_several_requests_records_its_restore_point_once(environment, tmp_path):
+    """Guards against every request of a run recording the restore point again (`status` and
+    `restore` would list one point several times)."""
+    env_name, database = environment
+    heavy = "".join(f"UPDATE t SET v = {n} WHERE v IS NULL;\n" for n in range(25))  # over a request's budget alone
+    history = write_history(tmp_path / "migrations", {"0001_t.sql": "CREATE TABLE t (v INTEGER);\n",
+                                                      "0002_fill.sql": heavy, "0003_u.sql": "CREATE TABLE u (id INTEGER);\n"})
+    report = run_migrate(env_name, history)
+    assert report.applied == ["0001_t.sql", "0002_fill.sql", "0003_u.sql"]
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("SELECT kind, reference FROM hyphae_restore_points").fetchall() == [
+            (report.restore_point.kind, report.restore_point.reference)]
+    finally:
+        connection.close()
