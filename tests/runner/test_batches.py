@@ -118,3 +118,14 @@ def test_the_default_budget_is_400_units_and_900_000_bytes_per_request():
     assert (half.size, other_half.size, one_byte_more.size) == (450_000, 450_000, 450_001)
     assert pack_requests([half, other_half]) == [[half, other_half]]
     assert pack_requests([half, one_byte_more]) == [[half], [one_byte_more]]
+
+
+def test_a_request_after_a_split_gets_the_whole_budget_again():
+    """Guards against a request that starts after a split counting something of the one before (an
+    off-by-one that splits migrations filling the budget exactly)."""
+    heavy = _pending(1, "\n".join(f"UPDATE t SET v = {n};" for n in range(REQUEST_BUDGET)))
+    first, second = _pending(2, "CREATE TABLE a (id INTEGER);"), _pending(3, "UPDATE a SET id = 1;")
+    exact = migration_weight(first) + migration_weight(second)
+    assert pack_requests([heavy, first, second], budget=exact) == [[heavy], [first, second]]
+    big = _pending(1, "INSERT INTO t VALUES ('" + "x" * 1_000 + "');")
+    assert pack_requests([big, first, second], max_bytes=first.size + second.size) == [[big], [first, second]]
