@@ -9,12 +9,12 @@ import time
 
 import pytest
 from loopback import Fault
-from migration_history import HISTORY
+from migration_history import HISTORY, read_ledger_rows, write_history
 
 from infra.environments import load_environment
-from infra.errors import LedgerMismatch, RemoteApiError
+from infra.errors import LedgerMismatch, MigrationFailed, RemoteApiError
 from infra.runner import sending
-from infra.runner.apply import run_migrate
+from infra.runner.apply import MigrateOptions, run_migrate
 from infra.runner.sending import RunSender
 from infra.targets import BatchFailed, BatchStatement, open_target
 from infra.targets.local import LocalTarget
@@ -37,7 +37,7 @@ def test_a_batch_without_answer_backs_off_doubling_then_fails_in_one_line(cloudf
         RunSender(dev_target, "run-1", "dev", print).send([BatchStatement("SELECT 1")])
     assert waits == [0.2, 0.4, 0.8, 1.6]
     message = str(caught.value)
-    assert message.startswith(f"{dev_target.description}: no answer after 4 attempts (")
+    assert message.startswith(f"{dev_target.description}: no answer after 4 attempts (HTTP 500: ")
     assert message.endswith("); `invoke status` shows what was applied") and "\n" not in message
 
 
@@ -115,3 +115,30 @@ def _recorded(database) -> int:
             connection.execute("SELECT count(*) FROM hyphae_migrations").fetchone()[0]
     finally:
         connection.close()
+
+
+def test_a_batch_lost_on_every_try_and_never_recorded_fails_naming_why(cloudflare_env, dev_target, monkeypatch, history):
+    """Guards against the last lost answer's reason going missing from the error that ends the tries."""
+    run_migrate("dev", history, MigrateOptions(to_version=1))  # the ledger tables, for the checks between tries
+    monkeypatch.setattr(sending, "_back_off", lambda attempt: None)
+    # each try of the batch gets a 500 (nothing runs), each check of the ledger an answer
+    cloudflare_env.inject("d1.query", *[Fault.status_code(500), Fault.none()] * sending.RESEND_ATTEMPTS)
+    with pytest.raises(RemoteApiError) as caught:
+        RunSender(dev_target, "run1", "dev", print).send_recorded([BatchStatement("SELECT 1")], ["0002_projects.sql"])
+    assert str(caught.value).startswith(f"{dev_target.description}: no answer after 4 attempts (HTTP 500: ")
+
+
+def test_a_resend_refused_for_its_own_reason_is_not_taken_for_committed(cloudflare_env, remote_database, tmp_path):
+    """Guards against any refusal of a resent batch being read as "the first copy committed": a
+    migration that fails after a lost answer would be reported applied."""
+    history = write_history(tmp_path / "migrations", {"0001_a.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+                                                      "0002_b.sql": "INSERT INTO a VALUES (2);\nINSERT INTO a VALUES (1);\n"})
+    run_migrate("dev", history, MigrateOptions(to_version=1))
+    connection = sqlite3.connect(remote_database)
+    connection.execute("INSERT INTO a VALUES (1)")  # the product's row, which lint cannot see
+    connection.commit()
+    connection.close()
+    cloudflare_env.inject("d1.query", Fault.none(), Fault.status_code(500))  # the first try of the batch never runs
+    with pytest.raises(MigrationFailed, match="statement 2 of 0002_b.sql failed in dev: UNIQUE constraint failed"):
+        run_migrate("dev", history)
+    assert read_ledger_rows(remote_database)[0] == ["0001_a.sql"]
