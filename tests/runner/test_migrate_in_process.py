@@ -184,6 +184,7 @@ def test_a_run_reports_each_step_in_order_and_its_time(environment, history):
                      f"restore point {point.reference} ({point.kind}); undo with: {point.restore_command}",
                      "applied 0001_accounts.sql (1 statements)", "applied 0002_projects.sql (2 statements)"]
     assert 0 < report.seconds <= elapsed
+    assert (report.lint_summary, report.lint_findings) == (lint_migrations(history).summary(), [])
     # the lease, the restore point (remotely a Time Travel bookmark), then one batch that also gives the lease back
     assert report.requests == (2 if env_name == "local" else 3)
 
