@@ -233,10 +233,12 @@ def d1_transaction(connection: sqlite3.Connection, *, immediate: bool = True):
     control("BEGIN IMMEDIATE" if immediate else "BEGIN")
     try:
         yield connection
+        # Inside: a COMMIT SQLite refuses (a deferred foreign key) leaves the transaction open.
+        control("COMMIT")
     except BaseException:
-        control("ROLLBACK")
+        if connection.in_transaction:
+            control("ROLLBACK")
         raise
-    control("COMMIT")
 
 
 def open_d1_database(path: str | Path = ":memory:", *, protect_ledger: bool = False) -> sqlite3.Connection:

@@ -32,7 +32,8 @@ MODULES: dict[str, MutationModule] = {
     for module in (
         MutationModule("artifact", "mutmut", "infra/artifact", ("tests/artifact",)),
         MutationModule("ledger", "mutmut", "infra/ledger", ("tests/ledger", "tests/runner")),
-        MutationModule("runner", "mutmut", "infra/runner", ("tests/runner", "tests/ledger")),
+        # tests/backup/test_guard.py: the runner's default hook before the first write (a backup).
+        MutationModule("runner", "mutmut", "infra/runner", ("tests/runner", "tests/ledger", "tests/backup/test_guard.py")),
         MutationModule("history", "mutmut", "infra/history", ("tests/history", "tests/lint")),
         MutationModule("lint-rules", "mutmut", "infra/lint/rules", ("tests/lint",)),
         MutationModule("drift", "mutmut", "infra/drift", ("tests/drift",)),

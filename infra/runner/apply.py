@@ -17,7 +17,8 @@ The guarantees, and where they come from:
 - When a batch fails, the failing statement is found (locally SQLite says which; remotely
   sending.py bisects with probe batches that never commit), the migrations before it in the
   same batch are applied again on their own, and the run stops naming the migration, statement,
-  line and D1's message.
+  line and D1's message. A batch refused at commit (a deferred foreign key) is applied again one
+  migration at a time, to name the one that cannot commit.
 """
 
 from __future__ import annotations
@@ -310,6 +311,7 @@ class _Run:
             self.sender.send_recorded(statements, [migration.name for migration in group])
         except BatchFailed as failure:
             self._report_failure(group, statements, owners, failure, extra_first)
+            return  # not raised: the group committed one migration at a time (_report_refused_commit)
         if last:
             self.holding = False  # the release travelled in this batch
         self.report.applied += [migration.name for migration in group]
@@ -338,6 +340,9 @@ class _Run:
             raise LockHeld(f"this run lost the migration lock on {self.report.environment} (broken or expired); "
                            f"nothing of {group[0].name} and later was applied; run migrate again")
         index = failure.index if failure.index is not None else self.sender.locate_failure(statements)
+        if index == len(statements):  # every statement ran; the commit was refused (a deferred foreign key)
+            self._report_refused_commit(group, failure, extra_first)
+            return
         migration, statement = owners[index] if index is not None and index < len(owners) else (None, None)
         if migration is None:
             raise MigrationFailed(f"{self.report.target} refused a ledger statement: {failure.message}; nothing of "
@@ -353,3 +358,15 @@ class _Run:
         raise MigrationFailed(f"{migration.file.path}:{statement.line}: statement {statement.index + 1} of "
                               f"{migration.name} failed in {self.report.environment}: {failure.message}; nothing of "
                               f"{migration.name} was applied ({len(self.report.applied)} migration(s) before it were)")
+
+    def _report_refused_commit(self, group, failure: BatchFailed, extra_first) -> None:
+        """A batch whose statements all ran but whose commit was refused: its migrations are applied
+        one at a time, so the one that cannot commit is named and those before it are applied (if
+        none fails alone, they are all applied and this returns)."""
+        if len(group) > 1:
+            for number, migration in enumerate(group):
+                self._apply_group([migration], extra_first if number == 0 else [], last=False)
+            return
+        raise MigrationFailed(f"{group[0].file.path}: {group[0].name} could not commit in {self.report.environment}: "
+                              f"{failure.message} (deferred constraints are checked when its batch commits); nothing of "
+                              f"{group[0].name} was applied ({len(self.report.applied)} migration(s) before it were)")

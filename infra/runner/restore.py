@@ -2,8 +2,10 @@
 
 A run takes its restore point while it holds the lease, so the restored database holds that run's
 lease row too. The run is long finished; its lease would keep everyone out until it expires. So
-after restoring, the lease of the run that recorded the restore point is deleted. A lease held by
-any other live run means a migration is in progress: restoring under it is refused.
+after restoring, the lease captured in the copy is deleted (by its run id: a lease taken since
+stays). A lease held by a live run other than the one that recorded the restore point means a
+migration is in progress: restoring under it is refused (the recorder's own lease, left by a
+killed run, is not).
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from infra.targets import BatchStatement, Target
 def apply_restore(target: Target, reference: str) -> str:
     """Restore `target` to `reference` and free the lease captured with it; returns what was done.
 
-    A damaged local file is replaced whole: it holds no readable lease to respect, and the lease
-    in the copy can only be the one captured with the restore point."""
+    A damaged local file is replaced whole: it holds no readable lease to respect."""
     try:
         recorded_by = _run_that_recorded(target, reference)
     except DatabaseDamaged:
         message = target.restore(reference)
-        if _has_tables(target, {"hyphae_lock"}):
-            target.batch([BatchStatement("DELETE FROM hyphae_lock")])
+        _free_captured_lease(target)
         return message
     holder = read_ledger(target).lock
     if holder is not None and holder.run_id != recorded_by and holder.expires_in > 0 \
@@ -32,9 +32,18 @@ def apply_restore(target: Target, reference: str) -> str:
         raise LockHeld(f"a migration is running on {target.environment} ({holder.describe()}); restore after it "
                        "ends, or break its lock with `invoke migrate --break-lock` if it is gone")
     message = target.restore(reference)
-    if recorded_by is not None:
-        target.batch([BatchStatement("DELETE FROM hyphae_lock WHERE run_id = ?", (recorded_by,))])
+    _free_captured_lease(target)
     return message
+
+
+def _free_captured_lease(target: Target) -> None:
+    """Delete the lease the restored copy holds: the one its restore point was taken under (a copy
+    of the database replaced, when the same point is restored twice)."""
+    if not _has_tables(target, {"hyphae_lock"}):
+        return
+    rows = target.query("SELECT run_id FROM hyphae_lock WHERE id = 1")
+    if rows:
+        target.batch([BatchStatement("DELETE FROM hyphae_lock WHERE id = 1 AND run_id = ?", (rows[0]["run_id"],))])
 
 
 def _has_tables(target: Target, names: set[str]) -> bool:

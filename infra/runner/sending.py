@@ -5,7 +5,8 @@ statement in a batch D1 refused.
   migrations: the ledger says whether that batch committed, because its rows carry the run's id.
 - Reads and lease statements are safe to resend as they are.
 - D1's batch error does not always say which statement failed; probe batches that end in a
-  statement that always fails (so they never commit) bisect to it.
+  statement that always fails (so they never commit) bisect to it, or show that every statement
+  ran and the commit was refused.
 """
 
 from __future__ import annotations
@@ -58,10 +59,11 @@ class RunSender:
 
     def locate_failure(self, statements: list[BatchStatement]) -> int | None:
         """The index of the statement that makes `statements` fail, found with probe batches that
-        always roll back (their last statement reads a table that never exists)."""
+        always roll back (their last statement reads a table that never exists); `len(statements)`
+        when every statement runs and the commit is refused (a deferred foreign key)."""
         missing_table = f"hyphae_probe_{self.run_id}"
         sentinel = BatchStatement(f"SELECT * FROM {missing_table}")
-        low, high = 0, len(statements) - 1
+        low, high = 0, len(statements)
         while low < high:
             middle = (low + high) // 2
             try:

@@ -168,13 +168,29 @@ def test_adoption_is_refused_when_a_file_hyphae_applied_is_missing(tmp_path):
 def test_adopting_twice_says_there_is_nothing_to_adopt(tmp_path):
     folder = _folder(tmp_path, HISTORY)
     _wrangler_migrated(local_d1_file("myco-team-local"), HISTORY, ["0001_accounts.sql"])
-    first = run_migrate("local", folder, MigrateOptions(adopt=True))
+    lines: list[str] = []
+    first = run_migrate("local", folder, MigrateOptions(adopt=True, progress=lines.append))
     assert first.adopted == ["0001_accounts.sql"] and first.applied == ["0002_projects.sql"]
+    assert "adopted 1 migration(s) applied by wrangler (schema verified)" in lines
     second = run_migrate("local", folder, MigrateOptions(adopt=True))
-    assert second.adopted == [] and any("nothing to adopt" in note for note in second.notes)
+    assert second.adopted == [] and second.notes == ["nothing to adopt: every applied migration already has a checksum"]
     assert state_dir().exists()
 
 
 @pytest.fixture
 def remote_database_for_adoption(cloudflare_env, monkeypatch) -> Path:
     return point_dev_at_new_database(cloudflare_env, monkeypatch)
+
+
+def test_adoption_moves_the_numbering_baseline_to_the_last_adopted_in_wranglers_order(tmp_path):
+    """Guards against the baseline being the last adopted name as text: after 10000_b.sql, 9999_a.sql
+    sorts last as text, and numbering rules would judge 10000_b.sql (applied by wrangler) again."""
+    from infra.history.sumfile import read_baseline
+
+    files = {"9999_a.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+             "10000_b.sql": "CREATE TABLE b (id INTEGER PRIMARY KEY);\n"}
+    folder = _folder(tmp_path, files)
+    _wrangler_migrated(local_d1_file("myco-team-local"), files, list(files))
+    report = run_migrate("local", folder, MigrateOptions(adopt=True))
+    assert report.adopted == ["9999_a.sql", "10000_b.sql"]
+    assert read_baseline(folder) == "10000_b.sql"

@@ -140,3 +140,13 @@ def test_a_user_the_system_cannot_name_is_unknown(monkeypatch):
     monkeypatch.delenv("GITHUB_RUN_ID", raising=False)
     monkeypatch.setattr(getpass, "getuser", no_user)
     assert lock.current_run().holder == f"unknown@{socket.gethostname()} pid {os.getpid()}"
+
+
+def test_a_lease_of_another_users_live_process_is_not_stale(monkeypatch):
+    """Guards against a live process this user may not signal (another user's run on this machine)
+    being taken for a dead one: its lease would be taken over while it migrates."""
+    def not_permitted(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(lock.os, "kill", not_permitted)  # as root, signal 0 is permitted to every process
+    assert not lock.is_stale_local_holder(lock.LockHolder("x", "r", socket.gethostname(), os.getpid() + 1, 100))

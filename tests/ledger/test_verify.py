@@ -129,3 +129,25 @@ def test_reading_an_environments_history_opens_it_read_only_and_keeps_what_it_re
     assert history.state.applied == [] and history.findings == []
     run_migrate("local", folder)
     assert [entry.name for entry in read_environment_history("local", folder).state.applied] == ["0001_a.sql"]
+
+
+def test_his004_suggests_the_next_free_number_keeping_the_whole_name(tmp_path):
+    """Guards against the suggested `git mv` cutting a name with several words (0002_add_users_table.sql
+    would become 0005_table.sql) or failing on a file without a number."""
+    folder = _folder(tmp_path, ["0001_a.sql", "0002_add_users_table.sql", "0004_d.sql"])
+    (finding,) = verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", "0004_d.sql"), "dev", folder)
+    assert finding.hint == (f"renumber it after the applied history, e.g. `git mv {folder / '0002_add_users_table.sql'} "
+                            f"{folder / '0005_add_users_table.sql'}`")
+    (tmp_path / "unnumbered").mkdir()
+    folder = _folder(tmp_path / "unnumbered", ["0001_a.sql", "seed.sql", "zz.sql"])
+    (finding,) = verify_ledger(read_migrations(folder), _applied(folder, "0001_a.sql", "zz.sql"), "dev", folder)
+    assert finding.hint == f"renumber it after the applied history, e.g. `git mv {folder / 'seed.sql'} {folder / '0002_seed.sql'}`"
+
+
+def test_his004_reads_the_last_applied_in_wranglers_order_past_9999(tmp_path):
+    """Guards against the last applied migration being found by text order: after 10000_c.sql was
+    applied, 9999_a.sql sorts last as text, and a late 10000_b.sql would not be flagged."""
+    folder = _folder(tmp_path, ["9999_a.sql", "10000_b.sql", "10000_c.sql"])
+    findings = verify_ledger(read_migrations(folder), _applied(folder, "9999_a.sql", "10000_c.sql"), "dev", folder)
+    assert [(finding.code, Path(finding.file).name) for finding in findings] == [("HIS004", "10000_b.sql")]
+    assert "sorts before 10000_c.sql, which is" in findings[0].message

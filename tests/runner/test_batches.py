@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from infra.history.files import MigrationFile
 from infra.lint.splitter import split_statements
 from infra.runner.batches import REQUEST_BUDGET, migration_weight, pack_requests, statement_weight
@@ -69,3 +71,61 @@ def test_migrations_filling_the_weight_budget_exactly_share_one_request():
     exact = migration_weight(first) + migration_weight(second)
     assert pack_requests([first, second], budget=exact) == [[first, second]]
     assert pack_requests([first, second], budget=exact - 1) == [[first], [second]]
+
+
+@pytest.mark.parametrize("sql, weight", [
+    ("CREATE TABLE t (id INTEGER)", 1),
+    ("insert into t values (1)", 1),
+    ("REPLACE INTO t VALUES (1)", 1),
+    ("  \n ALTER TABLE t ADD COLUMN v TEXT", 1),
+    ("CREATE INDEX i ON t (id)", 10),
+    ("create unique index i on t (id)", 10),
+    ("CREATE UNIQUE\n  INDEX i ON t (id)", 10),
+    ("CREATE VIEW v AS SELECT * FROM t", 1),
+    ("UPDATE t SET id = id + 1", 20),
+    ("delete from t", 20),
+    ("INSERT INTO t SELECT * FROM u", 20),
+    ("insert into t select * from u", 20),
+    ("REPLACE INTO t SELECT * FROM u", 20),
+    ("WITH x AS (SELECT 1 AS id) INSERT INTO t SELECT id FROM x", 20),
+])
+def test_each_kind_of_statement_weighs_what_docs_migrate_md_says(sql, weight):
+    """Guards against a statement weighed as another kind (an UPDATE written lower case, a REPLACE
+    or a WITH ... INSERT taken for cheap schema work would crowd a request towards D1's 30 s limit)."""
+    assert statement_weight(sql) == weight
+
+
+def test_a_migration_weighs_its_statements_plus_its_two_ledger_rows():
+    """Guards against the ledger rows each migration writes being left out of (or overweighed in) the budget."""
+    assert migration_weight(_pending(1, "CREATE TABLE a (id INTEGER);\nUPDATE a SET id = 1;")) == 2 + 1 + 20
+
+
+def test_the_default_budget_is_400_units_and_900_000_bytes_per_request():
+    """Guards against the default budgets drifting from the documented ones (400 units, 900 kB of SQL)."""
+    # 19 UPDATEs (380) + 2 ledger rows: 382; with 18 more units of CREATE TABLE, exactly 400.
+    first = _pending(1, "".join(f"UPDATE t SET v = {n};\n" for n in range(19)))
+    exact = _pending(2, "".join(f"CREATE TABLE c{n} (id INTEGER);\n" for n in range(16)))  # 16 + 2 = 18
+    assert migration_weight(first) + migration_weight(exact) == 400
+    assert pack_requests([first, exact]) == [[first, exact]]
+    over = _pending(2, "".join(f"CREATE TABLE c{n} (id INTEGER);\n" for n in range(17)))
+    assert pack_requests([first, over]) == [[first], [over]]
+
+    def inserts(number: int, *sizes: int) -> PendingMigration:
+        head, tail = "INSERT INTO t VALUES ('", "');"
+        return _pending(number, "\n".join(head + "x" * (size - len(head) - len(tail)) + tail for size in sizes))
+
+    half, other_half, one_byte_more = inserts(1, *[90_000] * 5), inserts(2, *[90_000] * 5), inserts(2, *[90_000] * 4, 90_001)
+    assert (half.size, other_half.size, one_byte_more.size) == (450_000, 450_000, 450_001)
+    assert pack_requests([half, other_half]) == [[half, other_half]]
+    assert pack_requests([half, one_byte_more]) == [[half], [one_byte_more]]
+
+
+def test_a_request_after_a_split_gets_the_whole_budget_again():
+    """Guards against a request that starts after a split counting something of the one before (an
+    off-by-one that splits migrations filling the budget exactly)."""
+    heavy = _pending(1, "\n".join(f"UPDATE t SET v = {n};" for n in range(REQUEST_BUDGET)))
+    first, second = _pending(2, "CREATE TABLE a (id INTEGER);"), _pending(3, "UPDATE a SET id = 1;")
+    exact = migration_weight(first) + migration_weight(second)
+    assert pack_requests([heavy, first, second], budget=exact) == [[heavy], [first, second]]
+    big = _pending(1, "INSERT INTO t VALUES ('" + "x" * 1_000 + "');")
+    assert pack_requests([big, first, second], max_bytes=first.size + second.size) == [[big], [first, second]]

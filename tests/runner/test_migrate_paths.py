@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -77,8 +78,11 @@ def test_an_edited_applied_migration_is_refused_with_his002(environment, history
     (history / "0002_projects.sql").write_text(HISTORY["0002_projects.sql"] + "-- edited\n")
     (history / "0004_more.sql").write_text("CREATE TABLE more (id INTEGER PRIMARY KEY);\n")
     before = _contents_without_lease(database)
-    with pytest.raises(LedgerMismatch, match=r"HIS002 0002_projects\.sql was edited after it was applied to " + env_name):
+    with pytest.raises(LedgerMismatch) as caught:
         run_migrate(env_name, history)
+    assert re.fullmatch(rf"HIS002 0002_projects\.sql was edited after it was applied to {env_name} \(applied sha256 "
+                        r"[0-9a-f]{12}, file now [0-9a-f]{12}\); revert the edit \(`git checkout` the applied version\) "
+                        r"and put the change in a new migration; nothing was applied", str(caught.value))
     # the lease it took is given back (the run is recorded as released); nothing else was written
     assert _contents_without_lease(database) == before
     assert not [line for line in _contents_with_lease(database) if line.startswith('INSERT INTO "hyphae_lock" ')]
@@ -172,8 +176,10 @@ def test_a_held_lock_refuses_the_run_and_names_the_holder(environment, history):
     env_name, database = environment
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database)
-    with pytest.raises(LockHeld, match=r"held by ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"):
+    with pytest.raises(LockHeld) as caught:
         run_migrate(env_name, history)
+    assert re.fullmatch(rf"the migration lock on {env_name} is held by ci@runner pid 99 \(run otherrun, lease ends in "
+                        r"\d+ s\); wait for that run, or pass --break-lock if it is gone", str(caught.value))
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
 
 
@@ -182,11 +188,15 @@ def test_break_lock_asks_and_proceeds_only_on_yes(environment, history):
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database)
     questions = []
-    with pytest.raises(LockHeld, match="not broken"):
+    with pytest.raises(LockHeld) as caught:
         run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: questions.append(q) or False))
-    assert "ci@runner pid 99" in questions[0]
+    holder = r"ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)"
+    assert re.fullmatch(rf"Break the migration lock on {env_name} held by {holder}\?", questions[0])
+    assert re.fullmatch(rf"the migration lock on {env_name} is held by {holder}; not broken \(you declined\)",
+                        str(caught.value))
     report = run_migrate(env_name, history, MigrateOptions(break_lock=True, confirm=lambda q: True))
     assert report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert report.notes == ["broke the lock held by ci@runner pid 99"]
     assert sqlite3.connect(database).execute("SELECT count(*) FROM hyphae_lock").fetchone()[0] == 0
 
 
@@ -195,6 +205,26 @@ def test_an_expired_lease_is_taken_over(environment, history):
     run_migrate(env_name, history, MigrateOptions(to_version=1))
     _put_foreign_lease(database, expired=True)
     assert run_migrate(env_name, history).applied == ["0002_projects.sql", "0003_notes.sql"]
+
+
+def test_the_lease_of_a_killed_run_on_this_machine_is_taken_over_with_a_note(environment, history):
+    """Guards against a run that takes over the lease of a dead local process without saying so."""
+    import socket
+    import subprocess
+    import sys
+
+    env_name, database = environment
+    run_migrate(env_name, history, MigrateOptions(to_version=1))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    connection = sqlite3.connect(database)
+    connection.execute("INSERT INTO hyphae_lock VALUES (1, 'me@here pid 1', 'killed', ?, ?, unixepoch(), unixepoch() + 300)",
+                       (socket.gethostname(), finished.pid))
+    connection.commit()
+    connection.close()
+    report = run_migrate(env_name, history)
+    assert report.applied == ["0002_projects.sql", "0003_notes.sql"]
+    assert report.notes == ["took over the lock of me@here pid 1: that process is no longer running"]
 
 
 def test_the_restore_point_is_recorded_in_the_ledger_and_restores_the_previous_schema(environment, history):
@@ -246,10 +276,13 @@ def test_restoring_under_a_running_migration_is_refused(environment, history):
     _put_foreign_lease(database)
     target = open_target(load_environment(env_name))
     try:
-        with pytest.raises(LockHeld, match="a migration is running"):
+        with pytest.raises(LockHeld) as caught:
             apply_restore(target, point.reference)
     finally:
         target.close()
+    assert re.fullmatch(rf"a migration is running on {env_name} \(ci@runner pid 99 \(run otherrun, lease ends in \d+ s\)\); "
+                        r"restore after it ends, or break its lock with `invoke migrate --break-lock` if it is gone",
+                        str(caught.value))
     assert read_ledger_rows(database)[0] == list(HISTORY)
 
 

@@ -1,5 +1,6 @@
-"""Planning: `--to` read strictly, the pending files up to it and the ones held back, and a
-statement over D1's size limit refused before anything runs. Pure."""
+"""Planning: `--to` read strictly (a number of any length, as migration names have), the pending
+files up to it and the ones held back, and a statement over D1's size limit refused before anything
+runs. Pure."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ def applied(*names: str) -> LedgerState:
 
 
 @pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("7", 7), ("0007", 7), ("9999", 9999),
-                                             ("20240101120000", 20240101120000)])
+                                             ("10000", 10000), ("20240101120000", 20240101120000)])
 def test_to_takes_a_migration_number(value, expected):
     assert parse_target_version(value) == expected
 
 
-@pytest.mark.parametrize("value", ["07a", "-1", "7.0", "seven"])
+@pytest.mark.parametrize("value", ["07a", "-1", "1e3", "7.0", "seven"])
 def test_to_refuses_anything_but_a_migration_number(value):
     with pytest.raises(UsageError) as caught:
         parse_target_version(value)
@@ -40,6 +41,7 @@ def test_pending_stops_at_to_and_the_rest_is_held_back():
     """A file without a number runs in wrangler's order after the numbered ones, so `--to` holds it back."""
     history = files("0001_a.sql", "0002_b.sql", "0003_c.sql", "0004_d.sql", "notes.sql")
     state = applied("0001_a.sql")
+    # wrangler applies a file without a number too (last): pending without --to, held back with it
     assert [m.name for m in plan_pending(history, state, 3)] == ["0002_b.sql", "0003_c.sql"]
     assert read_held_back(history, state, 3) == ["0004_d.sql", "notes.sql"]
     assert [m.name for m in plan_pending(history, state)] == ["0002_b.sql", "0003_c.sql", "0004_d.sql", "notes.sql"]
