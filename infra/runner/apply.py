@@ -189,7 +189,7 @@ class _Run:
             state = self._adopt_if_asked(state)
             self.report.ledger_findings = verify_ledger(self.files, state, self.report.environment, self.directory)
             self.report.applied_before = len(state.applied)
-            self._refuse_mismatch(state)
+            self._refuse_mismatch()
             self.report.pending = plan_pending(self.files, state, self.options.to_version)
             self.report.held_back = read_held_back(self.files, state, self.options.to_version)
             if self.report.pending:

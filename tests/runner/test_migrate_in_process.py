@@ -245,3 +245,15 @@ def test_a_run_of_several_requests_records_its_restore_point_once(environment, t
             (report.restore_point.kind, report.restore_point.reference)]
     finally:
         connection.close()
+
+
+def test_the_hook_before_the_first_write_reads_how_many_migrations_were_applied_before(environment, history):
+    """Guards against the run not telling the hook how many migrations the ledger held: the backup
+    before a destructive change skips only a database with none applied, and would then back up
+    (or skip) the wrong ones."""
+    env_name, _database = environment
+    seen = []
+    run_migrate(env_name, history, MigrateOptions(to_version=1, before_apply=lambda report: seen.append(report.applied_before)))
+    run_migrate(env_name, history, MigrateOptions(before_apply=lambda report: seen.append(report.applied_before)))
+    assert seen == [0, 1]
+
