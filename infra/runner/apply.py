@@ -280,7 +280,7 @@ class _Run:
                              f"wrangler without checksums (first: {first}); nothing was written; run `invoke migrate "
                              f"--env {self.report.environment} --adopt` to verify the schema and adopt them")
 
-    def _refuse_mismatch(self, state: LedgerState) -> None:
+    def _refuse_mismatch(self) -> None:
         findings = self.report.ledger_findings
         if findings:
             first = findings[0]
