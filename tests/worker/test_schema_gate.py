@@ -37,12 +37,17 @@ def test_writes_get_503_naming_both_versions_while_the_database_is_behind(start_
 
 
 def test_health_says_the_schema_is_behind_and_never_migrates(start_worker, tmp_path):
+    """Guards against the reason on /health losing what an operator needs when the schema is behind:
+    how many migrations are applied and which one is next."""
     built = schema_version()
+    next_name = read_migrations(DEFAULT_MIGRATIONS_DIR)[built - 1].name
     worker = start_worker(upto=built - 1)
     for _ in range(2):
         body = httpx.get(f"{worker.url}/health").json()
         assert body["status"] == "schema_behind"
         assert (body["schema_version"], body["schema_version_applied"]) == (built, built - 1)
+        assert body["schema_reason"] == (f"the database has {built - 1} of the {built} migrations this Worker was "
+                                         f"built with; run the migrations (next: {next_name})")
 
 
 def test_an_empty_database_reports_version_zero(start_worker):
