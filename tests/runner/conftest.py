@@ -29,6 +29,14 @@ def remote_database(cloudflare_env, monkeypatch) -> Path:
     return point_dev_at_new_database(cloudflare_env, monkeypatch)
 
 
+@pytest.fixture
+def dev_not_created(cloudflare_env, monkeypatch):
+    """`dev` with no database: no stack output names one and the account has none of its name."""
+    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
+    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
+    return cloudflare_env
+
+
 @pytest.fixture(params=["local", "dev"])
 def environment(request) -> tuple[str, Path]:
     """Each runner test twice: against `local` and against `dev` on the loopback API."""

@@ -49,12 +49,6 @@ def test_the_package_entry_passes_the_environment_folder_and_options(history, lo
     assert not local_database.exists(), "a plan writes nothing"
 
 
-@pytest.fixture
-def dev_not_created(cloudflare_env, monkeypatch):
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
-    return cloudflare_env
-
 
 def test_an_environment_not_created_yet_reports_its_name_lint_and_time(tmp_path, dev_not_created):
     """Guards against the report of an environment without a database losing its name, what lint

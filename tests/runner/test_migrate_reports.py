@@ -10,15 +10,6 @@ from migration_history import HISTORY, write_history
 from infra.errors import LedgerMismatch, LintFailed
 from infra.runner.apply import MigrateOptions, run_migrate
 
-
-@pytest.fixture
-def dev_not_created(cloudflare_env, monkeypatch):
-    """`dev` with no database: no stack output names one and the account has none of its name."""
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
-    return cloudflare_env
-
-
 NOTE = ("dev is not created yet: 3 migration(s) will be applied by its first deploy (`invoke up --env dev` creates "
         "the database, migrates it, then deploys the Worker)")
 

@@ -282,13 +282,6 @@ def test_a_damaged_local_database_without_a_restore_point_says_how_to_start_agai
                           "move it away")
 
 
-@pytest.fixture
-def dev_not_created(cloudflare_env, monkeypatch):
-    """`dev` with no database: no stack output names one and the account has none of its name."""
-    monkeypatch.setenv("HYPHAE_NO_PULUMI_CLI", "1")
-    monkeypatch.delenv("HYPHAE_DEV_DATABASE_ID", raising=False)
-    return cloudflare_env
-
 
 def test_a_plan_of_an_environment_not_created_yet_is_a_notice_listing_every_migration(history, dev_not_created):
     plan = invoke("migrate", "--env", "dev", "--plan", "--path", str(history))
