@@ -292,3 +292,18 @@ def test_a_shared_database_is_reported_even_when_one_worker_is_not_deployed(remo
     deploy_worker(remote, "staging", database_id=remote.databases["production"])
     codes = [(f.code, f.environment) for f in check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings]
     assert codes == [("BND004", "production"), ("PAR002", "production, staging")]
+
+
+def test_an_mcp_token_record_that_never_answers_is_an_error_after_three_reads(remote):
+    """Guards against the MCP token's read (the second request) losing the database's name when
+    its answer is lost three times: the error must still say what did not answer."""
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    remote.reset_counts()
+    remote.inject("d1.query", Fault.none(), *[Fault.status_code(500)] * 3)
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
+                                 "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
+    assert dict(remote.requests) == {"d1.query": 4}
