@@ -91,3 +91,18 @@ def test_an_autoindex_row_without_flags_is_no_unique_constraint_and_breaks_nothi
     ]
     schema = build_schema(rows)
     assert schema.tables["t"].unique_constraints == () and schema.indexes == {}
+
+
+def test_a_virtual_table_declared_without_arguments_is_read():
+    """Guards against a CREATE statement with no parenthesised list (`USING dbstat`) failing the
+    whole read while looking for its generated columns."""
+    schema = _schema_of("CREATE VIRTUAL TABLE s USING dbstat")
+    assert list(schema.tables) == ["s"] and all(column.generated is None for column in schema.tables["s"].columns)
+
+
+def test_a_generated_first_column_keeps_its_expression():
+    """Guards against the first column definition losing its name token, so the first column's
+    generated expression is never found."""
+    schema = _schema_of("CREATE TABLE t (g INTEGER AS (1) VIRTUAL, a INTEGER, h AS (a * 2) STORED)")
+    assert [(column.name, column.generated) for column in schema.tables["t"].columns] == [
+        ("g", "AS (1) VIRTUAL"), ("a", None), ("h", "AS (a * 2) STORED")]
