@@ -278,3 +278,13 @@ def test_the_expected_schema_is_the_same_from_lints_cached_checkpoints(tmp_path)
     assert cached.latest != cached.applied and cached.applied.object_count() > 30
     everything = replay_expected(files, {file.name for file in files})
     assert (everything.applied, everything.latest) == (fresh.latest, None)
+
+
+def test_a_ledger_holding_only_an_unnumbered_migration_is_at_version_zero():
+    """Guards against a ledger row whose name has no version number (a migration wrangler applied
+    under another naming scheme) counting as version 1: the report would claim schema 0001."""
+    migrate_local(to_version=1)
+    out_of_band("UPDATE d1_migrations SET name = 'baseline.sql'")
+    report = check_drift(["local"], DEFAULT_MIGRATIONS_DIR)
+    assert ("HIS003", "migration baseline.sql") in [(f.code, f.object) for f in report.findings]
+    assert report.environments[0].applied_version == 0

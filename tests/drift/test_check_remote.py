@@ -173,12 +173,7 @@ def test_an_unreachable_api_is_an_error_not_drift(remote, monkeypatch):
 def test_a_wrangler_managed_database_is_read_without_the_one_batch_shortcut(remote):
     # Only wrangler's ledger: hyphae's tables are absent, so the one-batch read is refused and
     # drift falls back to reading the ledger and the schema separately.
-    connection = remote.d1.connect(remote.databases["staging"])
-    connection.executescript((DEFAULT_MIGRATIONS_DIR / "0001_initial.sql").read_text())
-    connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
-                       "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)")
-    connection.execute("INSERT INTO d1_migrations (name) VALUES ('0001_initial.sql')")
-    connection.close()
+    _wrangler_managed(remote)
     deploy_worker(remote, "staging")
     report = check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
     assert [f.code for f in report.findings] == ["PEN001"] * (report.environments[0].latest_version - 1)
@@ -292,3 +287,56 @@ def test_a_shared_database_is_reported_even_when_one_worker_is_not_deployed(remo
     deploy_worker(remote, "staging", database_id=remote.databases["production"])
     codes = [(f.code, f.environment) for f in check_drift(["staging", "production"], DEFAULT_MIGRATIONS_DIR).findings]
     assert codes == [("BND004", "production"), ("PAR002", "production, staging")]
+
+
+def test_an_mcp_token_record_that_never_answers_is_an_error_after_three_reads(remote):
+    """Guards against the MCP token's read (the second request) losing the database's name when
+    its answer is lost three times: the error must still say what did not answer."""
+    from loopback import Fault
+
+    run_migrate("staging", DEFAULT_MIGRATIONS_DIR)
+    remote.reset_counts()
+    remote.inject("d1.query", Fault.none(), *[Fault.status_code(500)] * 3)
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
+                                 "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
+    assert dict(remote.requests) == {"d1.query": 4}
+
+
+def _wrangler_managed(remote) -> None:
+    """Staging's database migrated by wrangler alone: 0001 and wrangler's ledger, no hyphae tables."""
+    connection = remote.d1.connect(remote.databases["staging"])
+    connection.executescript((DEFAULT_MIGRATIONS_DIR / "0001_initial.sql").read_text())
+    connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+                       "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)")
+    connection.execute("INSERT INTO d1_migrations (name) VALUES ('0001_initial.sql')")
+    connection.close()
+
+
+def test_a_wrangler_managed_ledger_that_never_answers_is_an_error_after_three_reads(remote):
+    """Guards against the careful ledger read (after the one-batch read is refused) losing the
+    database's name when its answer is lost three times."""
+    from loopback import Fault
+
+    _wrangler_managed(remote)
+    remote.reset_counts()
+    # the one-batch read (refused by D1), then three times: the table list, the lost ledger batch
+    remote.inject("d1.query", Fault.none(), *[Fault.none(), Fault.status_code(500)] * 3)
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == (f"no answer from D1 database {remote.databases['staging']} (account {remote.account_id}) "
+                                 "after 3 attempts (HTTP 500: Internal error (code 7500)); try again later")
+    assert dict(remote.requests) == {"d1.query": 7}
+
+
+def test_a_schema_read_the_database_refuses_is_an_error_naming_it(remote):
+    """Guards against the careful path's refused schema read losing what refused it and why."""
+    from loopback import Fault
+
+    _wrangler_managed(remote)
+    # the one-batch read (refused by D1), the table list, the ledger batch, then the schema read refused
+    remote.inject("d1.query", Fault.none(), Fault.none(), Fault.none(), Fault.status_code(400))
+    with pytest.raises(RemoteApiError) as raised:
+        check_drift(["staging"], DEFAULT_MIGRATIONS_DIR)
+    assert str(raised.value) == f"D1 database {remote.databases['staging']} (account {remote.account_id}) refused the schema read: Internal error (code 7500)"

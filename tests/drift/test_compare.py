@@ -379,3 +379,28 @@ def test_a_table_level_change_is_blamed_on_the_edited_migration_that_names_the_t
     assert [(f.object, f.cause) for f in findings] == [
         ("table t", "migration edited: 0003_t.sql changed after it was applied"),
         ("table t", "migration edited: 0003_t.sql changed after it was applied")]
+
+
+def test_a_dropped_table_is_blamed_on_the_edited_migration_that_names_it():
+    """Guards against a table missing from the database losing its table, so the edited migration
+    that creates it is not blamed (the cause falls to "changed out of band")."""
+    from infra.drift.schema import Column, Schema, Table
+
+    expected = Schema(tables={"t": Table("t", (Column("a", "INTEGER", False, None, 0),))})
+    findings = schema_findings("staging", expected, Schema(), edited_migrations={"0003_t.sql": frozenset({"t"})})
+    assert [(f.code, f.object, f.cause) for f in findings] == [
+        ("SCH001", "table t", "migration edited: 0003_t.sql changed after it was applied")]
+
+
+def test_a_dropped_or_extra_index_is_blamed_on_the_edited_migration_that_names_its_table():
+    """Guards against a missing or extra index losing its table (or taking its own name for it),
+    so the edited migration that names the table is not blamed."""
+    from infra.drift.schema import Column, Index, Schema, Table
+
+    table = Table("t", (Column("a", "INTEGER", False, None, 0),))
+    expected = Schema(tables={"t": table}, indexes={"i": Index("i", "t", ("a",), False, None)})
+    live = Schema(tables={"t": table}, indexes={"j": Index("j", "t", ("a",), True, None)})
+    findings = schema_findings("staging", expected, live, edited_migrations={"0003_t.sql": frozenset({"t"})})
+    assert [(f.code, f.object, f.cause) for f in findings] == [
+        ("SCH001", "index i", "migration edited: 0003_t.sql changed after it was applied"),
+        ("SCH002", "index j", "migration edited: 0003_t.sql changed after it was applied")]

@@ -165,3 +165,18 @@ def test_a_text_id_stored_with_a_numeric_affinity_is_a_problem(migrated, declare
     schema.tables["sessions"] = dataclasses.replace(sessions, columns=tuple(
         dataclasses.replace(column, type=declared) if column.name == "id" else column for column in sessions.columns))
     assert list(read_problems(schema, read_contract())) == ["column sessions.id"]
+
+
+def test_a_required_synced_at_the_client_never_sends_does_not_refuse_records(migrated):
+    """Guards against flagging a NOT NULL synced_at on a table whose contract does not list it
+    (skill_usage): the Worker fills synced_at itself whenever the table has that column."""
+    import dataclasses
+
+    schema = read_connection_schema(migrated)
+    assert "synced_at" not in read_contract().tables["skill_usage"].fields
+    usage = schema.tables["skill_usage"]
+    schema.tables["skill_usage"] = dataclasses.replace(usage, columns=tuple(
+        dataclasses.replace(column, not_null=True, default=None) if column.name == "synced_at" else column
+        for column in usage.columns))
+    assert schema.tables["skill_usage"].column("synced_at").not_null
+    assert read_problems(schema, read_contract()) == {}

@@ -98,3 +98,16 @@ def test_generated_expressions_are_found_past_nested_parentheses_and_constraints
     assert read_generated_columns("CREATE TABLE t AS SELECT 1 AS x") == ()
     assert read_generated_columns("CREATE TABLE t (a INT, b AS ())") == ()
     assert read_generated_columns("CREATE TABLE t (a INT, b AS (a") == ()
+
+
+def test_sqlglots_fallback_warning_never_reaches_the_output(caplog):
+    """Guards against sqlglot's "unsupported syntax, falling back to a Command" warning being
+    logged while the lens reads a statement, when logging sets sqlglot's own logger to WARNING
+    (quieting another logger would not quiet it), and against that level not being restored."""
+    import logging
+
+    statement = "CREATE TABLE t (a TEXT PRIMARY KEY) WITHOUT ROWID"
+    caplog.set_level(logging.WARNING, logger="sqlglot")
+    assert normalize_statement(statement) == normalize_tokens(statement)
+    assert caplog.records == []
+    assert logging.getLogger("sqlglot").level == logging.WARNING

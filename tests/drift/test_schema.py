@@ -78,3 +78,31 @@ def test_without_rowid_is_read_whatever_its_spacing_and_case():
     """Guards against WITHOUT ROWID being missed when written in lower case or across lines."""
     assert _schema_of("CREATE TABLE t (a TEXT PRIMARY KEY) without\n  rowid").tables["t"].without_rowid is True
     assert _schema_of("CREATE TABLE t (a TEXT PRIMARY KEY)").tables["t"].without_rowid is False
+
+
+def test_an_autoindex_row_without_flags_is_no_unique_constraint_and_breaks_nothing():
+    """Guards against a sqlite_autoindex row that came back without its flags failing the whole
+    read, or being taken for a UNIQUE constraint it cannot be shown to be."""
+    rows = [
+        {"type": "index", "name": "sqlite_autoindex_t_1", "table_name": "t", "sql": None, "columns": None,
+         "foreign_keys": None, "index_columns": [["a", 0, "BINARY"]], "index_flags": None},
+        {"type": "table", "name": "t", "table_name": "t", "sql": "CREATE TABLE t (a TEXT)",
+         "columns": [["a", "TEXT", 0, None, 0, 0]], "foreign_keys": None, "index_columns": None, "index_flags": None},
+    ]
+    schema = build_schema(rows)
+    assert schema.tables["t"].unique_constraints == () and schema.indexes == {}
+
+
+def test_a_virtual_table_declared_without_arguments_is_read():
+    """Guards against a CREATE statement with no parenthesised list (`USING dbstat`) failing the
+    whole read while looking for its generated columns."""
+    schema = _schema_of("CREATE VIRTUAL TABLE s USING dbstat")
+    assert list(schema.tables) == ["s"] and all(column.generated is None for column in schema.tables["s"].columns)
+
+
+def test_a_generated_first_column_keeps_its_expression():
+    """Guards against the first column definition losing its name token, so the first column's
+    generated expression is never found."""
+    schema = _schema_of("CREATE TABLE t (g INTEGER AS (1) VIRTUAL, a INTEGER, h AS (a * 2) STORED)")
+    assert [(column.name, column.generated) for column in schema.tables["t"].columns] == [
+        ("g", "AS (1) VIRTUAL"), ("a", None), ("h", "AS (a * 2) STORED")]
