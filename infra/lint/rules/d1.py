@@ -95,11 +95,11 @@ def d1005_limit_exceeded(context: StatementContext):
 def code_for_denial(denial: Denial) -> str:
     """The D1 rule an authorizer refusal belongs to."""
     action = denial.action
-    if action in (sqlite3.SQLITE_TRANSACTION, getattr(sqlite3, "SQLITE_SAVEPOINT", 32)):
+    if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
         return "D1001"
     if action == sqlite3.SQLITE_PRAGMA:
         return "D1003"
-    if action in (sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_CREATE_VTABLE", 29)):
+    if action in (sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_CREATE_VTABLE):
         return "D1004"
     return "D1002"  # ATTACH/DETACH, TEMP, _cf_ names, the ledger
 
