@@ -11,6 +11,7 @@ from infra.history.sumfile import chain_digests, render_sum, write_sum
 from infra.lint import lint_migrations
 from infra.lint.rules import RULES
 from infra.lint.rules import contract as contract_rule
+from tests.lint.test_rules import BASE
 
 
 def _findings(report):
@@ -61,3 +62,92 @@ def test_without_a_contract_file_the_fingerprint_is_empty(monkeypatch, tmp_path)
     """Guards against a repository without contract/myco-client.yaml failing to build the lint cache key."""
     monkeypatch.setattr(contract_rule, "CONTRACT_PATH", tmp_path / "missing.yaml")
     assert contract_rule.contract_fingerprint() == b""
+
+
+# A parent with a cascading child, and a table, whose names start with an upper-case X (a character
+# a wrong strip() would remove along with the quotes).
+X_TABLES = """CREATE TABLE IF NOT EXISTS parents (id TEXT NOT NULL PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS "XLinks" (id TEXT NOT NULL PRIMARY KEY, parent_id TEXT REFERENCES parents (id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS "Xnotes" (id TEXT NOT NULL PRIMARY KEY);
+"""
+
+
+def _blocking(report):
+    return [(finding.code, finding.line) for finding in report.findings if finding.allowed_reason is None]
+
+
+def test_safe004_sees_a_copy_of_the_child_that_names_it_in_another_case(lint_history):
+    """Guards against a copy reading CHILDREN (upper case) after the parent's drop counting as no
+    read, so that dropping the child later passes as "retired together" and the cascade loses rows."""
+    report = lint_history(BASE, "CREATE TABLE IF NOT EXISTS children_copy (id TEXT PRIMARY KEY, parent_id TEXT);\n"
+                                "-- hyphae: allow SAFE001 rebuild\nDROP TABLE parents;\n"
+                                "INSERT INTO children_copy SELECT id, parent_id FROM CHILDREN;\n"
+                                "-- hyphae: allow SAFE001 retired\nDROP TABLE children;")
+    assert _blocking(report) == [("SAFE004", 3)]
+
+
+def test_safe004_still_fires_when_another_table_is_dropped_after_the_parent(lint_history):
+    """Guards against SAFE004 going silent when the parent's drop is followed by a drop of an unrelated table."""
+    report = lint_history(BASE, "-- hyphae: allow SAFE001 retired\nDROP TABLE parents;\n"
+                                "-- hyphae: allow SAFE001 retired\nDROP TABLE spores;")
+    assert _blocking(report) == [("SAFE004", 2)]
+
+
+def test_a_child_retired_under_a_quoted_name_with_the_parent_is_not_safe004(lint_history):
+    """Guards against `DROP TABLE "XLinks"` not being recognised as the child's drop (quotes kept, or
+    the leading X stripped with them), which reports a cascade on rows meant to go."""
+    report = lint_history(X_TABLES, '-- hyphae: allow SAFE001 retired\nDROP TABLE parents;\n'
+                                    '-- hyphae: allow SAFE001 retired\nDROP TABLE "XLinks";')
+    assert _blocking(report) == []
+
+
+def test_safe005_on_an_expression_index_of_an_existing_table(lint_history):
+    """Guards against a UNIQUE index on an expression passing as already guaranteed."""
+    report = lint_history(BASE, "CREATE UNIQUE INDEX IF NOT EXISTS u ON sessions (lower(title));")
+    assert _blocking(report) == [("SAFE005", 1)]
+
+
+def test_safe005_on_a_table_renamed_earlier_in_the_migration(lint_history):
+    """Guards against a UNIQUE index on a table the same migration renamed (it still holds the rows)
+    passing unflagged because the renamed table had no keys recorded when the migration began."""
+    report = lint_history(BASE, "-- hyphae: allow SAFE002 renamed for the new Worker\n"
+                                "ALTER TABLE sessions RENAME TO work_sessions;\n"
+                                "CREATE UNIQUE INDEX IF NOT EXISTS u ON work_sessions (title);")
+    assert _blocking(report) == [("SAFE005", 3)]
+
+
+def test_a_unique_index_over_a_key_made_earlier_in_the_migration_is_guaranteed(lint_history):
+    """Guards against ignoring the keys a table holds now (only those it held when the migration began)."""
+    report = lint_history(BASE, "-- hyphae: allow SAFE005 titles checked unique in production\n"
+                                "CREATE UNIQUE INDEX IF NOT EXISTS u_title ON sessions (title);\n"
+                                "CREATE UNIQUE INDEX IF NOT EXISTS u_title_status ON sessions (title, status);")
+    assert _blocking(report) == []
+
+
+def test_a_unique_index_on_a_column_added_under_quoted_names_is_guaranteed(lint_history):
+    """Guards against a column added by `ALTER TABLE "Xnotes" ADD COLUMN "Xslug"` (all NULL) not being
+    matched to the index on it: quotes kept, or the leading X stripped with them."""
+    report = lint_history(X_TABLES, 'ALTER TABLE "Xnotes" ADD COLUMN "Xslug" TEXT;\n'
+                                    "CREATE UNIQUE INDEX IF NOT EXISTS u ON Xnotes (Xslug);")
+    assert _blocking(report) == []
+
+
+def test_a_negative_default_with_a_check_is_a_constant_default(lint_history):
+    """Guards against `DEFAULT -1.5` read as a non-constant default (SQL002) when the statement is
+    not a plain ADD COLUMN (here: a CHECK), which sends it through sqlglot."""
+    report = lint_history(BASE, "ALTER TABLE sessions ADD COLUMN weight REAL DEFAULT -1.5 CHECK (weight < 10);")
+    assert report.findings == []
+
+
+def test_d1002_names_a_reserved_name_read_by_a_select(lint_history):
+    """Guards against D1002 missing a `_cf_` table that a statement only reads."""
+    report = lint_history(BASE, "SELECT * FROM _cf_KV;")
+    assert _findings(report) == [
+        ("D1002", 1, "_cf_KV: names starting with _cf_ are reserved by D1"),
+        ("ORD001", 1, "no such table: _cf_KV (at this point of history)")]
+
+
+def test_d1002_names_a_reserved_index_name(lint_history):
+    """Guards against D1002's own message lost for `CREATE INDEX _cf_...` (the index name is not a table)."""
+    report = lint_history(BASE, "CREATE INDEX IF NOT EXISTS _cf_idx ON sessions (title);")
+    assert _findings(report) == [("D1002", 1, "_cf_idx: names starting with _cf_ are reserved by D1")]
