@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from infra.history.files import read_migrations
 from infra.history.sumfile import chain_digests, render_sum, write_sum
 from infra.lint import lint_migrations
 from infra.lint.rules import RULES
 from infra.lint.rules import contract as contract_rule
+from tests.lint import test_contract_rule as contract_cases
 from tests.lint.test_rules import BASE
 
 
@@ -151,3 +154,36 @@ def test_d1002_names_a_reserved_index_name(lint_history):
     """Guards against D1002's own message lost for `CREATE INDEX _cf_...` (the index name is not a table)."""
     report = lint_history(BASE, "CREATE INDEX IF NOT EXISTS _cf_idx ON sessions (title);")
     assert _findings(report) == [("D1002", 1, "_cf_idx: names starting with _cf_ are reserved by D1")]
+
+
+ENGINE_DENIALS = [
+    # Statements only the engine's authorizer refuses (no static rule reads them): its message names what.
+    ("EXPLAIN BEGIN;", ("D1001", 1, "transaction control is refused by D1 (not authorized)")),
+    ("SELECT * FROM pragma_journal_mode;", ("D1003", 1, "PRAGMA journal_mode is refused by D1 (not authorized)")),
+    ("EXPLAIN ATTACH DATABASE 'other.db' AS other;", ("D1002", 1, "ATTACH/DETACH is refused by D1 (not authorized)")),
+    ("EXPLAIN CREATE TEMP TABLE t (a TEXT);", ("D1002", 1, "a TEMP object is refused by D1 (not authorized)")),
+    ("EXPLAIN CREATE VIRTUAL TABLE v USING fts4(a);",
+     ("D1004", 1, "virtual-table module fts4 is refused by D1 (not authorized)")),
+    ("CREATE TRIGGER IF NOT EXISTS _cf_trigger AFTER INSERT ON sessions BEGIN SELECT 1; END;",
+     ("D1002", 1, "_cf_trigger is refused by D1 (not authorized)")),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ENGINE_DENIALS, ids=[expected[0] + "-" + body.split()[1] for body, expected in ENGINE_DENIALS])
+def test_a_denial_only_the_engine_sees_names_what_d1_refuses(body, expected, lint_history):
+    """Guards against an authorizer refusal described as the wrong kind of thing, or as nothing."""
+    assert _findings(lint_history(BASE, body)) == [expected]
+
+
+def test_drop_constraint_is_a_syntax_error_not_a_dropped_column(lint_history):
+    """Guards against ALTER TABLE ... DROP CONSTRAINT (which SQLite does not have) reported as a column's data lost."""
+    assert _findings(lint_history(BASE, "ALTER TABLE sessions DROP CONSTRAINT u;")) == [
+        ("SQL004", 1, 'near "CONSTRAINT": syntax error')]
+
+
+def test_a_contract_finding_points_at_the_statement_naming_the_table_in_any_case(lint_history):
+    """Guards against CON001 blamed on the file's last statement when the first one, naming the
+    table in upper case, is the one that drops the field."""
+    report = lint_history(contract_cases.BASE, "-- hyphae: allow SAFE001 test\nALTER TABLE SPORES DROP COLUMN tags;\n"
+                                               "CREATE INDEX IF NOT EXISTS i ON knowledge_release_state (state);")
+    assert [(finding.code, finding.line) for finding in report.findings if finding.code == "CON001"] == [("CON001", 2)]
