@@ -71,7 +71,7 @@ def test_without_a_contract_file_the_fingerprint_is_empty(monkeypatch, tmp_path)
 # a wrong strip() would remove along with the quotes).
 X_TABLES = """CREATE TABLE IF NOT EXISTS parents (id TEXT NOT NULL PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS "XLinks" (id TEXT NOT NULL PRIMARY KEY, parent_id TEXT REFERENCES parents (id) ON DELETE CASCADE);
-CREATE TABLE IF NOT EXISTS "Xnotes" (id TEXT NOT NULL PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS "Xnotes" (id TEXT NOT NULL PRIMARY KEY, "Xbody" TEXT);
 """
 
 
@@ -187,3 +187,18 @@ def test_a_contract_finding_points_at_the_statement_naming_the_table_in_any_case
     report = lint_history(contract_cases.BASE, "-- hyphae: allow SAFE001 test\nALTER TABLE SPORES DROP COLUMN tags;\n"
                                                "CREATE INDEX IF NOT EXISTS i ON knowledge_release_state (state);")
     assert [(finding.code, finding.line) for finding in report.findings if finding.code == "CON001"] == [("CON001", 2)]
+
+
+def test_safe001_names_a_column_dropped_without_the_column_keyword_whole(lint_history):
+    """Guards against `DROP "Xbody"` (no COLUMN keyword, read from sqlglot's raw text) named without
+    its leading X, and `DROP` with no name at all reported as a column lost."""
+    report = lint_history(X_TABLES, 'ALTER TABLE "Xnotes" DROP "Xbody";')
+    assert _findings(report) == [("SAFE001", 1, "DROP COLUMN Xbody on Xnotes deletes that column's data")]
+    assert _findings(lint_history(BASE, "ALTER TABLE sessions DROP;")) == [("SQL004", 1, 'near ";": syntax error')]
+
+
+def test_con001_judges_a_synced_table_that_has_only_machine_id_and_synced_at(lint_history):
+    """Guards against a contract table holding exactly machine_id and synced_at not counting as synced."""
+    report = lint_history("CREATE TABLE IF NOT EXISTS spores (machine_id TEXT NOT NULL, synced_at INTEGER);",
+                          "-- hyphae: allow SAFE001 test\nDROP TABLE spores;")
+    assert [finding.code for finding in report.findings if finding.allowed_reason is None] == ["CON001"]
