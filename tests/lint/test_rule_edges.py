@@ -202,3 +202,44 @@ def test_con001_judges_a_synced_table_that_has_only_machine_id_and_synced_at(lin
     report = lint_history("CREATE TABLE IF NOT EXISTS spores (machine_id TEXT NOT NULL, synced_at INTEGER);",
                           "-- hyphae: allow SAFE001 test\nDROP TABLE spores;")
     assert [finding.code for finding in report.findings if finding.allowed_reason is None] == ["CON001"]
+
+
+def test_his005_message_whole(tmp_path):
+    """Guards against HIS005's message losing the entry, the file or what may have happened."""
+    for name in ["0001_a.sql", "0002_b.sql"]:
+        (tmp_path / name).write_text("SELECT 1;\n")
+    (tmp_path / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(tmp_path))))
+    (tmp_path / "0002_b.sql").write_text("SELECT 2;\n")
+    assert _findings(lint_migrations(tmp_path)) == [
+        ("HIS005", 3, "hyphae.sum is stale from entry 2 (0002_b.sql): history was edited, inserted, removed or reordered")]
+
+
+UNKEYED_SPORES = ("CREATE TABLE IF NOT EXISTS spores (id TEXT, machine_id TEXT, content TEXT NOT NULL, tags TEXT, "
+                  "synced_at INTEGER);")
+
+
+def _rebuilt_spores(columns: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS spores_new ({columns});\n"
+            "INSERT INTO spores_new (id, machine_id, content, tags, synced_at) "
+            "SELECT id, machine_id, content, tags, synced_at FROM spores;\n"
+            "-- hyphae: allow SAFE001 rebuilt\nDROP TABLE spores;\nALTER TABLE spores_new RENAME TO spores;")
+
+
+def _contract_findings(report):
+    return [(finding.code, finding.message) for finding in report.findings if finding.code.startswith("CON")]
+
+
+def test_con002_does_not_count_the_row_s_key_becoming_not_null(lint_history):
+    """Guards against CON002 on id or machine_id made NOT NULL by a rebuild: the client always sends the key."""
+    report = lint_history(UNKEYED_SPORES, _rebuilt_spores(
+        "id TEXT NOT NULL, machine_id TEXT NOT NULL, content TEXT NOT NULL, tags TEXT, synced_at INTEGER"))
+    assert _contract_findings(report) == []
+
+
+def test_con002_names_every_column_that_becomes_not_null(lint_history):
+    """Guards against CON002's message joining two tightened columns wrongly."""
+    report = lint_history(UNKEYED_SPORES, _rebuilt_spores(
+        "id TEXT, machine_id TEXT, content TEXT NOT NULL, tags TEXT NOT NULL, synced_at INTEGER NOT NULL"))
+    assert _contract_findings(report) == [
+        ("CON002", "spores.tags, synced_at becomes NOT NULL without a default: a record without it (or a Worker of "
+                   "the previous release) fails to write")]
