@@ -88,6 +88,25 @@ CASES = [
     ("CREATE INDEX IF NOT EXISTS idx_spores_status ON spores (tags);",
      [("ORD003", 1, "index idx_spores_status already exists (index made earlier); IF NOT EXISTS skips this definition")]),
     ("CREATE INDEX i ON sessions (title);", [("IDEM001", 1, "CREATE INDEX without IF NOT EXISTS")]),
+    # IDEM001 reads past UNIQUE, VIRTUAL, TEMP/TEMPORARY to the kind of object
+    ("CREATE UNIQUE INDEX u2 ON sessions (id, title);", [("IDEM001", 1, "CREATE INDEX without IF NOT EXISTS")]),
+    ("CREATE VIRTUAL TABLE s2 USING fts5(content);", [("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
+    ("CREATE TEMPORARY TABLE scratch (a TEXT);",
+     [("D1002", 1, "TEMP objects are refused by D1"), ("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
+    ("CREATE TRIGGER t AFTER INSERT ON sessions BEGIN SELECT 1; END;", [("IDEM001", 1, "CREATE TRIGGER without IF NOT EXISTS")]),
+    ("CREATE TABLE fresh (a TEXT);", [("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
+    # ORD003's IF NOT EXISTS twin reads quoted, bracketed and schema-qualified names, UNIQUE and VIRTUAL
+    ('CREATE TABLE IF NOT EXISTS "sessions" (id TEXT);',
+     [("ORD003", 1, "table sessions already exists (table made earlier); IF NOT EXISTS skips this definition")]),
+    ("CREATE TABLE IF NOT EXISTS main.spores (id TEXT);",
+     [("ORD003", 1, "table spores already exists (table made earlier); IF NOT EXISTS skips this definition")]),
+    ("CREATE UNIQUE INDEX IF NOT EXISTS idx_spores_status ON spores (status);",
+     [("ORD003", 1, "index idx_spores_status already exists (index made earlier); IF NOT EXISTS skips this definition"),
+      ("SAFE005", 1, "UNIQUE index on existing table spores fails if current rows hold duplicates")]),
+    ("CREATE VIRTUAL TABLE IF NOT EXISTS sessions USING fts5(content);",
+     [("ORD003", 1, "table sessions already exists (table made earlier); IF NOT EXISTS skips this definition")]),
+    ("CREATE VIEW IF NOT EXISTS [parents] AS SELECT 1;",
+     [("ORD003", 1, "view parents: the name is taken by the table parents made earlier")]),
 ]
 
 
