@@ -107,10 +107,25 @@ CASES = [
      [("ORD003", 1, "table sessions already exists (table made earlier); IF NOT EXISTS skips this definition")]),
     ("CREATE VIEW IF NOT EXISTS [parents] AS SELECT 1;",
      [("ORD003", 1, "view parents: the name is taken by the table parents made earlier")]),
+    # D1's rules on qualified, upper-case and limit-sized forms
+    ("PRAGMA main.journal_mode = WAL;", [("D1003", 1, "PRAGMA journal_mode is denied by D1")]),
+    ("CREATE VIRTUAL TABLE IF NOT EXISTS s3 USING FTS5(content);", []),
+    ("CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY, name TEXT);",
+     [("D1002", 1, "d1_migrations is a migrations ledger table; only hyphae's runner writes it")]),
+    ("END;", [("D1001", 1, "END is transaction control, which D1 refuses")]),
+    ("INSERT INTO sessions (id, title) VALUES ('a', '" + "x" * 100_001 + "');",
+     [("D1005", 1, "statement is 100,051 bytes; D1 takes at most 100,000")]),
+    ("CREATE TABLE IF NOT EXISTS wide (" + ", ".join(f"c{i} TEXT" for i in range(101)) + ");",
+     [("D1005", 1, "table has 101 columns; D1 allows at most 100")]),
+    # SQL002: a NULL constraint is not NOT NULL; DEFAULT NULL is no default
+    ("ALTER TABLE sessions ADD COLUMN a INTEGER NULL CHECK (a > 0);", []),
+    ("ALTER TABLE sessions ADD COLUMN a INTEGER NOT NULL DEFAULT NULL CHECK (a > 0);",
+     [("SQL002", 1, "ADD COLUMN a NOT NULL without a default fails on every table with rows")]),
+    ("ALTER TABLE sessions ADD COLUMN a INTEGER NOT NULL DEFAULT 1 CHECK (a > 0);", []),
 ]
 
 
-@pytest.mark.parametrize(("body", "expected"), CASES, ids=[f"{expected[0][0]}-{n}" for n, (_, expected) in enumerate(CASES)])
+@pytest.mark.parametrize(("body", "expected"), CASES, ids=[f"{expected[0][0] if expected else 'clean'}-{n}" for n, (_, expected) in enumerate(CASES)])
 def test_each_rule_reports_its_whole_message(body, expected, lint_history):
     """Guards against a rule whose message is reworded, loses the object it names, or comes twice."""
     report = lint_history(BASE, body)
