@@ -243,3 +243,11 @@ def test_con002_names_every_column_that_becomes_not_null(lint_history):
     assert _contract_findings(report) == [
         ("CON002", "spores.tags, synced_at becomes NOT NULL without a default: a record without it (or a Worker of "
                    "the previous release) fails to write")]
+
+
+def test_dropping_a_table_that_cascades_onto_itself_is_safe001_only(lint_history):
+    """Guards against SAFE004 for a table whose foreign key points at itself: its rows go with the table anyway."""
+    report = lint_history("CREATE TABLE IF NOT EXISTS tree (id TEXT NOT NULL PRIMARY KEY, "
+                          "parent_id TEXT REFERENCES tree (id) ON DELETE CASCADE);",
+                          "-- hyphae: allow SAFE001 retired\nDROP TABLE tree;")
+    assert [(finding.code, finding.allowed_reason is not None) for finding in report.findings] == [("SAFE001", True)]
