@@ -45,7 +45,7 @@ def d1002_reserved_objects(context: StatementContext):
     if context.keyword in ("ATTACH", "DETACH"):
         yield "D1002", f"{context.keyword} is refused by D1 (one database per binding)"
         return
-    if len(words) > 1 and words[0] == "CREATE" and words[1] in ("TEMP", "TEMPORARY"):
+    if words[:1] == ["CREATE"] and words[1:2] in (["TEMP"], ["TEMPORARY"]):
         yield "D1002", "TEMP objects are refused by D1"
         return
     lowered = context.statement.sql.lower()
