@@ -93,6 +93,8 @@ CASES = [
     ("CREATE VIRTUAL TABLE s2 USING fts5(content);", [("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
     ("CREATE TEMPORARY TABLE scratch (a TEXT);",
      [("D1002", 1, "TEMP objects are refused by D1"), ("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
+    ("CREATE TEMP VIEW recent AS SELECT id FROM sessions;",
+     [("D1002", 1, "TEMP objects are refused by D1"), ("IDEM001", 1, "CREATE VIEW without IF NOT EXISTS")]),
     ("CREATE TRIGGER t AFTER INSERT ON sessions BEGIN SELECT 1; END;", [("IDEM001", 1, "CREATE TRIGGER without IF NOT EXISTS")]),
     ("CREATE TABLE fresh (a TEXT);", [("IDEM001", 1, "CREATE TABLE without IF NOT EXISTS")]),
     # ORD003's IF NOT EXISTS twin reads quoted, bracketed and schema-qualified names, UNIQUE and VIRTUAL
@@ -122,6 +124,11 @@ CASES = [
     ("ALTER TABLE sessions ADD COLUMN a INTEGER NOT NULL DEFAULT NULL CHECK (a > 0);",
      [("SQL002", 1, "ADD COLUMN a NOT NULL without a default fails on every table with rows")]),
     ("ALTER TABLE sessions ADD COLUMN a INTEGER NOT NULL DEFAULT 1 CHECK (a > 0);", []),
+    # SQL001 alone where the form is not SQLite's: SQL002 does not judge what SQLite cannot read
+    ("ALTER TABLE sessions ADD COLUMN a INTEGER PRIMARY KEY, ADD COLUMN b TEXT;",
+     [("SQL001", 1, "one ALTER TABLE with 2 actions; SQLite takes one action per statement")]),
+    ("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS x INTEGER NOT NULL;",
+     [("SQL001", 1, "ADD COLUMN IF NOT EXISTS is not SQLite syntax")]),
 ]
 
 
