@@ -251,3 +251,10 @@ def test_dropping_a_table_that_cascades_onto_itself_is_safe001_only(lint_history
                           "parent_id TEXT REFERENCES tree (id) ON DELETE CASCADE);",
                           "-- hyphae: allow SAFE001 retired\nDROP TABLE tree;")
     assert [(finding.code, finding.allowed_reason is not None) for finding in report.findings] == [("SAFE001", True)]
+
+
+def test_a_drop_table_with_a_comment_after_it_is_still_safe001(lint_history):
+    """Guards against a DROP TABLE the rebuild trace does not read (a comment after the name) losing
+    SAFE001, or gaining a wrong "where the rows went" suffix: the table and its rows are gone."""
+    for body in ["DROP TABLE spores -- gone for good\n;", "DROP TABLE spores /* gone */;"]:
+        assert _findings(lint_history(BASE, body)) == [("SAFE001", 1, "DROP TABLE spores deletes the table and its data")]
