@@ -258,3 +258,23 @@ def test_a_drop_table_with_a_comment_after_it_is_still_safe001(lint_history):
     SAFE001, or gaining a wrong "where the rows went" suffix: the table and its rows are gone."""
     for body in ["DROP TABLE spores -- gone for good\n;", "DROP TABLE spores /* gone */;"]:
         assert _findings(lint_history(BASE, body)) == [("SAFE001", 1, "DROP TABLE spores deletes the table and its data")]
+
+
+def test_safe002_names_the_rebuilt_table_as_dropped_and_every_renamed_column(lint_history):
+    """Guards against the rebuild's SAFE002 naming the table otherwise than the DROP TABLE does, or
+    joining two renamed columns wrongly."""
+    report = lint_history(BASE, "CREATE TABLE IF NOT EXISTS __new_sessions (id TEXT NOT NULL PRIMARY KEY, state TEXT, "
+                                "headline TEXT);\nINSERT INTO __new_sessions (id, state, headline) SELECT id, status, title "
+                                "FROM sessions;\nDROP TABLE Sessions;\nALTER TABLE __new_sessions RENAME TO sessions;")
+    assert _findings(report) == [
+        ("SAFE002", 3, "the rebuild of Sessions renames column(s) status to state, title to headline (their values "
+                       "arrive there): the Worker still using the old name breaks")]
+
+
+@pytest.mark.parametrize("ghost", ["", "CREATE VIEW IF NOT EXISTS ghost AS SELECT 1 AS id;\n"], ids=["missing", "a-view"])
+def test_safe004_only_for_a_table_that_exists(ghost, lint_history):
+    """Guards against SAFE004 for a DROP TABLE of a name that is no table (missing, or a view) which a
+    child's foreign key happens to name."""
+    report = lint_history(BASE, ghost + "CREATE TABLE IF NOT EXISTS haunted (id TEXT PRIMARY KEY, "
+                                        "ghost_id TEXT REFERENCES ghost (id) ON DELETE CASCADE);\nDROP TABLE IF EXISTS ghost;")
+    assert "SAFE004" not in [finding.code for finding in report.findings]
