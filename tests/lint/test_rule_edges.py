@@ -278,3 +278,10 @@ def test_safe004_only_for_a_table_that_exists(ghost, lint_history):
     report = lint_history(BASE, ghost + "CREATE TABLE IF NOT EXISTS haunted (id TEXT PRIMARY KEY, "
                                         "ghost_id TEXT REFERENCES ghost (id) ON DELETE CASCADE);\nDROP TABLE IF EXISTS ghost;")
     assert "SAFE004" not in [finding.code for finding in report.findings]
+
+
+def test_ord003_reads_a_quoted_name_that_starts_with_x(lint_history):
+    """Guards against the IF NOT EXISTS twin of ORD003 stripping more than the quotes off the name."""
+    report = lint_history(X_TABLES, 'CREATE TABLE IF NOT EXISTS "Xnotes" (id TEXT);')
+    assert _findings(report) == [
+        ("ORD003", 1, "table Xnotes already exists (table made earlier); IF NOT EXISTS skips this definition")]
