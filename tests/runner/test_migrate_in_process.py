@@ -1,7 +1,8 @@
 """The apply path's reports and refusals, in process (what mutation testing sees): the package's
 entry, the report of an environment without a database, a plan's held-back files, the hook before
-the first write, a lease that could not be given back, a refused ledger statement, a migration
-another run recorded, and a ledger another run adopted while this one started."""
+the first write, a lease that could not be given back, a refused ledger statement, a refused
+adoption batch, a migration another run recorded, and a ledger another run adopted while this one
+started."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from migration_history import HISTORY, read_ledger_rows, write_history
 from infra.environments import load_environment
 from infra.errors import LedgerMismatch, MigrationFailed
 from infra.ledger import lock
-from infra.ledger.schema import WRANGLER_TABLE_SQL
+from infra.ledger.schema import HYPHAE_TABLES_SQL, WRANGLER_TABLE_SQL
 from infra.lint import lint_migrations
 from infra.runner import sending
 from infra.runner.apply import MigrateOptions, run_migrate
@@ -116,6 +117,27 @@ def test_a_refused_ledger_statement_is_named_as_such_and_nothing_is_applied(envi
     assert message.endswith(f"; nothing of 0001_accounts.sql and later was applied; `invoke status --env {env_name}` "
                             "shows the ledger")
     assert read_ledger_rows(database)[0] == []
+
+
+def test_a_refused_adoption_batch_is_named_as_the_run_s_refusal_and_nothing_is_adopted(environment, history):
+    """Guards against the refusal of a batch no step explains (here the adoption's, by a trigger put
+    in by hand on hyphae_migrations) losing its words: the target, the engine's reason, that nothing
+    of an unfinished migration remains, and the command that shows what is applied."""
+    env_name, database = environment
+    database.parent.mkdir(parents=True, exist_ok=True)  # local: a database wrangler made before hyphae
+    sql(database, WRANGLER_TABLE_SQL + ";" + HISTORY["0001_accounts.sql"]
+        + "INSERT INTO d1_migrations (name) VALUES ('0001_accounts.sql');"
+        + ";".join(HYPHAE_TABLES_SQL) + ";"
+        + "CREATE TRIGGER no_adoption BEFORE INSERT ON hyphae_migrations "
+          "BEGIN SELECT RAISE(ABORT, 'the ledger is frozen'); END;")
+    with pytest.raises(MigrationFailed) as caught:
+        run_migrate(env_name, history, MigrateOptions(adopt=True))
+    message = str(caught.value)
+    assert message.startswith(f"{describe(env_name)} refused a statement of the run: ")
+    assert "the ledger is frozen" in message
+    assert message.endswith(f"; nothing of an unfinished migration remains; `invoke status --env {env_name}` "
+                            "shows what is applied")
+    assert read_ledger_rows(database) == (["0001_accounts.sql"], [])  # wrangler's row only: nothing adopted or applied
 
 
 def test_a_migration_another_run_recorded_is_not_applied_twice(environment, history):

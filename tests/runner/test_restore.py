@@ -1,5 +1,6 @@
 """`apply_restore` in process (the task test runs it in a subprocess, which mutation testing cannot
-see): a damaged local file put back whole, and a restore point restored twice."""
+see): a damaged local file put back whole, a restore point restored twice, and the leases that do
+or do not block a restore."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from migration_history import HISTORY, read_ledger_rows
 
 from infra.environments import load_environment
+from infra.errors import LockHeld
 from infra.runner.apply import MigrateOptions, run_migrate
 from infra.runner.restore import apply_restore
 from infra.targets import open_target
@@ -115,3 +117,22 @@ def test_the_lease_of_the_run_that_took_the_restore_point_does_not_block_restori
     assert restore(env_name, point.reference).startswith("restored ")
     assert lease_count(database) == 0
     assert read_ledger_rows(database)[0] == ["0001_accounts.sql"]
+
+
+def test_a_lease_of_another_run_with_one_second_left_blocks_the_restore(history, local_database):
+    """Guards against a lease in its last second counting as expired: its run may still be writing."""
+    point = run_migrate("local", history).restore_point
+    target = open_target(load_environment("local"))
+    try:
+        # The lease's time left is computed by the database (expires_at - unixepoch()): a fixed clock
+        # on this connection makes it exactly one second, however long the test takes.
+        target._connection.create_function("unixepoch", 0, lambda: 1_000_000)
+        target._connection.execute("INSERT INTO hyphae_lock VALUES (1, 'ci@runner pid 9', 'r9', 'elsewhere', 9, "
+                                   "unixepoch() - 600, unixepoch() + 1)")
+        with pytest.raises(LockHeld) as caught:
+            apply_restore(target, point.reference)
+    finally:
+        target.close()
+    assert str(caught.value) == ("a migration is running on local (ci@runner pid 9 (run r9, lease ends in 1 s)); restore "
+                                 "after it ends, or break its lock with `invoke migrate --break-lock` if it is gone")
+    assert read_ledger_rows(local_database)[0] == list(HISTORY)

@@ -45,7 +45,7 @@ def d1002_reserved_objects(context: StatementContext):
     if context.keyword in ("ATTACH", "DETACH"):
         yield "D1002", f"{context.keyword} is refused by D1 (one database per binding)"
         return
-    if len(words) > 1 and words[0] == "CREATE" and words[1] in ("TEMP", "TEMPORARY"):
+    if words[:1] == ["CREATE"] and words[1:2] in (["TEMP"], ["TEMPORARY"]):
         yield "D1002", "TEMP objects are refused by D1"
         return
     lowered = context.statement.sql.lower()
@@ -95,11 +95,11 @@ def d1005_limit_exceeded(context: StatementContext):
 def code_for_denial(denial: Denial) -> str:
     """The D1 rule an authorizer refusal belongs to."""
     action = denial.action
-    if action in (sqlite3.SQLITE_TRANSACTION, getattr(sqlite3, "SQLITE_SAVEPOINT", 32)):
+    if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
         return "D1001"
     if action == sqlite3.SQLITE_PRAGMA:
         return "D1003"
-    if action in (sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_CREATE_VTABLE", 29)):
+    if action in (sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_CREATE_VTABLE):
         return "D1004"
     return "D1002"  # ATTACH/DETACH, TEMP, _cf_ names, the ledger
 

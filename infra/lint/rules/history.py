@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.history.files import MIGRATION_NAME, MigrationFile
-from infra.history.sumfile import SUM_FILE_NAME, files_after_baseline, first_stale_line, read_sum
+from infra.history.sumfile import BASELINE_PREFIX, SUM_FILE_NAME, files_after_baseline, first_stale_line, read_sum
 from infra.lint.findings import Finding
 from infra.lint.rules import RULES
 
@@ -67,12 +67,13 @@ def his005_stale_sum(directory: Path, files: list[MigrationFile]) -> tuple[list[
 
 
 def _line_of_entry(sum_path: Path, number: int) -> int:
-    """1-based line in the sum file of the `number`-th entry (comments and blank lines skipped);
-    its last line when the sum has fewer entries (a file was added without updating it)."""
+    """1-based line in the sum file of the `number`-th entry (comments, blank lines and the
+    `baseline:` line skipped, as read_sum skips them); its last line when the sum has fewer entries
+    (a file was added without updating it)."""
     count = 0
     lines = sum_path.read_text(encoding="utf-8", errors="replace").splitlines()
     for line_number, line in enumerate(lines, start=1):
-        if line.strip() and not line.startswith("#"):
+        if line.strip() and not line.startswith(("#", BASELINE_PREFIX)):
             count += 1
             if count == number:
                 return line_number

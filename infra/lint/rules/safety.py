@@ -26,7 +26,7 @@ def dropped_table(tree: exp.Expression | None) -> str | None:
 def safe001_destructive(context: StatementContext):
     if context.keyword == "DROP" and context.words[1:2] != ["TABLE"]:
         return  # DROP INDEX / VIEW / TRIGGER lose no data
-    tree = context.tree_if("DROP", "ALTER")
+    tree = context.tree_if("DROP")
     if (name := dropped_table(tree)) is not None:
         if context.existed_before_migration(name):
             outcome = context.rebuilds.get(context.statement.index)  # what the engine saw (infra/lint/rebuilds.py)
