@@ -147,3 +147,115 @@ def test_records_and_project_ids_of_the_wrong_type_are_rejected_with_their_types
         "a record must be a JSON object",
     ]
     assert [entry["table"] for entry in answer["rejected"]] == [None, "spores", "spores", "spores", None]
+
+
+@pytest.mark.parametrize("record_id, error", [
+    ("i" * 1024, None),
+    ("é" * 512, None),  # 512 characters, 1,024 bytes
+    ("i" * 1025, "id is 1025 bytes; at most 1024"),
+    ("é" * 513, "id is 1026 bytes; at most 1024"),  # 513 characters: under the limit only when counted in characters
+], ids=["1024-ascii", "1024-bytes-utf8", "1025-ascii", "1026-bytes-utf8"])
+def test_an_id_may_take_1024_bytes_counted_in_utf8(running_worker, worker_state, record_id, error):
+    """Guards against the id limit off by one, or counted in characters rather than UTF-8 bytes."""
+    answer = enqueue(running_worker, [spore(record_id, "m-id-size")], "m-id-size")
+    stored = read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-id-size' AND id = ?", record_id)
+    if error is None:
+        assert (answer["accepted"], answer["rejected"], stored) == (1, [], [(1,)])
+    else:
+        assert answer["rejected"] == [{"table": "spores", "id": record_id[:64] + "…", "error": error}]
+        assert (answer["accepted"], stored) == (0, [(0,)])
+
+
+def test_a_records_machine_id_over_1024_bytes_is_rejected(running_worker):
+    """Guards against a record's own machine_id skipping the key limit the request's machine_id has."""
+    answer = enqueue(running_worker, [spore("sp-long-machine", "é" * 513), spore("sp-short-machine", "m-key")], "m-key")
+    assert answer["accepted"] == 1
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-long-machine", "error": "machine_id is 1026 bytes; at most 1024"}]
+
+
+def test_an_id_of_exactly_1024_bytes_is_echoed_whole_when_its_record_is_rejected(running_worker):
+    """Guards against the echo cutting an id the limit allows (the client matches rejections by the whole id)."""
+    for record_id in ("i" * 1024, "é" * 512):
+        answer = enqueue(running_worker, [with_data(spore(record_id, "m-echo-edge"), tags=[1])], "m-echo-edge")
+        assert answer["rejected"] == [{"table": "spores", "id": record_id,
+                                       "error": "field tags: expected text, got an array (SQLite would not store it as sent)"}]
+
+
+def test_an_unknown_table_name_is_echoed_whole_up_to_1024_bytes_and_cut_after(running_worker):
+    """Guards against the echo of a rejected record's table cutting a name the key limit allows, or
+    echoing a longer one whole."""
+    names = ["t" * 1024, "t" * 1025]
+    records = [{**spore(f"sp-table-{len(name)}", "m-echo-table"), "table": name} for name in names]
+    answer = enqueue(running_worker, records, "m-echo-table")
+    assert answer["rejected"] == [
+        {"table": "t" * 1024, "id": "sp-table-1024", "error": f"Unknown table: {'t' * 1024}"},
+        {"table": "t" * 64 + "…", "id": "sp-table-1025", "error": f"Unknown table: {'t' * 64}…"},
+    ]
+
+
+def test_a_value_is_measured_in_utf8_bytes_against_d1s_limit(running_worker, worker_state):
+    """Guards against a value's size counted in characters: 2,000,000 characters, one of them two
+    bytes, is over D1's limit and rejected naming the field, not passed to the row check."""
+    over = "x" * 1_999_999 + "é"
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-over", "m-utf8"), content=over)], "m-utf8")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-utf8-over",
+                                   "error": "field content: 2000001 bytes, over D1's limit of 2000000 per value"}]
+    wide = "é" * 1_000_001  # 1,000,001 characters, 2,000,002 bytes
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-wide", "m-utf8"), content=wide)], "m-utf8")
+    assert answer["rejected"][0]["error"] == "field content: 2000002 bytes, over D1's limit of 2000000 per value"
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-utf8'") == [(0,)]
+
+
+def test_a_row_over_what_d1_may_take_is_rejected_naming_its_size_and_largest_field(running_worker, worker_state):
+    """Guards against the row limit off by one, or the rejection losing the row's size or its largest field."""
+    limit = 1_900_000 - 2 * 1024
+    probe = enqueue(running_worker, [with_data(spore("sp-row-test", "m-row-edge"), content="a" * limit)], "m-row-edge")
+    overhead = int(probe["rejected"][0]["error"].split()[3]) - limit  # the row's JSON besides its content (same id length)
+    fits = with_data(spore("sp-row-fits", "m-row-edge"), content="a" * (limit - overhead))
+    over = with_data(spore("sp-row-over", "m-row-edge"), content="a" * (limit - overhead + 1))
+    answer = enqueue(running_worker, [fits, over], "m-row-edge")
+    assert answer["accepted"] == 1, answer
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-row-over", "error": f"the row is {limit + 1} bytes as JSON, "
+                                   f"over the {limit} one row may take in D1 (largest field: content)"}]
+    assert read_rows(worker_state, "SELECT id, length(content) FROM spores WHERE machine_id = 'm-row-edge'") == [
+        ("sp-row-fits", limit - overhead)]
+
+
+def test_a_delete_reads_only_its_key_so_a_stale_field_never_rejects_it(running_worker, worker_state):
+    """Guards against a delete checking every field of its data: one wrongly typed field would reject
+    it permanently and the row would never be removed."""
+    enqueue(running_worker, [spore("sp-del-stale", "m-del-stale")], "m-del-stale")
+    delete = record("spores", "sp-del-stale", "m-del-stale", "delete")
+    delete["data"].update({"tags": [1], "importance": True})
+    answer = enqueue(running_worker, [delete], "m-del-stale")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-del-stale'") == [(0,)]
+
+
+MENTION = {"entity_id": "e-key", "note_id": "n-key", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+
+
+@pytest.mark.parametrize("data, error", [
+    ({**MENTION, "note_id": None}, "key field(s) note_id missing"),
+    ({key: value for key, value in MENTION.items() if key not in ("entity_id", "agent_id")}, "key field(s) entity_id, agent_id missing"),
+    ({**MENTION, "note_type": ""}, "key field note_type must be a non-empty string"),
+    ({**MENTION, "entity_id": 7}, "key field entity_id must be a non-empty string, not an integer"),
+    ({**MENTION, "note_id": "n" * 1025}, "key field note_id is 1025 bytes; at most 1024"),
+], ids=["null", "two-missing", "empty", "integer", "too-long"])
+def test_a_record_keyed_by_its_fields_needs_every_key_field_as_text(running_worker, worker_state, data, error):
+    """Guards against a record of a table keyed by its fields (entity_mentions) stored without a whole
+    key: a missing, empty, numeric or oversized key field would write a row no delete can name."""
+    good = {"table": "entity_mentions", "operation": "upsert", "machine_id": "m-key-fields", "data": {**MENTION, "note_id": "n-ok"}}
+    answer = enqueue(running_worker, [{**good, "data": data}, good], "m-key-fields")
+    assert answer["rejected"] == [{"table": "entity_mentions", "id": None, "error": error}]
+    assert answer["accepted"] == 1
+    assert read_rows(worker_state, "SELECT note_id FROM entity_mentions WHERE machine_id = 'm-key-fields'") == [("n-ok",)]
+
+
+def test_the_server_sets_synced_at_whatever_the_client_sends(running_worker, worker_state):
+    """Guards against the client's own synced_at read as a field of its data: the receive time is the
+    server's, and a local value of another type must not reject the record."""
+    answer = enqueue(running_worker, [with_data(spore("sp-synced", "m-synced"), synced_at="yesterday")], "m-synced")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    [(synced_at, kind)] = read_rows(worker_state, "SELECT synced_at, typeof(synced_at) FROM spores WHERE machine_id = 'm-synced'")
+    assert synced_at != "yesterday" and kind == "integer"
