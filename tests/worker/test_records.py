@@ -259,3 +259,74 @@ def test_the_server_sets_synced_at_whatever_the_client_sends(running_worker, wor
     assert (answer["accepted"], answer["rejected"]) == (1, [])
     [(synced_at, kind)] = read_rows(worker_state, "SELECT synced_at, typeof(synced_at) FROM spores WHERE machine_id = 'm-synced'")
     assert synced_at != "yesterday" and kind == "integer"
+
+
+@pytest.mark.parametrize("envelope", [{}, {"machine_id": None}], ids=["absent", "null"])
+def test_a_record_without_its_own_machine_id_takes_the_requests(running_worker, worker_state, envelope):
+    """Guards against a record whose machine_id is absent or null rejected (or stored under another
+    machine) rather than stored as the pushing machine's."""
+    bare = {key: value for key, value in spore("sp-no-machine", "m-unused").items() if key != "machine_id"}
+    answer = enqueue(running_worker, [{**bare, **envelope}], "m-request")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT machine_id FROM spores WHERE id = 'sp-no-machine'") == [("m-request",)]
+
+
+def test_the_content_hash_may_travel_in_the_envelope_or_in_data_alone(running_worker, worker_state):
+    """Guards against a hash sent in one place only being lost: the envelope's is stored when data lacks
+    it, a record without any envelope hash is read (not rejected), and either one makes a resend unchanged."""
+    envelope_only = spore("sp-hash-envelope", "m-hash-one", content_hash="h-envelope")
+    del envelope_only["data"]["content_hash"]
+    data_only = spore("sp-hash-data", "m-hash-one", content_hash="h-data")
+    del data_only["content_hash"]
+    answer = enqueue(running_worker, [envelope_only, data_only], "m-hash-one")
+    assert (answer["accepted"], answer["rejected"], answer["unchanged"]) == (2, [], 0)
+    assert read_rows(worker_state, "SELECT id, content_hash FROM spores WHERE machine_id = 'm-hash-one' ORDER BY id") == [
+        ("sp-hash-data", "h-data"), ("sp-hash-envelope", "h-envelope")]
+    again = enqueue(running_worker, [envelope_only, data_only], "m-hash-one")
+    assert (again["accepted"], again["unchanged"]) == (2, 2)
+
+
+def edge(record_id: str, machine_id: str, **data) -> dict:
+    fields = {"agent_id": "a", "source_id": "s", "source_type": "spore", "target_id": "t", "target_type": "entity",
+              "type": "relates", "created_at": 1, **data}
+    return record("graph_edges", record_id, machine_id, **fields)
+
+
+def test_a_content_hash_on_a_table_that_keeps_none_is_ignored(running_worker, worker_state):
+    """Guards against an envelope hash used for a table without a content_hash column (graph_edges):
+    looking up stored hashes there fails the push."""
+    answer = enqueue(running_worker, [edge("ge-hash", "m-edge-hash", confidence=0.5) | {"content_hash": "h-edge"}], "m-edge-hash")
+    assert (answer["accepted"], answer["rejected"], answer["unchanged"], answer["dead_lettered"]) == (1, [], 0, []), answer
+    assert read_rows(worker_state, "SELECT id, confidence FROM graph_edges WHERE machine_id = 'm-edge-hash'") == [("ge-hash", 0.5)]
+
+
+@pytest.mark.parametrize("project_id, shown", [
+    (5, "5"), (None, "null"), (["proj"], "an array"), (True, "true"), ("p" * 1025, '"' + "p" * 64 + '…"'),
+], ids=["number", "null", "array", "boolean", "long"])
+def test_an_invalid_project_id_is_shown_as_json_or_by_its_type(running_worker, project_id, shown):
+    """Guards against the project_id rejection misquoting what was sent (upstream's message shows the JSON
+    value, a type for arrays and objects, and a long string only as a prefix)."""
+    answer = enqueue(running_worker, [with_data(spore("sp-bad-project", "m-bad-project"), project_id=project_id)], "m-bad-project")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-bad-project",
+                                   "error": f"Invalid project_id: expected proj_<32 hex chars>, got {shown}"}]
+
+
+@pytest.mark.parametrize("record_id", [{"id": "x"}, ["x"]], ids=["object", "array"])
+def test_an_id_that_is_an_object_or_array_is_echoed_as_null(running_worker, record_id):
+    """Guards against a rejection echoing a structured id back (the client matches rejected ids as strings)."""
+    answer = enqueue(running_worker, [spore("sp-structured", "m-structured") | {"id": record_id}], "m-structured")
+    kind = "an object" if isinstance(record_id, dict) else "an array"
+    assert answer["rejected"] == [{"table": "spores", "id": None, "error": f"id must be a non-empty string, not {kind}"}]
+
+
+@pytest.mark.parametrize("data, error", [
+    ({"confidence": "high"}, "field confidence: expected a number, got a string"),
+    ({"confidence": [1]}, "field confidence: expected a number, got an array (SQLite would not store it as sent)"),
+    ({"source_id": 7.5}, "field source_id: expected text, got a number"),
+], ids=["real-string", "real-array", "id-like-fraction"])
+def test_a_real_or_id_like_field_takes_only_its_own_numbers(running_worker, worker_state, data, error):
+    """Guards against a real field's rejection naming the wrong type, or an id-like text field taking a
+    number with a fraction (only the integer ids of old vaults are text's exception)."""
+    answer = enqueue(running_worker, [edge("ge-typed", "m-edge-typed", **data)], "m-edge-typed")
+    assert answer["rejected"] == [{"table": "graph_edges", "id": "ge-typed", "error": error}]
+    assert read_rows(worker_state, "SELECT count(*) FROM graph_edges WHERE machine_id = 'm-edge-typed'") == [(0,)]
