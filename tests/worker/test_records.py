@@ -203,14 +203,18 @@ def test_a_value_is_measured_in_utf8_bytes_against_d1s_limit(running_worker, wor
     wide = "é" * 1_000_001  # 1,000,001 characters, 2,000,002 bytes
     answer = enqueue(running_worker, [with_data(spore("sp-utf8-wide", "m-utf8"), content=wide)], "m-utf8")
     assert answer["rejected"][0]["error"] == "field content: 2000002 bytes, over D1's limit of 2000000 per value"
+    wider = "é" * 2_000_001  # over the limit in characters already: its size is still given in bytes
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-wider", "m-utf8"), content=wider)], "m-utf8")
+    assert answer["rejected"][0]["error"] == "field content: 4000002 bytes, over D1's limit of 2000000 per value"
     assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-utf8'") == [(0,)]
 
 
 def test_a_row_over_what_d1_may_take_is_rejected_naming_its_size_and_largest_field(running_worker, worker_state):
     """Guards against the row limit off by one, or the rejection losing the row's size or its largest field."""
     limit = 1_900_000 - 2 * 1024
-    probe = enqueue(running_worker, [with_data(spore("sp-row-test", "m-row-edge"), content="a" * limit)], "m-row-edge")
-    overhead = int(probe["rejected"][0]["error"].split()[3]) - limit  # the row's JSON besides its content (same id length)
+    # a value of exactly D1's 2,000,000 bytes passes the value check and is refused by the row check
+    probe = enqueue(running_worker, [with_data(spore("sp-row-test", "m-row-edge"), content="a" * 2_000_000)], "m-row-edge")
+    overhead = int(probe["rejected"][0]["error"].split()[3]) - 2_000_000  # the row's JSON besides its content (same id length)
     fits = with_data(spore("sp-row-fits", "m-row-edge"), content="a" * (limit - overhead))
     over = with_data(spore("sp-row-over", "m-row-edge"), content="a" * (limit - overhead + 1))
     answer = enqueue(running_worker, [fits, over], "m-row-edge")
@@ -242,11 +246,12 @@ MENTION = {"entity_id": "e-key", "note_id": "n-key", "note_type": "spore", "agen
     ({**MENTION, "entity_id": 7}, "key field entity_id must be a non-empty string, not an integer"),
     ({**MENTION, "note_id": "n" * 1025}, "key field note_id is 1025 bytes; at most 1024"),
 ], ids=["null", "two-missing", "empty", "integer", "too-long"])
-def test_a_record_keyed_by_its_fields_needs_every_key_field_as_text(running_worker, worker_state, data, error):
-    """Guards against a record of a table keyed by its fields (entity_mentions) stored without a whole
-    key: a missing, empty, numeric or oversized key field would write a row no delete can name."""
+@pytest.mark.parametrize("operation", ["upsert", "delete"])
+def test_a_record_keyed_by_its_fields_needs_every_key_field_as_text(running_worker, worker_state, data, error, operation):
+    """Guards against a record of a table keyed by its fields (entity_mentions) stored or deleted without
+    a whole key: a missing, empty, numeric or oversized key field names no row."""
     good = {"table": "entity_mentions", "operation": "upsert", "machine_id": "m-key-fields", "data": {**MENTION, "note_id": "n-ok"}}
-    answer = enqueue(running_worker, [{**good, "data": data}, good], "m-key-fields")
+    answer = enqueue(running_worker, [{**good, "operation": operation, "data": data}, good], "m-key-fields")
     assert answer["rejected"] == [{"table": "entity_mentions", "id": None, "error": error}]
     assert answer["accepted"] == 1
     assert read_rows(worker_state, "SELECT note_id FROM entity_mentions WHERE machine_id = 'm-key-fields'") == [("n-ok",)]
@@ -301,7 +306,7 @@ def test_a_content_hash_on_a_table_that_keeps_none_is_ignored(running_worker, wo
 
 
 @pytest.mark.parametrize("project_id, shown", [
-    (5, "5"), (None, "null"), (["proj"], "an array"), (True, "true"), ("p" * 1025, '"' + "p" * 64 + '…"'),
+    (5, "5"), (None, "null"), ([PROJECT], "an array"), (True, "true"), ("p" * 1025, '"' + "p" * 64 + '…"'),
 ], ids=["number", "null", "array", "boolean", "long"])
 def test_an_invalid_project_id_is_shown_as_json_or_by_its_type(running_worker, project_id, shown):
     """Guards against the project_id rejection misquoting what was sent (upstream's message shows the JSON
@@ -330,3 +335,42 @@ def test_a_real_or_id_like_field_takes_only_its_own_numbers(running_worker, work
     answer = enqueue(running_worker, [edge("ge-typed", "m-edge-typed", **data)], "m-edge-typed")
     assert answer["rejected"] == [{"table": "graph_edges", "id": "ge-typed", "error": error}]
     assert read_rows(worker_state, "SELECT count(*) FROM graph_edges WHERE machine_id = 'm-edge-typed'") == [(0,)]
+
+
+def test_a_record_that_is_null_is_rejected_alone(running_worker, worker_state):
+    """Guards against a null record taken for an object (null is typeof "object"): a 500 for the batch."""
+    answer = enqueue(running_worker, [None, spore("sp-after-null", "m-null-record")], "m-null-record")
+    assert answer["rejected"] == [{"table": None, "id": None, "error": "a record must be a JSON object"}]
+    assert answer["accepted"] == 1
+
+
+def test_a_null_field_is_stored_as_null(running_worker, worker_state):
+    """Guards against a null value (a column the client left empty) rejected for its type."""
+    answer = enqueue(running_worker, [with_data(spore("sp-null-field", "m-null-field"), context=None, importance=None)], "m-null-field")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT context, importance FROM spores WHERE machine_id = 'm-null-field'") == [(None, None)]
+
+
+def test_data_id_and_machine_id_never_reach_the_row_whatever_they_hold(running_worker, worker_state):
+    """Guards against data's own id or machine_id read as fields: a legacy integer id, or a local
+    machine_id of another type, would reject the record or override the envelope's identity."""
+    legacy = with_data(spore("sp-legacy-id", "m-legacy"), id=12, machine_id=["local"])
+    answer = enqueue(running_worker, [legacy], "m-legacy")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT id, machine_id FROM spores WHERE machine_id = 'm-legacy'") == [("sp-legacy-id", "m-legacy")]
+
+
+def test_when_both_hashes_are_sent_data_is_stored_as_sent(running_worker, worker_state):
+    """Guards against the envelope's hash overwriting the one data carries (values are stored as sent)."""
+    both = spore("sp-hash-both", "m-hash-both", content_hash="h-data") | {"content_hash": "h-envelope"}
+    assert enqueue(running_worker, [both], "m-hash-both")["accepted"] == 1
+    assert read_rows(worker_state, "SELECT content_hash FROM spores WHERE machine_id = 'm-hash-both'") == [("h-data",)]
+
+
+def test_an_envelope_hash_d1_cannot_store_is_rejected_naming_content_hash(running_worker, worker_state):
+    """Guards against an oversized envelope hash (stored when data has none) rejected without its field's name."""
+    huge = spore("sp-hash-huge", "m-hash-huge", content_hash="h" * 2_000_001)
+    del huge["data"]["content_hash"]
+    answer = enqueue(running_worker, [huge], "m-hash-huge")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-hash-huge",
+                                   "error": "field content_hash: 2000001 bytes, over D1's limit of 2000000 per value"}]
