@@ -374,3 +374,15 @@ def test_an_envelope_hash_d1_cannot_store_is_rejected_naming_content_hash(runnin
     answer = enqueue(running_worker, [huge], "m-hash-huge")
     assert answer["rejected"] == [{"table": "spores", "id": "sp-hash-huge",
                                    "error": "field content_hash: 2000001 bytes, over D1's limit of 2000000 per value"}]
+
+
+def test_a_column_outside_the_contract_is_dropped_not_written(running_worker, worker_state):
+    """Guards against a field the database has a column for, but the contract does not name
+    (knowledge_release_state.basis_ref), read as a contract field: without a type it rejects the record."""
+    release = record("knowledge_release_state", "krel-basis", "m-basis", identity_key="k", namespace="n",
+                     state="released", confidence="high", checked_at=1, created_at=1, updated_at=1, basis_ref="refs/x")
+    release["data"]["record_id"] = "r"  # record()'s own parameter is named record_id
+    answer = enqueue(running_worker, [release], "m-basis")
+    assert (answer["accepted"], answer["rejected"]) == (1, []), answer
+    assert (answer["dropped_fields"], answer["dead_lettered"]) == ({"knowledge_release_state.basis_ref": 1}, []), answer
+    assert read_rows(worker_state, "SELECT id, basis_ref FROM knowledge_release_state WHERE machine_id = 'm-basis'") == [("krel-basis", None)]
