@@ -217,6 +217,7 @@ def test_a_row_over_what_d1_may_take_is_rejected_naming_its_size_and_largest_fie
     overhead = int(probe["rejected"][0]["error"].split()[3]) - 2_000_000  # the row's JSON besides its content (same id length)
     fits = with_data(spore("sp-row-fits", "m-row-edge"), content="a" * (limit - overhead))
     over = with_data(spore("sp-row-over", "m-row-edge"), content="a" * (limit - overhead + 1))
+    over["data"] = {"created_at": over["data"].pop("created_at"), **over["data"]}  # a number first: it has no length
     answer = enqueue(running_worker, [fits, over], "m-row-edge")
     assert answer["accepted"] == 1, answer
     assert answer["rejected"] == [{"table": "spores", "id": "sp-row-over", "error": f"the row is {limit + 1} bytes as JSON, "
@@ -386,3 +387,13 @@ def test_a_column_outside_the_contract_is_dropped_not_written(running_worker, wo
     assert (answer["accepted"], answer["rejected"]) == (1, []), answer
     assert (answer["dropped_fields"], answer["dead_lettered"]) == ({"knowledge_release_state.basis_ref": 1}, []), answer
     assert read_rows(worker_state, "SELECT id, basis_ref FROM knowledge_release_state WHERE machine_id = 'm-basis'") == [("krel-basis", None)]
+
+
+def test_a_delete_never_takes_the_envelope_hash_into_its_row(running_worker, worker_state):
+    """Guards against a delete's row taking the envelope's content hash: a delete is its key, and a
+    large hash would push it over the row limit and refuse it."""
+    enqueue(running_worker, [spore("sp-del-hash", "m-del-hash")], "m-del-hash")
+    delete = record("spores", "sp-del-hash", "m-del-hash", "delete") | {"content_hash": "h" * 1_950_000}
+    answer = enqueue(running_worker, [delete], "m-del-hash")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-del-hash'") == [(0,)]
