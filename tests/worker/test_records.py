@@ -147,3 +147,253 @@ def test_records_and_project_ids_of_the_wrong_type_are_rejected_with_their_types
         "a record must be a JSON object",
     ]
     assert [entry["table"] for entry in answer["rejected"]] == [None, "spores", "spores", "spores", None]
+
+
+@pytest.mark.parametrize("record_id, error", [
+    ("i" * 1024, None),
+    ("é" * 512, None),  # 512 characters, 1,024 bytes
+    ("i" * 1025, "id is 1025 bytes; at most 1024"),
+    ("é" * 513, "id is 1026 bytes; at most 1024"),  # 513 characters: under the limit only when counted in characters
+], ids=["1024-ascii", "1024-bytes-utf8", "1025-ascii", "1026-bytes-utf8"])
+def test_an_id_may_take_1024_bytes_counted_in_utf8(running_worker, worker_state, record_id, error):
+    """Guards against the id limit off by one, or counted in characters rather than UTF-8 bytes."""
+    answer = enqueue(running_worker, [spore(record_id, "m-id-size")], "m-id-size")
+    stored = read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-id-size' AND id = ?", record_id)
+    if error is None:
+        assert (answer["accepted"], answer["rejected"], stored) == (1, [], [(1,)])
+    else:
+        assert answer["rejected"] == [{"table": "spores", "id": record_id[:64] + "…", "error": error}]
+        assert (answer["accepted"], stored) == (0, [(0,)])
+
+
+def test_a_records_machine_id_over_1024_bytes_is_rejected(running_worker):
+    """Guards against a record's own machine_id skipping the key limit the request's machine_id has."""
+    answer = enqueue(running_worker, [spore("sp-long-machine", "é" * 513), spore("sp-short-machine", "m-key")], "m-key")
+    assert answer["accepted"] == 1
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-long-machine", "error": "machine_id is 1026 bytes; at most 1024"}]
+
+
+def test_an_id_of_exactly_1024_bytes_is_echoed_whole_when_its_record_is_rejected(running_worker):
+    """Guards against the echo cutting an id the limit allows (the client matches rejections by the whole id)."""
+    for record_id in ("i" * 1024, "é" * 512):
+        answer = enqueue(running_worker, [with_data(spore(record_id, "m-echo-edge"), tags=[1])], "m-echo-edge")
+        assert answer["rejected"] == [{"table": "spores", "id": record_id,
+                                       "error": "field tags: expected text, got an array (SQLite would not store it as sent)"}]
+
+
+def test_an_unknown_table_name_is_echoed_whole_up_to_1024_bytes_and_cut_after(running_worker):
+    """Guards against the echo of a rejected record's table cutting a name the key limit allows, or
+    echoing a longer one whole."""
+    names = ["t" * 1024, "t" * 1025]
+    records = [{**spore(f"sp-table-{len(name)}", "m-echo-table"), "table": name} for name in names]
+    answer = enqueue(running_worker, records, "m-echo-table")
+    assert answer["rejected"] == [
+        {"table": "t" * 1024, "id": "sp-table-1024", "error": f"Unknown table: {'t' * 1024}"},
+        {"table": "t" * 64 + "…", "id": "sp-table-1025", "error": f"Unknown table: {'t' * 64}…"},
+    ]
+
+
+def test_a_value_is_measured_in_utf8_bytes_against_d1s_limit(running_worker, worker_state):
+    """Guards against a value's size counted in characters: 2,000,000 characters, one of them two
+    bytes, is over D1's limit and rejected naming the field, not passed to the row check."""
+    over = "x" * 1_999_999 + "é"
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-over", "m-utf8"), content=over)], "m-utf8")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-utf8-over",
+                                   "error": "field content: 2000001 bytes, over D1's limit of 2000000 per value"}]
+    wide = "é" * 1_000_001  # 1,000,001 characters, 2,000,002 bytes
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-wide", "m-utf8"), content=wide)], "m-utf8")
+    assert answer["rejected"][0]["error"] == "field content: 2000002 bytes, over D1's limit of 2000000 per value"
+    wider = "é" * 2_000_001  # over the limit in characters already: its size is still given in bytes
+    answer = enqueue(running_worker, [with_data(spore("sp-utf8-wider", "m-utf8"), content=wider)], "m-utf8")
+    assert answer["rejected"][0]["error"] == "field content: 4000002 bytes, over D1's limit of 2000000 per value"
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-utf8'") == [(0,)]
+
+
+def test_a_row_over_what_d1_may_take_is_rejected_naming_its_size_and_largest_field(running_worker, worker_state):
+    """Guards against the row limit off by one, or the rejection losing the row's size or its largest field."""
+    limit = 1_900_000 - 2 * 1024
+    # a value of exactly D1's 2,000,000 bytes passes the value check and is refused by the row check
+    probe = enqueue(running_worker, [with_data(spore("sp-row-test", "m-row-edge"), content="a" * 2_000_000)], "m-row-edge")
+    overhead = int(probe["rejected"][0]["error"].split()[3]) - 2_000_000  # the row's JSON besides its content (same id length)
+    fits = with_data(spore("sp-row-fits", "m-row-edge"), content="a" * (limit - overhead))
+    over = with_data(spore("sp-row-over", "m-row-edge"), content="a" * (limit - overhead + 1))
+    over["data"] = {"created_at": over["data"].pop("created_at"), **over["data"]}  # a number first: it has no length
+    answer = enqueue(running_worker, [fits, over], "m-row-edge")
+    assert answer["accepted"] == 1, answer
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-row-over", "error": f"the row is {limit + 1} bytes as JSON, "
+                                   f"over the {limit} one row may take in D1 (largest field: content)"}]
+    assert read_rows(worker_state, "SELECT id, length(content) FROM spores WHERE machine_id = 'm-row-edge'") == [
+        ("sp-row-fits", limit - overhead)]
+
+
+def test_a_delete_reads_only_its_key_so_a_stale_field_never_rejects_it(running_worker, worker_state):
+    """Guards against a delete checking every field of its data: one wrongly typed field would reject
+    it permanently and the row would never be removed."""
+    enqueue(running_worker, [spore("sp-del-stale", "m-del-stale")], "m-del-stale")
+    delete = record("spores", "sp-del-stale", "m-del-stale", "delete")
+    delete["data"].update({"tags": [1], "importance": True})
+    answer = enqueue(running_worker, [delete], "m-del-stale")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-del-stale'") == [(0,)]
+
+
+MENTION = {"entity_id": "e-key", "note_id": "n-key", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+
+
+@pytest.mark.parametrize("data, error", [
+    ({**MENTION, "note_id": None}, "key field(s) note_id missing"),
+    ({key: value for key, value in MENTION.items() if key not in ("entity_id", "agent_id")}, "key field(s) entity_id, agent_id missing"),
+    ({**MENTION, "note_type": ""}, "key field note_type must be a non-empty string"),
+    ({**MENTION, "entity_id": 7}, "key field entity_id must be a non-empty string, not an integer"),
+    ({**MENTION, "note_id": "n" * 1025}, "key field note_id is 1025 bytes; at most 1024"),
+], ids=["null", "two-missing", "empty", "integer", "too-long"])
+@pytest.mark.parametrize("operation", ["upsert", "delete"])
+def test_a_record_keyed_by_its_fields_needs_every_key_field_as_text(running_worker, worker_state, data, error, operation):
+    """Guards against a record of a table keyed by its fields (entity_mentions) stored or deleted without
+    a whole key: a missing, empty, numeric or oversized key field names no row."""
+    good = {"table": "entity_mentions", "operation": "upsert", "machine_id": "m-key-fields", "data": {**MENTION, "note_id": "n-ok"}}
+    answer = enqueue(running_worker, [{**good, "operation": operation, "data": data}, good], "m-key-fields")
+    assert answer["rejected"] == [{"table": "entity_mentions", "id": None, "error": error}]
+    assert answer["accepted"] == 1
+    assert read_rows(worker_state, "SELECT note_id FROM entity_mentions WHERE machine_id = 'm-key-fields'") == [("n-ok",)]
+
+
+def test_the_server_sets_synced_at_whatever_the_client_sends(running_worker, worker_state):
+    """Guards against the client's own synced_at read as a field of its data: the receive time is the
+    server's, and a local value of another type must not reject the record."""
+    answer = enqueue(running_worker, [with_data(spore("sp-synced", "m-synced"), synced_at="yesterday")], "m-synced")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    [(synced_at, kind)] = read_rows(worker_state, "SELECT synced_at, typeof(synced_at) FROM spores WHERE machine_id = 'm-synced'")
+    assert synced_at != "yesterday" and kind == "integer"
+
+
+@pytest.mark.parametrize("envelope", [{}, {"machine_id": None}], ids=["absent", "null"])
+def test_a_record_without_its_own_machine_id_takes_the_requests(running_worker, worker_state, envelope):
+    """Guards against a record whose machine_id is absent or null rejected (or stored under another
+    machine) rather than stored as the pushing machine's."""
+    bare = {key: value for key, value in spore("sp-no-machine", "m-unused").items() if key != "machine_id"}
+    answer = enqueue(running_worker, [{**bare, **envelope}], "m-request")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT machine_id FROM spores WHERE id = 'sp-no-machine'") == [("m-request",)]
+
+
+def test_the_content_hash_may_travel_in_the_envelope_or_in_data_alone(running_worker, worker_state):
+    """Guards against a hash sent in one place only being lost: the envelope's is stored when data lacks
+    it, a record without any envelope hash is read (not rejected), and either one makes a resend unchanged."""
+    envelope_only = spore("sp-hash-envelope", "m-hash-one", content_hash="h-envelope")
+    del envelope_only["data"]["content_hash"]
+    data_only = spore("sp-hash-data", "m-hash-one", content_hash="h-data")
+    del data_only["content_hash"]
+    answer = enqueue(running_worker, [envelope_only, data_only], "m-hash-one")
+    assert (answer["accepted"], answer["rejected"], answer["unchanged"]) == (2, [], 0)
+    assert read_rows(worker_state, "SELECT id, content_hash FROM spores WHERE machine_id = 'm-hash-one' ORDER BY id") == [
+        ("sp-hash-data", "h-data"), ("sp-hash-envelope", "h-envelope")]
+    again = enqueue(running_worker, [envelope_only, data_only], "m-hash-one")
+    assert (again["accepted"], again["unchanged"]) == (2, 2)
+
+
+def edge(record_id: str, machine_id: str, **data) -> dict:
+    fields = {"agent_id": "a", "source_id": "s", "source_type": "spore", "target_id": "t", "target_type": "entity",
+              "type": "relates", "created_at": 1, **data}
+    return record("graph_edges", record_id, machine_id, **fields)
+
+
+def test_a_content_hash_on_a_table_that_keeps_none_is_ignored(running_worker, worker_state):
+    """Guards against an envelope hash used for a table without a content_hash column (graph_edges):
+    looking up stored hashes there fails the push."""
+    answer = enqueue(running_worker, [edge("ge-hash", "m-edge-hash", confidence=0.5) | {"content_hash": "h-edge"}], "m-edge-hash")
+    assert (answer["accepted"], answer["rejected"], answer["unchanged"], answer["dead_lettered"]) == (1, [], 0, []), answer
+    assert read_rows(worker_state, "SELECT id, confidence FROM graph_edges WHERE machine_id = 'm-edge-hash'") == [("ge-hash", 0.5)]
+
+
+@pytest.mark.parametrize("project_id, shown", [
+    (5, "5"), (None, "null"), ([PROJECT], "an array"), (True, "true"), ("p" * 1025, '"' + "p" * 64 + '…"'),
+], ids=["number", "null", "array", "boolean", "long"])
+def test_an_invalid_project_id_is_shown_as_json_or_by_its_type(running_worker, project_id, shown):
+    """Guards against the project_id rejection misquoting what was sent (upstream's message shows the JSON
+    value, a type for arrays and objects, and a long string only as a prefix)."""
+    answer = enqueue(running_worker, [with_data(spore("sp-bad-project", "m-bad-project"), project_id=project_id)], "m-bad-project")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-bad-project",
+                                   "error": f"Invalid project_id: expected proj_<32 hex chars>, got {shown}"}]
+
+
+@pytest.mark.parametrize("record_id", [{"id": "x"}, ["x"]], ids=["object", "array"])
+def test_an_id_that_is_an_object_or_array_is_echoed_as_null(running_worker, record_id):
+    """Guards against a rejection echoing a structured id back (the client matches rejected ids as strings)."""
+    answer = enqueue(running_worker, [spore("sp-structured", "m-structured") | {"id": record_id}], "m-structured")
+    kind = "an object" if isinstance(record_id, dict) else "an array"
+    assert answer["rejected"] == [{"table": "spores", "id": None, "error": f"id must be a non-empty string, not {kind}"}]
+
+
+@pytest.mark.parametrize("data, error", [
+    ({"confidence": "high"}, "field confidence: expected a number, got a string"),
+    ({"confidence": [1]}, "field confidence: expected a number, got an array (SQLite would not store it as sent)"),
+    ({"source_id": 7.5}, "field source_id: expected text, got a number"),
+], ids=["real-string", "real-array", "id-like-fraction"])
+def test_a_real_or_id_like_field_takes_only_its_own_numbers(running_worker, worker_state, data, error):
+    """Guards against a real field's rejection naming the wrong type, or an id-like text field taking a
+    number with a fraction (only the integer ids of old vaults are text's exception)."""
+    answer = enqueue(running_worker, [edge("ge-typed", "m-edge-typed", **data)], "m-edge-typed")
+    assert answer["rejected"] == [{"table": "graph_edges", "id": "ge-typed", "error": error}]
+    assert read_rows(worker_state, "SELECT count(*) FROM graph_edges WHERE machine_id = 'm-edge-typed'") == [(0,)]
+
+
+def test_a_record_that_is_null_is_rejected_alone(running_worker, worker_state):
+    """Guards against a null record taken for an object (null is typeof "object"): a 500 for the batch."""
+    answer = enqueue(running_worker, [None, spore("sp-after-null", "m-null-record")], "m-null-record")
+    assert answer["rejected"] == [{"table": None, "id": None, "error": "a record must be a JSON object"}]
+    assert answer["accepted"] == 1
+
+
+def test_a_null_field_is_stored_as_null(running_worker, worker_state):
+    """Guards against a null value (a column the client left empty) rejected for its type."""
+    answer = enqueue(running_worker, [with_data(spore("sp-null-field", "m-null-field"), context=None, importance=None)], "m-null-field")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT context, importance FROM spores WHERE machine_id = 'm-null-field'") == [(None, None)]
+
+
+def test_data_id_and_machine_id_never_reach_the_row_whatever_they_hold(running_worker, worker_state):
+    """Guards against data's own id or machine_id read as fields: a legacy integer id, or a local
+    machine_id of another type, would reject the record or override the envelope's identity."""
+    legacy = with_data(spore("sp-legacy-id", "m-legacy"), id=12, machine_id=["local"])
+    answer = enqueue(running_worker, [legacy], "m-legacy")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT id, machine_id FROM spores WHERE machine_id = 'm-legacy'") == [("sp-legacy-id", "m-legacy")]
+
+
+def test_when_both_hashes_are_sent_data_is_stored_as_sent(running_worker, worker_state):
+    """Guards against the envelope's hash overwriting the one data carries (values are stored as sent)."""
+    both = spore("sp-hash-both", "m-hash-both", content_hash="h-data") | {"content_hash": "h-envelope"}
+    assert enqueue(running_worker, [both], "m-hash-both")["accepted"] == 1
+    assert read_rows(worker_state, "SELECT content_hash FROM spores WHERE machine_id = 'm-hash-both'") == [("h-data",)]
+
+
+def test_an_envelope_hash_d1_cannot_store_is_rejected_naming_content_hash(running_worker, worker_state):
+    """Guards against an oversized envelope hash (stored when data has none) rejected without its field's name."""
+    huge = spore("sp-hash-huge", "m-hash-huge", content_hash="h" * 2_000_001)
+    del huge["data"]["content_hash"]
+    answer = enqueue(running_worker, [huge], "m-hash-huge")
+    assert answer["rejected"] == [{"table": "spores", "id": "sp-hash-huge",
+                                   "error": "field content_hash: 2000001 bytes, over D1's limit of 2000000 per value"}]
+
+
+def test_a_column_outside_the_contract_is_dropped_not_written(running_worker, worker_state):
+    """Guards against a field the database has a column for, but the contract does not name
+    (knowledge_release_state.basis_ref), read as a contract field: without a type it rejects the record."""
+    release = record("knowledge_release_state", "krel-basis", "m-basis", identity_key="k", namespace="n",
+                     state="released", confidence="high", checked_at=1, created_at=1, updated_at=1, basis_ref="refs/x")
+    release["data"]["record_id"] = "r"  # record()'s own parameter is named record_id
+    answer = enqueue(running_worker, [release], "m-basis")
+    assert (answer["accepted"], answer["rejected"]) == (1, []), answer
+    assert (answer["dropped_fields"], answer["dead_lettered"]) == ({"knowledge_release_state.basis_ref": 1}, []), answer
+    assert read_rows(worker_state, "SELECT id, basis_ref FROM knowledge_release_state WHERE machine_id = 'm-basis'") == [("krel-basis", None)]
+
+
+def test_a_delete_never_takes_the_envelope_hash_into_its_row(running_worker, worker_state):
+    """Guards against a delete's row taking the envelope's content hash: a delete is its key, and a
+    large hash would push it over the row limit and refuse it."""
+    enqueue(running_worker, [spore("sp-del-hash", "m-del-hash")], "m-del-hash")
+    delete = record("spores", "sp-del-hash", "m-del-hash", "delete") | {"content_hash": "h" * 1_950_000}
+    answer = enqueue(running_worker, [delete], "m-del-hash")
+    assert (answer["accepted"], answer["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-del-hash'") == [(0,)]

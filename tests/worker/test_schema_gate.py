@@ -51,10 +51,17 @@ def test_health_says_the_schema_is_behind_and_never_migrates(start_worker, tmp_p
 
 
 def test_an_empty_database_reports_version_zero(start_worker):
+    """Guards against a database with no ledger at all (never migrated) judged a mismatch rather than
+    behind by all of the Worker's migrations, starting at the first."""
+    built = schema_version()
+    first = read_migrations(DEFAULT_MIGRATIONS_DIR)[0].name
     worker = start_worker(upto=0)
     response = httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH)
+    body = response.json()
     assert response.status_code == 503
-    assert response.json()["schema_version_applied"] == 0
+    assert (body["schema_version_applied"], body["schema_state"]) == (0, "behind"), body
+    assert body["schema_reason"] == (f"the database has 0 of the {built} migrations this Worker was built with; "
+                                     f"run the migrations (next: {first})")
 
 
 def test_the_gate_opens_once_the_database_is_migrated(start_worker, tmp_path):
@@ -281,3 +288,16 @@ def test_a_database_ahead_of_the_worker_through_invoke_migrate_keeps_the_gate_op
     answer = httpx.post(f"{worker.url}/enqueue", json={**SYNC, "records": [session("s-ahead", "m-gate")]}, headers=AUTH)
     assert answer.status_code == 200 and answer.json()["accepted"] == 1
     assert read_rows(state, "SELECT id FROM sessions") == [("s-ahead",)]
+
+
+@pytest.mark.parametrize("name", [f"x{NEXT:04d}_later.sql", f"{NEXT:04d}_later.sql.bak"])
+def test_a_later_row_named_like_a_migration_only_in_part_closes_the_gate(start_worker, tmp_path, name):
+    """Guards against the migration-name pattern matching anywhere in a name: a later row with text
+    before its number or after `.sql` (with a checksum, numbered as the next one) taken for a migration."""
+    state = tmp_path / "partial-name"
+    worker = start_worker(upto=schema_version(), state=state)
+    edit_ledger(state, f"INSERT INTO d1_migrations (name) VALUES ('{name}')",
+                f"INSERT INTO hyphae_migrations (name, sha256, run_id, applied_by) VALUES ('{name}', 'ab', 'r', 'me')")
+    response = httpx.post(f"{worker.url}/enqueue", json=SYNC, headers=AUTH)
+    assert response.status_code == 503, response.text
+    assert response.json()["schema_reason"].startswith(f"the ledger has {name}, which is not migration {NEXT:04d} ")

@@ -40,12 +40,13 @@ export class RecordRejected extends Error {}
 
 const own = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
-const isIdLike = (field) => field === "id" || field.endsWith("_id");
+// Fields naming another row (the id itself never reaches readField: the envelope decides it).
+const isIdLike = (field) => field.endsWith("_id");
 
-// The size of a string in D1, without encoding the ones that are plainly small or plainly large.
+// The size of a string in D1 (UTF-8 bytes), without encoding the ones that are plainly small: a
+// rejection names the exact size, so a long one is encoded (bodies are at most MAX_BODY_BYTES).
 function textBytes(text) {
   if (text.length * 3 <= MAX_KEY_BYTES) return text.length;
-  if (text.length > MAX_VALUE_BYTES) return text.length;
   return utf8Bytes(text);
 }
 
@@ -111,8 +112,9 @@ function checkProjectId(table, data) {
   if (table.scope !== "project") return;
   const value = data.project_id;
   if (typeof value !== "string" || !PROJECT_ID_PATTERN.test(value)) {
-    const shown = typeof value === "string" ? JSON.stringify(echo(value)) : JSON.stringify(value) ?? "undefined";
-    throw new RecordRejected(`Invalid project_id: expected proj_<32 hex chars>, got ${isObject(value) || Array.isArray(value) ? describeType(value) : shown}`);
+    // upstream's message shows the JSON value (undefined reads "undefined"), a type for a structure
+    const shown = isObject(value) || Array.isArray(value) ? describeType(value) : JSON.stringify(echo(value));
+    throw new RecordRejected(`Invalid project_id: expected proj_<32 hex chars>, got ${shown}`);
   }
 }
 
@@ -122,7 +124,7 @@ function readRow(name, table, data, { id, machineId, now, operation }) {
   const columns = storedColumns(name);
   const row = {};
   const dropped = [];
-  const fields = operation === "delete" ? table.key.filter((field) => own(data, field)) : Object.keys(data);
+  const fields = operation === "delete" ? table.key : Object.keys(data);
   for (const field of fields) {
     const value = data[field];
     if (table.dropped.includes(field) || value === undefined || field === "id" || field === "machine_id" || field === "synced_at") continue;
@@ -145,8 +147,9 @@ function checkRowSize(row) {
   const bytes = utf8Bytes(JSON.stringify(row));
   if (bytes <= MAX_ROW_JSON_BYTES) return;
   const [largest] = Object.entries(row).filter(([, value]) => typeof value === "string").sort((a, b) => b[1].length - a[1].length);
-  throw new RecordRejected(`the row is ${bytes} bytes as JSON, over the ${MAX_ROW_JSON_BYTES} one row may take in D1`
-    + (largest ? ` (largest field: ${largest[0]})` : ""));
+  // never undefined: every row has its machine_id, a string
+  throw new RecordRejected(`the row is ${bytes} bytes as JSON, over the ${MAX_ROW_JSON_BYTES} one row may take in D1 `
+    + `(largest field: ${largest[0]})`);
 }
 
 // One checked record: {table, operation, id, machineId, contentHash, row, key, contract, dropped}.
@@ -155,8 +158,8 @@ export function readRecord(raw, defaultMachineId, now) {
   const { name, table, id, machineId, data } = readEnvelope(raw, defaultMachineId);
   checkProjectId(table, data);
   const { row, dropped } = readRow(name, table, data, { id, machineId, now, operation: raw.operation });
-  const envelopeHash = typeof raw.content_hash === "string" ? raw.content_hash : null;
-  const contentHash = envelopeHash ?? (typeof row.content_hash === "string" ? row.content_hash : null);
+  // the envelope's is a string, null or absent (readEnvelope); else data's, when it is text
+  const contentHash = raw.content_hash ?? (typeof row.content_hash === "string" ? row.content_hash : null);
   // The stored hash is what the next push compares with: the envelope's when data lacks it.
   if (table.content_hash && raw.operation === "upsert" && row.content_hash == null && contentHash !== null) {
     row.content_hash = readField("content_hash", "text", contentHash);
@@ -172,7 +175,7 @@ export function readRecord(raw, defaultMachineId, now) {
     row,
     key,
     contract: table,
-    dropped: raw.operation === "upsert" ? dropped : [],
+    dropped, // empty for a delete: it reads only its key fields, all of them columns
   };
 }
 

@@ -117,7 +117,8 @@ export function judgeLedger(ledger, built = BUILT_MIGRATIONS) {
   return verdict(ledger.length > built.length ? "ahead" : "current");
 }
 
-// Writes and reads of synced tables are refused (503, the client resends) unless the gate is open.
+// Writes and reads of synced tables are refused (503, the client resends) unless the gate is open;
+// returns nothing (the callers only need it not to throw).
 export async function requireSchema(env, db) {
   const built = builtSchemaVersion(env);
   if (built === null) throw new HttpError(503, "MYCO_SCHEMA_VERSION is not set on this Worker");
@@ -140,5 +141,4 @@ export async function requireSchema(env, db) {
       schema_reason: verdict.reason,
     });
   }
-  return { built, applied: verdict.applied };
 }
