@@ -397,3 +397,19 @@ def test_a_delete_never_takes_the_envelope_hash_into_its_row(running_worker, wor
     answer = enqueue(running_worker, [delete], "m-del-hash")
     assert (answer["accepted"], answer["rejected"]) == (1, [])
     assert read_rows(worker_state, "SELECT count(*) FROM spores WHERE machine_id = 'm-del-hash'") == [(0,)]
+
+
+def test_an_upsert_without_any_hash_clears_the_stored_one(running_worker, worker_state):
+    """Guards against a stored content hash outliving its content: an upsert carrying no hash at all
+    rewrites the row but kept the old hash, so resending the old content under that hash was
+    skipped as unchanged and the row stayed at the newer content."""
+    first = spore("sp-hash-outlived", "m-hash-two", content="first text", content_hash="h-first")
+    assert enqueue(running_worker, [first], "m-hash-two")["accepted"] == 1
+    hashless = spore("sp-hash-outlived", "m-hash-two", content="second text")
+    assert "content_hash" not in hashless["data"] and hashless["content_hash"] is None
+    assert enqueue(running_worker, [hashless], "m-hash-two")["accepted"] == 1
+    stored = "SELECT content, content_hash FROM spores WHERE id = 'sp-hash-outlived' AND machine_id = 'm-hash-two'"
+    assert read_rows(worker_state, stored) == [("second text", None)]
+    again = enqueue(running_worker, [first], "m-hash-two")
+    assert (again["accepted"], again["unchanged"]) == (1, 0)
+    assert read_rows(worker_state, stored) == [("first text", "h-first")]

@@ -160,9 +160,11 @@ export function readRecord(raw, defaultMachineId, now) {
   const { row, dropped } = readRow(name, table, data, { id, machineId, now, operation: raw.operation });
   // the envelope's is a string, null or absent (readEnvelope); else data's, when it is text
   const contentHash = raw.content_hash ?? (typeof row.content_hash === "string" ? row.content_hash : null);
-  // The stored hash is what the next push compares with: the envelope's when data lacks it.
-  if (table.content_hash && raw.operation === "upsert" && row.content_hash == null && contentHash !== null) {
-    row.content_hash = readField("content_hash", "text", contentHash);
+  // The stored hash is what the next push compares with: the envelope's when data lacks it, and
+  // null when the record carries none, so a hash never outlives the content it described (an
+  // upsert updates only the columns it carries; a kept hash would skip a later resend as unchanged).
+  if (table.content_hash && raw.operation === "upsert" && row.content_hash == null) {
+    row.content_hash = contentHash === null ? null : readField("content_hash", "text", contentHash);
   }
   const key = readKey(table, row);
   checkRowSize(row);
