@@ -97,6 +97,34 @@ def test_put_config_refuses_an_empty_body_or_values_that_are_not_strings(running
     assert response.json()["error"].startswith(message)
 
 
+def test_put_config_names_the_first_five_wrong_values_by_key_and_type_and_stores_none(running_worker):
+    """Guards against the refusal's list losing its cap of five, its 64-character cut of a key,
+    its separators or the types, and against a refused body storing its string values."""
+    long_key = "k" * 100
+    body = {long_key: 1, "b": None, "c": [], "d": {}, "e": 1.5, "f": True, "fine": "stored?"}
+    response = httpx.put(f"{running_worker.url}/config", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"] == (f"config values must be strings; not: {'k' * 64} (an integer), b (null), c (an array), "
+                                        "d (an object), e (a number)")
+    assert "fine" not in get(running_worker, "/config")["config"]
+
+
+def test_put_config_takes_a_pair_up_to_16_bytes_below_d1s_value_limit_and_refuses_one_more(start_worker):
+    """Guards against the size check moving by a byte either way (`>=`, or the 16 bytes kept for
+    the pair's JSON added instead of subtracted) and against the refusal naming more than the
+    first 64 characters of the key."""
+    worker = start_worker(upto=schema_version())
+    key = "n" * 100
+    largest = 2_000_000 - 16 - len(key)
+    refused = httpx.put(f"{worker.url}/config", json={key: "v" * (largest + 1)}, headers=AUTH, timeout=60)
+    assert refused.status_code == 413
+    assert refused.json()["error"] == f"config key {'n' * 64}: over D1's 2000000 bytes per value"
+    assert get(worker, "/config")["config"] == {}
+    accepted = httpx.put(f"{worker.url}/config", json={key: "v" * largest}, headers=AUTH, timeout=60)
+    assert accepted.json() == {"updated": 1}
+    assert len(get(worker, "/config")["config"][key]) == largest
+
+
 def test_unknown_route_is_404_wrong_method_is_405_and_the_mcp_server_is_a_clear_404(running_worker):
     assert httpx.get(f"{running_worker.url}/nope", headers=AUTH).status_code == 404
     assert httpx.get(f"{running_worker.url}/enqueue", headers=AUTH).status_code == 405
