@@ -45,6 +45,22 @@ def test_pages_follow_the_cursor_and_summary_counts_only(pushed):
         "table": "prompt_batches", "machine_id": "m-man", "count": 4}
 
 
+def test_a_page_that_ends_exactly_at_the_limit_has_no_next_cursor(pushed):
+    """Guards against `more` counting a page as full when it merely reached the limit (`>=`): the
+    client would ask for one more page, and a cursor past the last row is no end marker."""
+    body = get(pushed, "/manifest", machine_id="m-man", table="prompt_batches", limit=4)
+    assert len(body["items"]) == 4 and "next_cursor" not in body
+
+
+def test_a_project_id_is_read_without_surrounding_blanks_and_a_blank_one_is_no_filter(pushed):
+    """Guards against the project filter taken as sent (untrimmed): a padded project id would
+    match none of the partition's rows, and a blank one would hide every row."""
+    padded = get(pushed, "/manifest", machine_id="m-man", table="sessions", project_id=f"  {OTHER_PROJECT} ")
+    assert ([item["id"] for item in padded["items"]], padded["project_id"]) == (["s-b"], OTHER_PROJECT)
+    blank = get(pushed, "/manifest", machine_id="m-man", table="sessions", project_id="  ")
+    assert [item["id"] for item in blank["items"]] == ["s-a", "s-b"] and "project_id" not in blank
+
+
 def test_tables_without_content_hash_list_ids_and_projects_only(pushed):
     enqueue(pushed, [record("entities", "ent-1", "m-man", agent_id="a", type="t", name="n", first_seen=1, last_seen=1)], "m-man")
     [item] = get(pushed, "/manifest", machine_id="m-man", table="entities")["items"]
