@@ -67,6 +67,15 @@ def test_tables_without_content_hash_list_ids_and_projects_only(pushed):
     assert set(item) == {"id", "project_id"}
 
 
+def test_a_table_without_projects_lists_a_null_project_and_no_row_in_any_project(pushed):
+    """Guards against team_members (no project_id column) answering `"project_id": "project_id"`
+    under a key with quotes in it: SQLite reads a double-quoted name of no column as a string."""
+    enqueue(pushed, [record("team_members", "tm-1", "m-man", project_id=None, user="u")], "m-man")
+    assert get(pushed, "/manifest", machine_id="m-man", table="team_members")["items"] == [{"id": "tm-1", "project_id": None}]
+    in_project = get(pushed, "/manifest", machine_id="m-man", table="team_members", project_id=OTHER_PROJECT)
+    assert (in_project["count"], in_project["items"]) == (0, [])
+
+
 @pytest.mark.parametrize("params, message", [
     ({"table": "sessions"}, "machine_id is required"),
     ({"machine_id": "m-man"}, "table is required"),
