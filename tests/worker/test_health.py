@@ -6,12 +6,14 @@ token /connect gave it (reference §3.6), so the hash must be exactly the client
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 
 from infra.environments import load_environment, schema_version
 from infra.local.smoke import client_token_hash
-from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, local_database, read_rows
 
 pytestmark = pytest.mark.workerd
 
@@ -47,6 +49,49 @@ def test_health_shows_the_clients_hash_of_the_mcp_token_never_the_token(running_
     response = httpx.get(f"{running_worker.url}/health")
     assert response.json()["mcp_token_hash"] == client_token_hash(MCP_TOKEN)
     assert MCP_TOKEN not in response.text
+
+
+def test_health_counts_the_registered_nodes(start_worker):
+    """Guards against `node_count` lost (null) while the database answers: the count of nodes."""
+    worker = start_worker(upto=schema_version())
+    assert httpx.get(f"{worker.url}/health").json()["node_count"] == 0
+    for machine_id in ("m-one", "m-two"):
+        assert connect(worker, machine_id).status_code == 200
+    assert httpx.get(f"{worker.url}/health").json()["node_count"] == 2
+
+
+def test_health_without_the_d1_binding_names_it_and_reads_nothing(start_worker):
+    """Guards against a Worker with no D1 binding reported as anything but an unavailable
+    database whose error names the missing binding."""
+    worker = start_worker(upto=schema_version(), extra={"d1Databases": {}})
+    response = httpx.get(f"{worker.url}/health")
+    body = response.json()
+    assert response.status_code == 503
+    assert (body["status"], body["error"], body["bindings"]["d1"]) == ("database_unavailable", "the D1 binding MYCO_TEAM_DB is missing", False)
+    assert (body["schema_version_applied"], body["schema_state"], body["node_count"]) == (None, None, None)
+
+
+def test_health_reports_an_empty_team_key_as_no_key(start_worker):
+    """Guards against an empty MYCO_TEAM_API_KEY shown as a bound key (`length >= 0`)."""
+    worker = start_worker(upto=schema_version(), api_key="")
+    assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
+
+
+def test_an_unreadable_ledger_is_shown_as_unavailable_and_its_reason_logged(start_worker, tmp_path):
+    """Guards against /health's fixed wording for a database that did not answer, and the log line
+    with D1's own reason, being lost: the public answer hides the reason, the operator's log has it."""
+    state = tmp_path / "damaged"
+    database = local_database(state)
+    database.parent.mkdir(parents=True)
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")  # no `name` column
+    worker = start_worker(upto=0, state=state)
+    body = httpx.get(f"{worker.url}/health").json()
+    assert (body["status"], body["error"]) == ("database_unavailable", "the database did not answer (the reason is in the Worker's log)")
+    assert (body["schema_version_applied"], body["node_count"], body["bindings"]["d1"]) == (None, None, True)
+    worker.stop()
+    log = worker.log_path.read_text()
+    assert "health: cannot read the migration ledger:" in log and "no such column" in log
 
 
 def test_the_first_connect_creates_the_token_and_health_then_shows_its_hash(start_worker):
