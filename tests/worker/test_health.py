@@ -13,7 +13,7 @@ import pytest
 
 from infra.environments import load_environment, schema_version
 from infra.local.smoke import client_token_hash
-from tests.worker.conftest import AUTH, MCP_TOKEN, get, local_database, read_rows
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, local_database, plan_vars, read_rows
 
 pytestmark = pytest.mark.workerd
 
@@ -72,8 +72,9 @@ def test_health_without_the_d1_binding_names_it_and_reads_nothing(start_worker):
 
 
 def test_health_reports_an_empty_team_key_as_no_key(start_worker):
-    """Guards against an empty MYCO_TEAM_API_KEY shown as a bound key (`length >= 0`)."""
-    worker = start_worker(upto=schema_version(), api_key="")
+    """Guards against an empty MYCO_TEAM_API_KEY shown as a bound key (`length >= 0`). The local
+    runtime binds no empty secret, so the empty key is bound as a plain variable."""
+    worker = start_worker(upto=schema_version(), api_key="", extra={"vars": {**plan_vars("paid"), "MYCO_TEAM_API_KEY": ""}})
     assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
 
 
