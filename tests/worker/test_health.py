@@ -130,6 +130,29 @@ def test_connect_registers_the_node_and_returns_the_config_with_the_team_id(runn
     assert get(running_worker, "/config") == {"config": {"team_id": "team_42", "team_name": "Platform"}, "sync_protocol_version": 3}
 
 
+def test_connect_stores_the_nodes_fields_and_keeps_known_ones_a_later_connect_omits(start_worker, tmp_path):
+    """Guards against an empty `package_version` stored instead of the client's `version`, the older
+    tools' `package_version` losing to `version`, and the schema version not stored or forgotten
+    when a later /connect omits it."""
+    state = tmp_path / "nodes"
+    worker = start_worker(upto=schema_version(), state=state)
+    query = "SELECT package_version, schema_version, sync_protocol_version, last_seen = registered_at FROM nodes"
+    assert connect(worker, "m-fields", package_version="", version="0.15.0", schema_version=7).status_code == 200
+    assert read_rows(state, query) == [("0.15.0", 7, 3, 1)]
+    assert connect(worker, "m-fields", package_version="0.9.1", version="0.16.0").status_code == 200
+    assert read_rows(state, query)[0][:3] == ("0.9.1", 7, 3)
+
+
+def test_connect_takes_a_machine_id_of_1024_utf8_bytes_and_refuses_one_more(start_worker, tmp_path):
+    """Guards against the machine_id limit moving by a byte (`>=`) or counting characters, not bytes."""
+    state = tmp_path / "long-id"
+    worker = start_worker(upto=schema_version(), state=state)
+    assert connect(worker, "é" * 512).status_code == 200
+    refused = connect(worker, "é" * 512 + "x")
+    assert (refused.status_code, refused.json()["error"]) == (413, "machine_id is over 1024 bytes")
+    assert read_rows(state, "SELECT length(CAST(machine_id AS BLOB)) FROM nodes") == [(1024,)]
+
+
 def test_connect_without_a_machine_id_is_400(running_worker):
     response = httpx.post(f"{running_worker.url}/connect", json={"sync_protocol_version": 3}, headers=AUTH)
     assert response.status_code == 400
