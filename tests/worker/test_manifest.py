@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.worker.conftest import OTHER_PROJECT, enqueue, get, record, session
+from tests.worker.conftest import OTHER_PROJECT, PROJECT, enqueue, get, record, session
 
 pytestmark = pytest.mark.workerd
 
@@ -64,16 +64,18 @@ def test_a_project_id_is_read_without_surrounding_blanks_and_a_blank_one_is_no_f
 def test_tables_without_content_hash_list_ids_and_projects_only(pushed):
     enqueue(pushed, [record("entities", "ent-1", "m-man", agent_id="a", type="t", name="n", first_seen=1, last_seen=1)], "m-man")
     [item] = get(pushed, "/manifest", machine_id="m-man", table="entities")["items"]
-    assert set(item) == {"id", "project_id"}
+    assert item == {"id": "ent-1", "project_id": PROJECT}
 
 
 def test_a_table_without_projects_lists_a_null_project_and_no_row_in_any_project(pushed):
     """Guards against team_members (no project_id column) answering `"project_id": "project_id"`
-    under a key with quotes in it: SQLite reads a double-quoted name of no column as a string."""
+    under a key with quotes in it: SQLite reads a double-quoted name of no column as a string, so
+    the filter `"project_id" = ?` would even match a project id spelled `project_id`."""
     enqueue(pushed, [record("team_members", "tm-1", "m-man", project_id=None, user="u")], "m-man")
     assert get(pushed, "/manifest", machine_id="m-man", table="team_members")["items"] == [{"id": "tm-1", "project_id": None}]
     in_project = get(pushed, "/manifest", machine_id="m-man", table="team_members", project_id=OTHER_PROJECT)
     assert (in_project["count"], in_project["items"]) == (0, [])
+    assert get(pushed, "/manifest", machine_id="m-man", table="team_members", project_id="project_id")["count"] == 0
 
 
 @pytest.mark.parametrize("params, message", [
