@@ -55,7 +55,7 @@ WORKER_TESTS: dict[str, tuple[str, ...]] = {
     "writes.js": ("test_enqueue", "test_d1_limits", "test_budgets"),
     "d1.js": ("test_d1_limits", "test_budgets", "test_enqueue"),
     "budget.js": ("test_budgets", "test_d1_limits"),
-    "contract.js": ("test_enqueue", "test_records"),
+    "contract.js": ("test_enqueue", "test_records", "test_manifest", "test_embeddings"),
     "http.js": ("test_bodies", "test_auth", "test_records"),
     "index.js": ("test_auth", "test_health", "test_reads", "test_budgets"),
     "health.js": ("test_health", "test_schema_gate", "test_auth"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from infra.contract import read_contract
 from infra.environments import load_environment, schema_version
 from infra.local.runtime import STAND_INS_HOST
 from tests.worker.conftest import (
@@ -110,6 +111,17 @@ def test_reindex_queues_every_row_of_the_embedded_tables_and_the_cron_writes_the
     assert get(worker, "/queue-stats")["backlog"] == 0
     assert get(worker, "/config")["config"]["vector_reindex_status"] == "idle"
     assert httpx.post(f"{worker.url}/vectors/reindex", json={"table": "prompt_batches"}, headers=AUTH).status_code == 400
+
+
+def test_reindex_queues_only_the_tables_the_contract_embeds(start_worker, tmp_path):
+    """Guards against the Worker's list of embedded tables holding every contract table (its
+    `embed` filter dropped): a reindex would queue jobs for rows that have nothing to embed."""
+    worker = start_worker(upto=schema_version(), state=tmp_path / "reindex-tables")
+    enqueue(worker, [spore("sp-only", "m-only"), record("prompt_batches", "pbat-only", "m-only", session_id="s", created_at=1)], "m-only")
+    answer = httpx.post(f"{worker.url}/vectors/reindex", json={}, headers=AUTH).json()
+    embedded = {name for name, table in read_contract().tables.items() if table.embed}
+    assert set(answer["by_table"]) == embedded == {"artifacts", "plans", "sessions", "skill_records", "spores"}
+    assert (answer["enqueued"], get(worker, "/queue-stats")["backlog"]) == (1, 1)
 
 
 def test_without_ai_and_vectorize_bindings_records_are_accepted_and_jobs_wait(start_worker, tmp_path):

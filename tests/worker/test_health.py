@@ -6,12 +6,14 @@ token /connect gave it (reference §3.6), so the hash must be exactly the client
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 
 from infra.environments import load_environment, schema_version
 from infra.local.smoke import client_token_hash
-from tests.worker.conftest import AUTH, MCP_TOKEN, get, read_rows
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, local_database, plan_vars, read_rows
 
 pytestmark = pytest.mark.workerd
 
@@ -49,6 +51,50 @@ def test_health_shows_the_clients_hash_of_the_mcp_token_never_the_token(running_
     assert MCP_TOKEN not in response.text
 
 
+def test_health_counts_the_registered_nodes(start_worker):
+    """Guards against `node_count` lost (null) while the database answers: the count of nodes."""
+    worker = start_worker(upto=schema_version())
+    assert httpx.get(f"{worker.url}/health").json()["node_count"] == 0
+    for machine_id in ("m-one", "m-two"):
+        assert connect(worker, machine_id).status_code == 200
+    assert httpx.get(f"{worker.url}/health").json()["node_count"] == 2
+
+
+def test_health_without_the_d1_binding_names_it_and_reads_nothing(start_worker):
+    """Guards against a Worker with no D1 binding reported as anything but an unavailable
+    database whose error names the missing binding."""
+    worker = start_worker(upto=schema_version(), extra={"d1Databases": {}})
+    response = httpx.get(f"{worker.url}/health")
+    body = response.json()
+    assert response.status_code == 503
+    assert (body["status"], body["error"], body["bindings"]["d1"]) == ("database_unavailable", "the D1 binding MYCO_TEAM_DB is missing", False)
+    assert (body["schema_version_applied"], body["schema_state"], body["node_count"]) == (None, None, None)
+
+
+def test_health_reports_an_empty_team_key_as_no_key(start_worker):
+    """Guards against an empty MYCO_TEAM_API_KEY shown as a bound key (`length >= 0`). The local
+    runtime binds no empty secret, so the empty key is bound as a plain variable."""
+    worker = start_worker(upto=schema_version(), api_key="", extra={"vars": {**plan_vars("paid"), "MYCO_TEAM_API_KEY": ""}})
+    assert httpx.get(f"{worker.url}/health").json()["bindings"]["api_key"] is False
+
+
+def test_an_unreadable_ledger_is_shown_as_unavailable_and_its_reason_logged(start_worker, tmp_path):
+    """Guards against /health's fixed wording for a database that did not answer, and the log line
+    with D1's own reason, being lost: the public answer hides the reason, the operator's log has it."""
+    state = tmp_path / "damaged"
+    database = local_database(state)
+    database.parent.mkdir(parents=True)
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")  # no `name` column
+    worker = start_worker(upto=0, state=state)
+    body = httpx.get(f"{worker.url}/health").json()
+    assert (body["status"], body["error"]) == ("database_unavailable", "the database did not answer (the reason is in the Worker's log)")
+    assert (body["schema_version_applied"], body["node_count"], body["bindings"]["d1"]) == (None, None, True)
+    worker.stop()
+    log = worker.log_path.read_text()
+    assert "health: cannot read the migration ledger:" in log and "no such column" in log
+
+
 def test_the_first_connect_creates_the_token_and_health_then_shows_its_hash(start_worker):
     worker = start_worker(upto=schema_version())
     assert httpx.get(f"{worker.url}/health").json()["mcp_token_hash"] is None
@@ -84,6 +130,29 @@ def test_connect_registers_the_node_and_returns_the_config_with_the_team_id(runn
     assert get(running_worker, "/config") == {"config": {"team_id": "team_42", "team_name": "Platform"}, "sync_protocol_version": 3}
 
 
+def test_connect_stores_the_nodes_fields_and_keeps_known_ones_a_later_connect_omits(start_worker, tmp_path):
+    """Guards against an empty `package_version` stored instead of the client's `version`, the older
+    tools' `package_version` losing to `version`, and the schema version not stored or forgotten
+    when a later /connect omits it."""
+    state = tmp_path / "nodes"
+    worker = start_worker(upto=schema_version(), state=state)
+    query = "SELECT package_version, schema_version, sync_protocol_version, last_seen = registered_at FROM nodes"
+    assert connect(worker, "m-fields", package_version="", version="0.15.0", schema_version=7).status_code == 200
+    assert read_rows(state, query) == [("0.15.0", 7, 3, 1)]
+    assert connect(worker, "m-fields", package_version="0.9.1", version="0.16.0").status_code == 200
+    assert read_rows(state, query)[0][:3] == ("0.9.1", 7, 3)
+
+
+def test_connect_takes_a_machine_id_of_1024_utf8_bytes_and_refuses_one_more(start_worker, tmp_path):
+    """Guards against the machine_id limit moving by a byte (`>=`) or counting characters, not bytes."""
+    state = tmp_path / "long-id"
+    worker = start_worker(upto=schema_version(), state=state)
+    assert connect(worker, "é" * 512).status_code == 200
+    refused = connect(worker, "é" * 512 + "x")
+    assert (refused.status_code, refused.json()["error"]) == (413, "machine_id is over 1024 bytes")
+    assert read_rows(state, "SELECT length(CAST(machine_id AS BLOB)) FROM nodes") == [(1024,)]
+
+
 def test_connect_without_a_machine_id_is_400(running_worker):
     response = httpx.post(f"{running_worker.url}/connect", json={"sync_protocol_version": 3}, headers=AUTH)
     assert response.status_code == 400
@@ -95,6 +164,34 @@ def test_put_config_refuses_an_empty_body_or_values_that_are_not_strings(running
     response = httpx.put(f"{running_worker.url}/config", json=body, headers=AUTH)
     assert response.status_code == 400
     assert response.json()["error"].startswith(message)
+
+
+def test_put_config_names_the_first_five_wrong_values_by_key_and_type_and_stores_none(running_worker):
+    """Guards against the refusal's list losing its cap of five, its 64-character cut of a key,
+    its separators or the types, and against a refused body storing its string values."""
+    long_key = "k" * 100
+    body = {long_key: 1, "b": None, "c": [], "d": {}, "e": 1.5, "f": True, "fine": "stored?"}
+    response = httpx.put(f"{running_worker.url}/config", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"] == (f"config values must be strings; not: {'k' * 64} (an integer), b (null), c (an array), "
+                                        "d (an object), e (a number)")
+    assert "fine" not in get(running_worker, "/config")["config"]
+
+
+def test_put_config_takes_a_pair_up_to_16_bytes_below_d1s_value_limit_and_refuses_one_more(start_worker):
+    """Guards against the size check moving by a byte either way (`>=`, or the 16 bytes kept for
+    the pair's JSON added instead of subtracted) and against the refusal naming more than the
+    first 64 characters of the key."""
+    worker = start_worker(upto=schema_version())
+    key = "n" * 100
+    largest = 2_000_000 - 16 - len(key)
+    refused = httpx.put(f"{worker.url}/config", json={key: "v" * (largest + 1)}, headers=AUTH, timeout=60)
+    assert refused.status_code == 413
+    assert refused.json()["error"] == f"config key {'n' * 64}: over D1's 2000000 bytes per value"
+    assert get(worker, "/config")["config"] == {}
+    accepted = httpx.put(f"{worker.url}/config", json={key: "v" * largest}, headers=AUTH, timeout=60)
+    assert accepted.json() == {"updated": 1}
+    assert len(get(worker, "/config")["config"][key]) == largest
 
 
 def test_unknown_route_is_404_wrong_method_is_405_and_the_mcp_server_is_a_clear_404(running_worker):

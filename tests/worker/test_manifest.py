@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.worker.conftest import OTHER_PROJECT, enqueue, get, record, session
+from tests.worker.conftest import OTHER_PROJECT, PROJECT, enqueue, get, record, session
 
 pytestmark = pytest.mark.workerd
 
@@ -45,10 +45,37 @@ def test_pages_follow_the_cursor_and_summary_counts_only(pushed):
         "table": "prompt_batches", "machine_id": "m-man", "count": 4}
 
 
+def test_a_page_that_ends_exactly_at_the_limit_has_no_next_cursor(pushed):
+    """Guards against `more` counting a page as full when it merely reached the limit (`>=`): the
+    client would ask for one more page, and a cursor past the last row is no end marker."""
+    body = get(pushed, "/manifest", machine_id="m-man", table="prompt_batches", limit=4)
+    assert len(body["items"]) == 4 and "next_cursor" not in body
+
+
+def test_a_project_id_is_read_without_surrounding_blanks_and_a_blank_one_is_no_filter(pushed):
+    """Guards against the project filter taken as sent (untrimmed): a padded project id would
+    match none of the partition's rows, and a blank one would hide every row."""
+    padded = get(pushed, "/manifest", machine_id="m-man", table="sessions", project_id=f"  {OTHER_PROJECT} ")
+    assert ([item["id"] for item in padded["items"]], padded["project_id"]) == (["s-b"], OTHER_PROJECT)
+    blank = get(pushed, "/manifest", machine_id="m-man", table="sessions", project_id="  ")
+    assert [item["id"] for item in blank["items"]] == ["s-a", "s-b"] and "project_id" not in blank
+
+
 def test_tables_without_content_hash_list_ids_and_projects_only(pushed):
     enqueue(pushed, [record("entities", "ent-1", "m-man", agent_id="a", type="t", name="n", first_seen=1, last_seen=1)], "m-man")
     [item] = get(pushed, "/manifest", machine_id="m-man", table="entities")["items"]
-    assert set(item) == {"id", "project_id"}
+    assert item == {"id": "ent-1", "project_id": PROJECT}
+
+
+def test_a_table_without_projects_lists_a_null_project_and_no_row_in_any_project(pushed):
+    """Guards against team_members (no project_id column) answering `"project_id": "project_id"`
+    under a key with quotes in it: SQLite reads a double-quoted name of no column as a string, so
+    the filter `"project_id" = ?` would even match a project id spelled `project_id`."""
+    enqueue(pushed, [record("team_members", "tm-1", "m-man", project_id=None, user="u")], "m-man")
+    assert get(pushed, "/manifest", machine_id="m-man", table="team_members")["items"] == [{"id": "tm-1", "project_id": None}]
+    in_project = get(pushed, "/manifest", machine_id="m-man", table="team_members", project_id=OTHER_PROJECT)
+    assert (in_project["count"], in_project["items"]) == (0, [])
+    assert get(pushed, "/manifest", machine_id="m-man", table="team_members", project_id="project_id")["count"] == 0
 
 
 @pytest.mark.parametrize("params, message", [

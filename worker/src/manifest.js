@@ -4,6 +4,8 @@
 // The client deletes its own rows whose ids the manifest lists and it lacks, so a manifest lists
 // ONLY rows of the asked machine (and project), and each id exactly as the string the client sent:
 // id columns are TEXT (migration 0006), so "123" stays "123" and the cursor compares as text.
+// A table without a project_id column (team_members) lists `project_id: null`, and its partition
+// in any project is empty: a double-quoted name of no column would be read by SQLite as a string.
 
 import { contractTable, keyedById, storedColumns } from "./contract.js";
 import { openDatabase, quote, statement } from "./d1.js";
@@ -20,10 +22,12 @@ function readParameters(url) {
   if (!contract || !keyedById(contract) || !storedColumns(table)) {
     throw new HttpError(400, `Unknown or ineligible table: ${table}`);
   }
+  const columns = storedColumns(table);
   return {
     machineId,
     table,
-    hasContentHash: contract.content_hash && storedColumns(table).includes("content_hash"),
+    hasContentHash: contract.content_hash && columns.includes("content_hash"),
+    hasProject: columns.includes("project_id"),
     projectId: url.searchParams.get("project_id")?.trim() || null,
     cursor: url.searchParams.get("cursor") || null,
     limit: readLimit(url, "limit", DEFAULT_LIMIT, MAX_LIMIT),
@@ -31,10 +35,12 @@ function readParameters(url) {
   };
 }
 
-function partition({ machineId, projectId }) {
+function partition({ machineId, projectId, hasProject }) {
   const where = ['"machine_id" = ?'];
   const params = [machineId];
-  if (projectId) {
+  if (projectId && !hasProject) {
+    where.push("false");
+  } else if (projectId) {
     where.push('"project_id" = ?');
     params.push(projectId);
   }
@@ -45,7 +51,7 @@ export async function handleManifest(request, env) {
   const parameters = readParameters(new URL(request.url));
   const db = openDatabase(env);
   await requireSchema(env, db);
-  const { table, machineId, projectId, cursor, limit, summary, hasContentHash } = parameters;
+  const { table, machineId, projectId, cursor, limit, summary, hasContentHash, hasProject } = parameters;
   const { where, params } = partition(parameters);
   const count = statement(`SELECT count(*) AS count FROM ${quote(table)} WHERE ${where.join(" AND ")}`, ...params);
   const base = { table, machine_id: machineId, ...(projectId ? { project_id: projectId } : {}) };
@@ -55,7 +61,7 @@ export async function handleManifest(request, env) {
   }
   const pageWhere = cursor === null ? where : [...where, '"id" > ?'];
   const pageParams = cursor === null ? params : [...params, cursor];
-  const columns = `"id", "project_id"${hasContentHash ? ', "content_hash"' : ""}`;
+  const columns = `"id", ${hasProject ? '"project_id"' : 'NULL AS "project_id"'}${hasContentHash ? ', "content_hash"' : ""}`;
   const page = statement(`SELECT ${columns} FROM ${quote(table)} WHERE ${pageWhere.join(" AND ")} ORDER BY "id" LIMIT ?`, ...pageParams, limit + 1);
   const [counted, listed] = await db.batch([count, page]);
   const rows = listed.results.slice(0, limit);
