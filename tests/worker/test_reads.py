@@ -99,3 +99,25 @@ def test_a_record_path_that_is_not_valid_percent_encoding_is_400(running_worker)
     response = httpx.get(f"{running_worker.url}/records/spores/%E0%A4%A", headers=AUTH)
     assert response.status_code == 400
     assert response.json()["error"] == "the path is not valid percent-encoding"
+
+
+def test_sync_summary_without_vectorize_says_so_and_reads_the_machine_id_trimmed(start_worker, tmp_path):
+    """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is not
+    bound, and against a machine_id sent with spaces around it (or blank) read as another machine."""
+    worker = start_worker(upto=schema_version(), state=tmp_path / "summary-unbound", extra={"serviceWorkers": [], "serviceBindings": {}})
+    enqueue(worker, [session("s1", "m-a"), session("s2", "m-b")], "m-a")
+    body = get(worker, "/sync-summary", machine_id="  m-a  ")
+    assert (body["vector_count"], body["vector_index_healthy"], body["vector_index_error"]) == (None, False, "Vectorize is not bound")
+    assert (body["machine_id"], body["machine_tables"]["sessions"], body["total_records"]) == ("m-a", 1, 2)
+    assert (body["schema_version"], body["sync_protocol_version"]) == (schema_version(), 3)
+    assert "machine_tables" not in get(worker, "/sync-summary", machine_id="   ")
+
+
+def test_a_record_is_read_for_the_machine_asked_and_a_table_not_keyed_by_id_is_refused(running_worker):
+    """Guards against /records answering another machine's row when one is asked for, and against
+    reading entity_mentions (rows keyed by more than an id) by id."""
+    for machine in ("m-one", "m-two"):
+        enqueue(running_worker, [spore("sp-shared", machine, content=f"{machine}'s")], machine)
+    for machine in ("m-one", "m-two"):
+        assert get(running_worker, "/records/spores/sp-shared", machine_id=machine)["record"]["content"] == f"{machine}'s"
+    assert get(running_worker, "/records/entity_mentions/x", expect=400)["error"] == "Unknown record type: entity_mentions"
