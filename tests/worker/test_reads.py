@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.environments import schema_version
+from infra.environments import BINDING_AI, BINDING_VECTORIZE, schema_version
 from tests.worker.conftest import (
     AUTH,
     OTHER_PROJECT,
@@ -17,6 +17,7 @@ from tests.worker.conftest import (
     record,
     session,
     spore,
+    stand_ins,
     stored_vectors,
     vector_id,
 )
@@ -121,3 +122,14 @@ def test_a_record_is_read_for_the_machine_asked_and_a_table_not_keyed_by_id_is_r
     for machine in ("m-one", "m-two"):
         assert get(running_worker, "/records/spores/sp-shared", machine_id=machine)["record"]["content"] == f"{machine}'s"
     assert get(running_worker, "/records/entity_mentions/x", expect=400)["error"] == "Unknown record type: entity_mentions"
+
+
+def test_sync_summary_reports_an_index_that_answers_an_error_as_unhealthy_with_the_error(start_worker, tmp_path):
+    """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is bound
+    but its describe() fails (here: the binding reaches a service that has no such method)."""
+    options = stand_ins()
+    options["serviceBindings"] = {**options["serviceBindings"], BINDING_VECTORIZE: options["serviceBindings"][BINDING_AI]}
+    worker = start_worker(upto=schema_version(), state=tmp_path / "summary-broken-index", extra=options)
+    body = get(worker, "/sync-summary")
+    assert (body["vector_count"], body["vector_index_healthy"]) == (None, False)
+    assert "describe" in body["vector_index_error"], body["vector_index_error"]
