@@ -133,3 +133,9 @@ def test_sync_summary_reports_an_index_that_answers_an_error_as_unhealthy_with_t
     body = get(worker, "/sync-summary")
     assert (body["vector_count"], body["vector_index_healthy"]) == (None, False)
     assert "describe" in body["vector_index_error"], body["vector_index_error"]
+
+
+def test_removing_a_member_with_a_blank_machine_id_is_refused_naming_the_field(running_worker):
+    """Guards against DELETE /members/<blank> answering an error that does not name machine_id."""
+    response = httpx.delete(f"{running_worker.url}/members/%20", headers=AUTH, timeout=30)
+    assert (response.status_code, response.json()["error"]) == (400, "machine_id is required (a non-empty string)")
