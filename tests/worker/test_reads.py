@@ -12,6 +12,7 @@ from tests.worker.conftest import (
     OTHER_PROJECT,
     PROJECT,
     enqueue,
+    counted,
     get,
     read_rows,
     record,
@@ -106,8 +107,9 @@ def test_sync_summary_without_vectorize_says_so_and_reads_the_machine_id_trimmed
     """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is not
     bound, and against a machine_id sent with spaces around it (or blank) read as another machine."""
     worker = start_worker(upto=schema_version(), state=tmp_path / "summary-unbound", extra={"serviceWorkers": [], "serviceBindings": {}})
-    enqueue(worker, [session("s1", "m-a"), session("s2", "m-b")], "m-a")
+    enqueue(worker, [session("s1", "m-a", summary="a session with a summary, and no status"), session("s2", "m-b")], "m-a")
     body = get(worker, "/sync-summary", machine_id="  m-a  ")
+    assert body["embeddable_count"] == 1, "only spores are filtered on their status"
     assert (body["vector_count"], body["vector_index_healthy"], body["vector_index_error"]) == (None, False, "Vectorize is not bound")
     assert (body["machine_id"], body["machine_tables"]["sessions"], body["total_records"]) == ("m-a", 1, 2)
     assert (body["schema_version"], body["sync_protocol_version"]) == (schema_version(), 3)
@@ -139,3 +141,12 @@ def test_removing_a_member_with_a_blank_machine_id_is_refused_naming_the_field(r
     """Guards against DELETE /members/<blank> answering an error that does not name machine_id."""
     response = httpx.delete(f"{running_worker.url}/members/%20", headers=AUTH, timeout=30)
     assert (response.status_code, response.json()["error"]) == (400, "machine_id is required (a non-empty string)")
+
+
+def test_a_summary_of_all_machines_spends_no_per_machine_count(running_worker):
+    """Guards against /sync-summary without a machine_id still running the per-machine count query
+    (one D1 query more on every call of the daemon UI)."""
+    mine, everyone = (httpx.get(f"{running_worker.url}/sync-summary", params=params, headers=AUTH, timeout=30)
+                      for params in ({"machine_id": "m-any"}, {}))
+    assert "machine_tables" in mine.json() and "machine_tables" not in everyone.json()
+    assert counted(everyone)["d1"] == counted(mine)["d1"] - 1
