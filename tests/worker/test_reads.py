@@ -107,9 +107,9 @@ def test_sync_summary_without_vectorize_says_so_and_reads_the_machine_id_trimmed
     """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is not
     bound, and against a machine_id sent with spaces around it (or blank) read as another machine."""
     worker = start_worker(upto=schema_version(), state=tmp_path / "summary-unbound", extra={"serviceWorkers": [], "serviceBindings": {}})
-    enqueue(worker, [session("s1", "m-a", summary="a session with a summary, and no status"), session("s2", "m-b")], "m-a")
+    enqueue(worker, [session("s1", "m-a", summary="a finished session with a summary", status="completed"), session("s2", "m-b")], "m-a")
     body = get(worker, "/sync-summary", machine_id="  m-a  ")
-    assert body["embeddable_count"] == 1, "only spores are filtered on their status"
+    assert body["embeddable_count"] == 1, "a session counts whatever its status: only spores are filtered on it"
     assert (body["vector_count"], body["vector_index_healthy"], body["vector_index_error"]) == (None, False, "Vectorize is not bound")
     assert (body["machine_id"], body["machine_tables"]["sessions"], body["total_records"]) == ("m-a", 1, 2)
     assert (body["schema_version"], body["sync_protocol_version"]) == (schema_version(), 3)
