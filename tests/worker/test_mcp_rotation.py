@@ -68,3 +68,33 @@ def test_a_refused_rotation_says_why_and_changes_nothing(running_worker):
     with pytest.raises(McpRotationFailed, match=r"/mcp/rotate answered 401: invalid team API key$"):
         rotate_mcp_token(running_worker.url, "not-the-team-key")
     assert httpx.get(f"{running_worker.url}/health").json()["mcp_token_hash"] == before
+
+
+def test_without_the_kv_binding_connect_and_rotate_answer_503_naming_it_and_health_stays_readable(start_worker, tmp_path):
+    """Guards against a Worker deployed without its KV binding answering /connect or /mcp/rotate
+    with anything but a 503 naming MYCO_SECRETS (or recording a token it could not store), and
+    against /health failing, or logging an error on every call, for want of the token."""
+    state = tmp_path / "no-kv"
+    worker = start_worker(upto=schema_version(), state=state, extra={"kvNamespaces": {}})
+    health = httpx.get(f"{worker.url}/health", timeout=30)
+    assert health.status_code == 200, health.text
+    assert (health.json()["mcp_token_hash"], health.json()["bindings"]["kv"]) == (None, False)
+    for path, body in (("/connect", {"machine_id": "m-no-kv", "sync_protocol_version": 3}), ("/mcp/rotate", None)):
+        response = httpx.post(f"{worker.url}{path}", json=body, headers={"authorization": f"Bearer {TEAM_KEY}"}, timeout=30)
+        assert response.status_code == 503, (path, response.text)
+        assert response.json()["error"] == "the KV binding MYCO_SECRETS is missing", path
+    assert read_rows(state, "SELECT count(*) FROM team_credential_events") == [(0,)]
+    assert "cannot read the MCP token" not in worker.log_path.read_text()
+
+
+def test_the_actor_is_recorded_printable_and_trimmed_and_one_with_nothing_printable_as_none(start_worker, tmp_path):
+    """Guards against the `x-hyphae-actor` header recorded with the spaces left at its ends once
+    its non-printable characters are stripped, or recorded as '' when nothing printable is left."""
+    state = tmp_path / "actor"
+    worker = start_worker(upto=schema_version(), state=state)
+    for actor in ("\u00e9 ops@laptop \u00e9", "\u00e9\u00e9"):
+        response = httpx.post(f"{worker.url}/mcp/rotate", timeout=30,
+                              headers={"authorization": f"Bearer {TEAM_KEY}", "x-hyphae-actor": actor.encode("latin-1")})
+        assert response.status_code == 200, response.text
+    rows = read_rows(state, "SELECT actor FROM team_credential_events WHERE action = 'rotated' ORDER BY id")
+    assert rows == [("ops@laptop",), (None,)]

@@ -6,17 +6,19 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.environments import schema_version
+from infra.environments import BINDING_AI, BINDING_VECTORIZE, schema_version
 from tests.worker.conftest import (
     AUTH,
     OTHER_PROJECT,
     PROJECT,
     enqueue,
+    counted,
     get,
     read_rows,
     record,
     session,
     spore,
+    stand_ins,
     stored_vectors,
     vector_id,
 )
@@ -99,3 +101,52 @@ def test_a_record_path_that_is_not_valid_percent_encoding_is_400(running_worker)
     response = httpx.get(f"{running_worker.url}/records/spores/%E0%A4%A", headers=AUTH)
     assert response.status_code == 400
     assert response.json()["error"] == "the path is not valid percent-encoding"
+
+
+def test_sync_summary_without_vectorize_says_so_and_reads_the_machine_id_trimmed(start_worker, tmp_path):
+    """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is not
+    bound, and against a machine_id sent with spaces around it (or blank) read as another machine."""
+    worker = start_worker(upto=schema_version(), state=tmp_path / "summary-unbound", extra={"serviceWorkers": [], "serviceBindings": {}})
+    enqueue(worker, [session("s1", "m-a", summary="a finished session with a summary", status="completed"), session("s2", "m-b")], "m-a")
+    body = get(worker, "/sync-summary", machine_id="  m-a  ")
+    assert body["embeddable_count"] == 1, "a session counts whatever its status: only spores are filtered on it"
+    assert (body["vector_count"], body["vector_index_healthy"], body["vector_index_error"]) == (None, False, "Vectorize is not bound")
+    assert (body["machine_id"], body["machine_tables"]["sessions"], body["total_records"]) == ("m-a", 1, 2)
+    assert (body["schema_version"], body["sync_protocol_version"]) == (schema_version(), 3)
+    assert "machine_tables" not in get(worker, "/sync-summary", machine_id="   ")
+
+
+def test_a_record_is_read_for_the_machine_asked_and_a_table_not_keyed_by_id_is_refused(running_worker):
+    """Guards against /records answering another machine's row when one is asked for, and against
+    reading entity_mentions (rows keyed by more than an id) by id."""
+    for machine in ("m-one", "m-two"):
+        enqueue(running_worker, [spore("sp-shared", machine, content=f"{machine}'s")], machine)
+    for machine in ("m-one", "m-two"):
+        assert get(running_worker, "/records/spores/sp-shared", machine_id=machine)["record"]["content"] == f"{machine}'s"
+    assert get(running_worker, "/records/entity_mentions/x", expect=400)["error"] == "Unknown record type: entity_mentions"
+
+
+def test_sync_summary_reports_an_index_that_answers_an_error_as_unhealthy_with_the_error(start_worker, tmp_path):
+    """Guards against /sync-summary failing, or reporting a healthy index, when Vectorize is bound
+    but its describe() fails (here: the binding reaches a service that has no such method)."""
+    options = stand_ins()
+    options["serviceBindings"] = {**options["serviceBindings"], BINDING_VECTORIZE: options["serviceBindings"][BINDING_AI]}
+    worker = start_worker(upto=schema_version(), state=tmp_path / "summary-broken-index", extra=options)
+    body = get(worker, "/sync-summary")
+    assert (body["vector_count"], body["vector_index_healthy"]) == (None, False)
+    assert "describe" in body["vector_index_error"], body["vector_index_error"]
+
+
+def test_removing_a_member_with_a_blank_machine_id_is_refused_naming_the_field(running_worker):
+    """Guards against DELETE /members/<blank> answering an error that does not name machine_id."""
+    response = httpx.delete(f"{running_worker.url}/members/%20", headers=AUTH, timeout=30)
+    assert (response.status_code, response.json()["error"]) == (400, "machine_id is required (a non-empty string)")
+
+
+def test_a_summary_of_all_machines_spends_no_per_machine_count(running_worker):
+    """Guards against /sync-summary without a machine_id still running the per-machine count query
+    (one D1 query more on every call of the daemon UI)."""
+    mine, everyone = (httpx.get(f"{running_worker.url}/sync-summary", params=params, headers=AUTH, timeout=30)
+                      for params in ({"machine_id": "m-any"}, {}))
+    assert "machine_tables" in mine.json() and "machine_tables" not in everyone.json()
+    assert counted(everyone)["d1"] == counted(mine)["d1"] - 1
