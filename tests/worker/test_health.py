@@ -95,6 +95,29 @@ def test_an_unreadable_ledger_is_shown_as_unavailable_and_its_reason_logged(star
     assert "health: cannot read the migration ledger:" in log and "no such column" in log
 
 
+def test_no_token_yet_is_a_null_hash_and_no_error_logged(start_worker):
+    """Guards against /health hashing a token that does not exist yet: the null hash must come
+    from "no token", not from a failed hash whose error lands in the operator's log."""
+    worker = start_worker(upto=schema_version())
+    body = httpx.get(f"{worker.url}/health").json()
+    assert (body["status"], body["mcp_token_hash"]) == ("ok", None)
+    worker.stop()
+    assert "cannot read the MCP token" not in worker.log_path.read_text()
+
+
+def test_an_unreadable_mcp_token_is_a_null_hash_and_its_reason_logged(start_worker):
+    """Guards against a KV read that fails taking /health down or dropping `mcp_token_hash` from
+    the answer, and against its reason missing from the Worker's log. MYCO_SECRETS bound to a
+    plain value (not a namespace) makes the read fail as a broken binding would."""
+    worker = start_worker(upto=schema_version(), extra={"kvNamespaces": {}, "vars": {**plan_vars("paid"), "MYCO_SECRETS": "not a namespace"}})
+    response = httpx.get(f"{worker.url}/health")
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "ok"), body
+    assert "mcp_token_hash" in body and body["mcp_token_hash"] is None
+    worker.stop()
+    assert "health: cannot read the MCP token:" in worker.log_path.read_text()
+
+
 def test_the_first_connect_creates_the_token_and_health_then_shows_its_hash(start_worker):
     worker = start_worker(upto=schema_version())
     assert httpx.get(f"{worker.url}/health").json()["mcp_token_hash"] is None
