@@ -164,7 +164,7 @@ export function readRecord(raw, defaultMachineId, now) {
   // null when the record carries none, so a hash never outlives the content it described (an
   // upsert updates only the columns it carries; a kept hash would skip a later resend as unchanged).
   if (table.content_hash && raw.operation === "upsert" && row.content_hash == null) {
-    row.content_hash = contentHash === null ? null : readField("content_hash", "text", contentHash);
+    row.content_hash = readField("content_hash", "text", contentHash); // null stays null
   }
   const key = readKey(table, row);
   checkRowSize(row);
