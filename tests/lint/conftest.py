@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.history.files import read_migrations
+from infra.history.sumfile import chain_digests, render_sum
 from infra.lint import lint_migrations
 from infra.lint.rules import OPT_IN_CODES
 
@@ -32,6 +34,11 @@ def lint_history(tmp_path: Path):
         return lint_migrations(folder, use_cache=use_cache, enable=enable)
 
     return run
+
+
+def sum_without_baseline(folder: Path) -> None:
+    """A hyphae.sum written before baselines existed: numbering rules apply to every file."""
+    (folder / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(folder))))
 
 
 def codes_at(report, file_suffix: str) -> list[tuple[str, int]]:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from infra.history.files import read_migrations
-from infra.history.sumfile import chain_digests, read_baseline, render_sum, write_sum
+from infra.history.sumfile import read_baseline, write_sum
 from infra.lint import lint_migrations
 from infra.lint.cache import cache_dir
 from infra.paths import DEFAULT_MIGRATIONS_DIR
-from tests.lint.conftest import codes_at, write_history
+from tests.lint.conftest import codes_at, sum_without_baseline, write_history
 
 INDEX_FIRST = "CREATE INDEX IF NOT EXISTS idx_prompt_batches_parent ON prompt_batches (parent_prompt_batch_id);\n"
 ALTER = "ALTER TABLE prompt_batches ADD COLUMN parent_prompt_batch_id INTEGER;"
@@ -58,11 +58,6 @@ def test_folder_without_sum_is_linted_with_a_note(tmp_path):
     assert report.ok and "invoke lint --write-sum" in report.notes[0]
 
 
-def _sum_without_baseline(folder: Path) -> None:
-    """A hyphae.sum written before baselines existed: numbering rules apply to every file."""
-    (folder / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(folder))))
-
-
 @pytest.mark.parametrize(("names", "bad"), [
     (["0001_a.sql", "0003_b.sql"], "0003_b.sql"),
     (["0001_a.sql", "0001_b.sql"], "0001_b.sql"),
@@ -72,7 +67,7 @@ def _sum_without_baseline(folder: Path) -> None:
 def test_his001_names_numbering_duplicates_and_gaps(tmp_path, names, bad):
     for name in names:
         (tmp_path / name).write_text("SELECT 1;\n")
-    _sum_without_baseline(tmp_path)
+    sum_without_baseline(tmp_path)
     report = lint_migrations(tmp_path)
     assert [(Path(finding.file).name, finding.code) for finding in report.errors] == [(bad, "HIS001")]
 

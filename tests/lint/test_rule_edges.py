@@ -14,6 +14,7 @@ from infra.lint import lint_migrations
 from infra.lint.rules import RULES
 from infra.lint.rules import contract as contract_rule
 from tests.lint import test_contract_rule as contract_cases
+from tests.lint.conftest import sum_without_baseline
 from tests.lint.test_rules import BASE
 
 
@@ -36,7 +37,7 @@ def test_history_findings_carry_column_1_and_the_rule_s_hint(tmp_path):
     """Guards against HIS001/HIS005 findings losing the column or the hint CI shows with them."""
     for name in ["0001_a.sql", "0003_b.sql"]:
         (tmp_path / name).write_text("SELECT 1;\n")
-    (tmp_path / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(tmp_path))))
+    sum_without_baseline(tmp_path)
     (tmp_path / "0001_a.sql").write_text("SELECT 2;\n")
     findings = lint_migrations(tmp_path).findings
     assert [(finding.code, finding.line, finding.column, finding.hint) for finding in findings] == [
@@ -208,7 +209,7 @@ def test_his005_message_whole(tmp_path):
     """Guards against HIS005's message losing the entry, the file or what may have happened."""
     for name in ["0001_a.sql", "0002_b.sql"]:
         (tmp_path / name).write_text("SELECT 1;\n")
-    (tmp_path / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(tmp_path))))
+    sum_without_baseline(tmp_path)
     (tmp_path / "0002_b.sql").write_text("SELECT 2;\n")
     assert _findings(lint_migrations(tmp_path)) == [
         ("HIS005", 3, "hyphae.sum is stale from entry 2 (0002_b.sql): history was edited, inserted, removed or reordered")]

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.history.files import read_migrations
-from infra.history.sumfile import chain_digests, render_sum
 from infra.lint import lint_migrations
 from tests.lint import test_contract_rule as contract_cases
+from tests.lint.conftest import sum_without_baseline
 from tests.lint.test_rules import BASE
 
 CASES = [
@@ -152,7 +151,7 @@ def test_his001_message_names_the_file_and_what_is_wrong(tmp_path, names, messag
     """Guards against a HIS001 message that names the wrong number, range or neighbour."""
     for name in names:
         (tmp_path / name).write_text("SELECT 1;\n")
-    (tmp_path / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(tmp_path))))  # no baseline
+    sum_without_baseline(tmp_path)
     assert [(finding.code, finding.line, finding.message) for finding in lint_migrations(tmp_path).findings] == [
         ("HIS001", 1, message)]
 
@@ -161,7 +160,7 @@ def test_a_history_starting_at_0000_has_no_his001(tmp_path):
     """Guards against HIS001 refusing drizzle's first number, 0000."""
     for name in ["0000_a.sql", "0001_b.sql"]:
         (tmp_path / name).write_text("SELECT 1;\n")
-    (tmp_path / "hyphae.sum").write_text(render_sum(chain_digests(read_migrations(tmp_path))))
+    sum_without_baseline(tmp_path)
     assert lint_migrations(tmp_path).findings == []
 
 
