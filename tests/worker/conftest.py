@@ -49,6 +49,16 @@ def local_database(state: Path) -> Path:
     return local_d1_file(load_environment("local").local_database_id, state)
 
 
+def unreadable_ledger_state(state: Path) -> Path:
+    """A state folder whose D1 holds a d1_migrations table without its `name` column: a ledger
+    the Worker's read fails on (D1 answers "no such column")."""
+    database = local_database(state)
+    database.parent.mkdir(parents=True)
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")
+    return state
+
+
 def read_rows(state: Path, sql: str, *params) -> list[tuple]:
     """Read the Worker's D1 file directly (read-only) to see what really reached the database."""
     connection = sqlite3.connect(f"file:{local_database(state)}?mode=ro", uri=True)

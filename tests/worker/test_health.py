@@ -6,14 +6,12 @@ token /connect gave it (reference §3.6), so the hash must be exactly the client
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 import pytest
 
 from infra.environments import load_environment, schema_version
 from infra.local.smoke import client_token_hash
-from tests.worker.conftest import AUTH, MCP_TOKEN, get, local_database, plan_vars, read_rows
+from tests.worker.conftest import AUTH, MCP_TOKEN, get, plan_vars, read_rows, unreadable_ledger_state
 
 pytestmark = pytest.mark.workerd
 
@@ -81,11 +79,7 @@ def test_health_reports_an_empty_team_key_as_no_key(start_worker):
 def test_an_unreadable_ledger_is_shown_as_unavailable_and_its_reason_logged(start_worker, tmp_path):
     """Guards against /health's fixed wording for a database that did not answer, and the log line
     with D1's own reason, being lost: the public answer hides the reason, the operator's log has it."""
-    state = tmp_path / "damaged"
-    database = local_database(state)
-    database.parent.mkdir(parents=True)
-    with sqlite3.connect(database) as connection:
-        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")  # no `name` column
+    state = unreadable_ledger_state(tmp_path / "damaged")
     worker = start_worker(upto=0, state=state)
     body = httpx.get(f"{worker.url}/health").json()
     assert (body["status"], body["error"]) == ("database_unavailable", "the database did not answer (the reason is in the Worker's log)")

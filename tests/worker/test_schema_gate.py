@@ -16,7 +16,7 @@ from infra.history.files import read_migrations
 from infra.history.sumfile import write_sum
 from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE
 from infra.runner.apply import MigrateOptions, run_migrate
-from tests.worker.conftest import TEAM_KEY, local_database, plan_vars, read_rows, session
+from tests.worker.conftest import TEAM_KEY, local_database, plan_vars, read_rows, session, unreadable_ledger_state
 
 pytestmark = pytest.mark.workerd
 
@@ -163,11 +163,7 @@ def test_a_null_version_passes_like_a_missing_one(running_worker, path):
 
 
 def test_a_ledger_the_worker_cannot_read_closes_the_gate_with_the_reason(start_worker, tmp_path):
-    state = tmp_path / "damaged-ledger"
-    database = local_database(state)
-    database.parent.mkdir(parents=True)
-    with sqlite3.connect(database) as connection:
-        connection.execute("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY)")  # no `name` column
+    state = unreadable_ledger_state(tmp_path / "damaged-ledger")
     worker = start_worker(upto=0, state=state)
     health = httpx.get(f"{worker.url}/health")
     assert health.status_code == 503
