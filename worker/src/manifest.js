@@ -19,10 +19,10 @@ function readParameters(url) {
   const machineId = requireString(url.searchParams.get("machine_id") ?? "", "machine_id");
   const table = requireString(url.searchParams.get("table") ?? "", "table");
   const contract = contractTable(table);
-  if (!contract || !keyedById(contract) || !storedColumns(table)) {
+  const columns = storedColumns(table);
+  if (!contract || !keyedById(contract) || !columns) {
     throw new HttpError(400, `Unknown or ineligible table: ${table}`);
   }
-  const columns = storedColumns(table);
   return {
     machineId,
     table,
