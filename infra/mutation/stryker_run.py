@@ -23,6 +23,10 @@ from infra.paths import REPO_ROOT, state_dir
 
 STATUS = {"Killed": "killed", "Timeout": "timeout", "Survived": "survived", "NoCoverage": "no tests",
           "CompileError": "invalid", "RuntimeError": "invalid", "Ignored": "skipped", "Pending": "not checked"}
+# A mutant times out after (clean run x factor + ms). Stryker's defaults (1.5, 5 s) assume the
+# machine stays as quiet as during the clean run; on two shared cores a slow survivor then times
+# out and counts as killed. Hanging Workers still fail: the tests' own HTTP timeouts end them.
+TIMEOUT_FACTOR, TIMEOUT_MS = 3, 15000
 # Never copied into the sandbox: state, caches and the Python environment (used where it is).
 SANDBOX_IGNORED = ["/.venv", "/.hyphae", "/dist", "/backups", "/.pytest_cache", "/.hypothesis", "/.stryker-tmp",
                    "/reports", "**/__pycache__"]
@@ -36,6 +40,8 @@ def plan_config(module: MutationModule, folder: Path, jobs: int) -> dict:
         "commandRunner": {"command": f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly {tests}"},
         "mutate": [module.source if module.source.endswith(".js") else f"{module.source}/**/*.js"],
         "coverageAnalysis": "off",
+        "timeoutFactor": TIMEOUT_FACTOR,
+        "timeoutMS": TIMEOUT_MS,
         "concurrency": jobs,
         "reporters": ["json", "html", "progress"],
         "jsonReporter": {"fileName": str(folder / "mutation.json")},

@@ -63,6 +63,13 @@ def test_stryker_mutates_one_worker_file_and_runs_only_the_tests_that_exercise_i
     assert "/.venv" in config["ignorePatterns"] and "/.hyphae" in config["ignorePatterns"]
 
 
+def test_stryker_waits_three_clean_runs_before_calling_a_mutant_timed_out(tmp_path):
+    """Guards against Stryker's default timeout (1.5 clean runs + 5 s): on a busy machine a slow
+    surviving mutant times out and counts as killed, inflating the score."""
+    config = plan_config(MODULES["worker-auth"], tmp_path, jobs=1)
+    assert (config["timeoutFactor"], config["timeoutMS"]) == (3, 15000)
+
+
 def test_every_worker_source_file_is_one_module_whose_tests_exist():
     from infra.paths import REPO_ROOT
 
