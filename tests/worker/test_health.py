@@ -160,6 +160,19 @@ def test_connect_stores_the_nodes_fields_and_keeps_known_ones_a_later_connect_om
     assert read_rows(state, query)[0][:3] == ("0.9.1", 7, 3)
 
 
+def test_connect_reads_a_null_field_as_one_left_out(start_worker, tmp_path):
+    """Guards against a JSON null in an optional integer field (`schema_version`,
+    `sync_protocol_version`) refused as "not an integer": the client sends null for a value it
+    does not know, and the node keeps what it stored before."""
+    state = tmp_path / "nulls"
+    worker = start_worker(upto=schema_version(), state=state)
+    query = "SELECT package_version, schema_version, sync_protocol_version FROM nodes"
+    assert connect(worker, "m-null", version="0.15.0", schema_version=7).status_code == 200
+    answer = connect(worker, "m-null", package_version=None, version=None, schema_version=None, sync_protocol_version=None)
+    assert answer.status_code == 200, answer.text
+    assert read_rows(state, query) == [("0.15.0", 7, 3)]
+
+
 def test_connect_takes_a_machine_id_of_1024_utf8_bytes_and_refuses_one_more(start_worker, tmp_path):
     """Guards against the machine_id limit moving by a byte (`>=`) or counting characters, not bytes."""
     state = tmp_path / "long-id"

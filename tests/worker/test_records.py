@@ -113,6 +113,7 @@ def test_a_wrongly_typed_sync_protocol_version_is_a_clear_400(running_worker, pa
     ({"machine_id": "m" * 2_000_001}, 413, "machine_id is over 2000000 bytes"),
     ({"machine_id": "m" * 1025}, 413, "machine_id is over 1024 bytes"),
     ({"machine_id": "m-connect", "version": {"v": 1}}, 400, "version must be a string, not an object"),
+    ({"machine_id": "m-connect", "package_version": 5}, 400, "package_version must be a string, not an integer"),
     ({"machine_id": "m-connect", "vault_name": 7}, 400, "vault_name must be a string, not an integer"),
     ({"machine_id": "m-connect", "agent": "a" * 2_000_001}, 413, "agent is over 2000000 bytes"),
     ({"machine_id": "m-connect", "schema_version": "9"}, 400, "schema_version must be an integer, not a string"),
