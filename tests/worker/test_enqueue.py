@@ -19,6 +19,7 @@ from tests.worker.conftest import (
     enqueue,
     get,
     local_database,
+    plan_vars,
     read_rows,
     record,
     session,
@@ -217,6 +218,16 @@ def test_protocol_1_daemons_push_to_sync_and_read_their_answer_shape(running_wor
     assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = 'm-v1'") == [("s-v1",)]
 
 
+def test_a_protocol_1_resend_of_unchanged_records_is_skipped_not_synced(running_worker):
+    """Guards against /sync counting unchanged records as synced: `synced` is what was accepted
+    less what was unchanged, `skipped` the unchanged ones."""
+    records = [session("s-v1-same", "m-v1-same", content_hash="h-same"), session("s-v1-new", "m-v1-same", content_hash="h-new")]
+    body = {"machine_id": "m-v1-same", "sync_protocol_version": 1, "records": records[:1]}
+    assert httpx.post(f"{running_worker.url}/sync", json=body, headers=AUTH).json() == {"synced": 1, "skipped": 0, "errors": []}
+    response = httpx.post(f"{running_worker.url}/sync", json={**body, "records": records}, headers=AUTH)
+    assert response.json() == {"synced": 1, "skipped": 1, "errors": []}
+
+
 @pytest.mark.parametrize("records, status, message", [
     ("x", 400, "records must be an array, not a string"),
     ([session(f"s-over-{index}", "m-over") for index in range(1001)], 413, "at most 1000 records per request"),
@@ -255,3 +266,132 @@ def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
     assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
     refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})
     assert refused.headers["x-hyphae-d1-calls"] == "0"
+
+
+NO_EMBEDDINGS = {"written": 0, "removed": 0, "failed": 0, "skipped": 0}
+
+
+@pytest.mark.parametrize("body", [
+    {"machine_id": "m-empty", "sync_protocol_version": 3},
+    {"machine_id": "m-empty", "sync_protocol_version": 3, "records": [{**session("s-nope", "m-empty"), "table": "nope"}]},
+])
+def test_a_push_with_no_record_to_store_answers_every_field_with_zero(running_worker, body):
+    """Guards against a push without `records` read as holding a record, and against the answer
+    of a push that stores nothing missing its embedding counts."""
+    answer = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH, timeout=60).json()
+    rejected = [{"table": "nope", "id": "s-nope", "error": "Unknown table: nope"}] if "records" in body else []
+    assert answer == {"accepted": 0, "rejected": rejected, "unchanged": 0, "dead_lettered": [], "dropped_fields": {},
+                      "embeddings": NO_EMBEDDINGS}
+
+
+@pytest.mark.parametrize("fields", [{}, {"machine_id": None}], ids=["left-out", "null"])
+def test_a_push_whose_machine_id_is_left_out_or_null_stores_records_naming_their_own(running_worker, worker_state, fields):
+    """Guards against the push's machine_id refused when it is left out or null: each record names
+    its own machine (reference §3.3), so the push-level one is optional."""
+    machine = f"m-own-{len(fields)}"
+    body = {**fields, "sync_protocol_version": 3, "records": [session("s-own", machine)]}
+    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert response.status_code == 200, response.text
+    assert (response.json()["accepted"], response.json()["rejected"]) == (1, [])
+    assert read_rows(worker_state, "SELECT id FROM sessions WHERE machine_id = ?", machine) == [("s-own",)]
+
+
+@pytest.mark.parametrize("machine_id, kind", [(42, "an integer"), (["m"], "an array"), ({"id": "m"}, "an object")])
+def test_a_push_whose_machine_id_is_not_a_string_is_a_400_naming_its_type(running_worker, worker_state, machine_id, kind):
+    """Guards against a push-level machine_id of the wrong type accepted (or answered with an empty
+    error): the whole push is refused with a message naming the type, and nothing is stored."""
+    body = {"machine_id": machine_id, "sync_protocol_version": 3, "records": [session("s-typed", "m-typed")]}
+    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (400, {"error": f"machine_id must be a string, not {kind}"})
+    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-typed'") == [(0,)]
+
+
+def test_a_batch_of_exactly_the_record_limit_is_accepted(running_worker, worker_state):
+    """Guards against the per-request limit off by one: 1000 records (MAX_RECORDS) are one push."""
+    records = [record("team_members", f"m-limit-{index:04d}", "m-limit", project_id=None, user=f"u{index}", role="member")
+               for index in range(1000)]
+    answer = enqueue(running_worker, records, "m-limit")
+    assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (1000, [], [])
+    assert read_rows(worker_state, "SELECT count(*) FROM team_members WHERE machine_id = 'm-limit'") == [(1000,)]
+
+
+def test_dropped_field_names_are_cut_at_100_characters_and_at_100_distinct_names(running_worker):
+    """Guards against the cap on the dropped-field counts going wrong: a name of 100 characters is
+    kept whole and a longer one cut to 100 and "…"; past 100 distinct names a new name is counted
+    as "spores.…", while a name already counted keeps its own count."""
+    first = {"a" * 100: 1, "b" * 101: 1, **{f"f{index:03d}": 1 for index in range(98)}}
+    second = {"f000": 1, "g1": 1, "g2": 1}
+    answer = enqueue(running_worker, [spore("sp-many", "m-many-fields", **first), spore("sp-many2", "m-many-fields", **second)], "m-many-fields")
+    assert answer["accepted"] == 2
+    expected = {"spores." + "a" * 100: 1, "spores." + "b" * 100 + "…": 1, **{f"spores.f{index:03d}": 1 for index in range(1, 98)},
+                "spores.f000": 2, "spores.…": 2}
+    assert answer["dropped_fields"] == expected
+
+
+def test_a_delete_carrying_the_stored_content_hash_is_applied_without_a_hash_lookup(running_worker, worker_state):
+    """Guards against a delete read as unchanged when it carries the row's stored content hash (the
+    row would outlive its delete), and against the stored hashes looked up for deletes (a D1 query
+    spent for records that are written whatever the stored hash says)."""
+    enqueue(running_worker, [session("s-hashed-delete", "m-hashed-delete", content_hash="h-same")], "m-hashed-delete")
+    delete = {**record("sessions", "s-hashed-delete", "m-hashed-delete", "delete"), "content_hash": "h-same"}
+    body = {"machine_id": "m-hashed-delete", "sync_protocol_version": 3, "records": [delete]}
+    response = httpx.post(f"{running_worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert (response.json()["accepted"], response.json()["unchanged"]) == (1, 0)
+    assert read_rows(worker_state, "SELECT count(*) FROM sessions WHERE machine_id = 'm-hashed-delete'") == [(0,)]
+    # the gate, the delete with its embedding job, the embedded row's read, the last batch: no hash lookup
+    assert response.headers["x-hyphae-d1-calls"] == "4"
+
+
+DEFERRED = ("deferred: the request's D1 query budget ran out before this record could be written on its own; "
+            "it is kept here and applied by the cron or POST /dlq/retry")
+
+
+@pytest.mark.parametrize("budget, status, stored, parked", [(7, 503, 0, 0), (8, 200, 0, 1), (10, 200, 1, 0)])
+def test_a_push_at_the_edges_of_the_query_budget(start_worker, tmp_path, budget, status, stored, parked):
+    """Guards against a wrong sum of what a push must fit before it writes (the hash lookups,
+    parking every record, the dead-letter clean-up, the counters): one session without its embedded
+    fields needs 1 query for the gate and 7 more to start; with 8 it is parked for the cron
+    (accepted, durable); with 10 it is written and its embedding, which needs its row read back, waits.
+    Short of that it is refused whole, naming both numbers, before anything is written."""
+    state = tmp_path / f"budget-{budget}"
+    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(budget)}})
+    body = {"machine_id": "m-edge", "sync_protocol_version": 3, "records": [session("s-edge", "m-edge")]}
+    response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert response.status_code == status, response.text
+    if status == 503:
+        assert response.json() == {"error": "this request needs more D1 queries than one invocation may make (7 > 6, hyphae:worker.plan); "
+                                            "it was not completed, send it again or in smaller batches", "budget": "queries"}
+    else:
+        dead_lettered = [{"table": "sessions", "id": "s-edge", "error": DEFERRED}] if parked else []
+        skipped = 1 if stored else 0
+        assert response.json() == {"accepted": 1, "rejected": [], "unchanged": 0, "dead_lettered": dead_lettered, "dropped_fields": {},
+                                   "embeddings": {**NO_EMBEDDINGS, "skipped": skipped}}
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(stored,)]
+    assert read_rows(state, "SELECT count(*) FROM team_dlq") == [(parked,)]
+    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(stored,)]
+
+
+def test_a_push_embeds_at_most_eight_calls_of_texts_inline(running_worker):
+    """Guards against the push's inline embedding spending Workers AI without its allowance of 8
+    calls (16 texts each): the rest of the push's embeddings wait in the backlog for the cron."""
+    records = [session(f"s-inline-{index}", "m-inline", summary=f"summary {index}", status="active", project_root="/repo")
+               for index in range(150)]
+    answer = enqueue(running_worker, records, "m-inline")
+    assert (answer["accepted"], answer["embeddings"]) == (150, {"written": 128, "removed": 0, "failed": 0, "skipped": 22})
+
+
+def test_a_dead_letter_counts_as_neither_written_nor_unchanged_and_its_error_is_kept_in_the_stats(start_worker, tmp_path):
+    """Guards against dead letters counted as unchanged records, and against the stats' last_error
+    holding more than its first 500 characters of a long D1 error."""
+    state = tmp_path / "long-error"
+    worker = start_worker(upto=schema_version(), state=state)
+    reason = "refused " + "x" * 600
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute(f"CREATE TRIGGER refuse_long BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, '{reason}'); END")
+    answer = enqueue(worker, [session("s-long-error", "m-long")], "m-long")
+    [parked] = answer["dead_lettered"]
+    assert reason in parked["error"] and len(parked["error"]) > 600
+    assert (answer["accepted"], answer["unchanged"]) == (1, 0)
+    stats = get(worker, "/queue-stats")
+    assert (stats["accepted"], stats["unchanged"], stats["dead_lettered"]) == (1, 0, 1)
+    assert stats["last_error"] == parked["error"][:500]
