@@ -79,7 +79,8 @@ export async function storeRecords(env, db, checked, { now, reserve }) {
   const needed = lookups.length + parkCost(current) + clearing + reserve;
   if (db.remaining() < needed) throw new BudgetExceeded("queries", db.remaining(), needed);
   const stored = lookups.length ? await readStoredHashes(db, lookups) : new Map();
-  // Only upserts' hashes are looked up, so a delete is never unchanged, whatever hash it carries.
+  // Only upserts' hashes are looked up and a row comes once (keepLastPerRow), so a delete is never
+  // unchanged, whatever hash it carries.
   const changed = current.filter((record) => !isUnchanged(stored, record));
   const queuedAt = Date.now();
   const { written, deadLettered } = await applyRecords(db, changed, { queuedAt, now, reserve: clearing + reserve });
