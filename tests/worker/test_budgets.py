@@ -20,6 +20,7 @@ from tests.worker.conftest import (
     local_database,
     plan_vars,
     read_rows,
+    record,
     run_cron,
     session,
     stored_vectors,
@@ -159,3 +160,75 @@ def test_a_push_naming_many_machines_costs_what_one_machines_does(start_worker, 
     assert response.status_code == 200 and response.json()["accepted"] == 1000
     assert counted(response)["d1"] <= 12, counted(response)  # the lookups and writes are per table, not per machine
     assert read_rows(state, "SELECT count(DISTINCT machine_id), count(*) FROM sessions") == [(100, 1000)]
+
+
+# --- What writes.js plans to spend: parking a push's records, packing them into batches, and
+# deferring what the budget can no longer cover.
+
+DEFERRED = ("deferred: the request's D1 query budget ran out before this record could be written on its own; "
+            "it is kept here and applied by the cron or POST /dlq/retry")
+
+
+def prompt_batch(record_id: str, machine_id: str, **data) -> dict:
+    """A prompt batch: a table without embeddings, so a push's D1 spending is only its writes."""
+    return record("prompt_batches", record_id, machine_id, session_id="s1", kind="user", origin="cli", created_at=1, **data)
+
+
+def budget_vars(queries: int) -> dict:
+    return {"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(queries)}}
+
+
+@pytest.mark.parametrize("queries, deferred", [(9, False), (8, True)])
+def test_a_record_is_written_when_the_budget_covers_it_exactly_and_deferred_with_its_reason_when_not(start_worker, tmp_path,
+                                                                                                      queries, deferred):
+    """Guards against a write refused when the budget left covers it exactly (deferred instead), and
+    against a deferred record's reason cut short (the whole reason is what /dlq lists)."""
+    state = tmp_path / f"exact-{queries}"
+    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(queries))
+    # After the gate's query: the row (1), parking it if it failed (3: parkCost), the dead-letter
+    # clean-up (1) and the counters kept for the last batch (3): 8 of the 8 left, or of 7.
+    response = push(worker, [prompt_batch("pb-exact", "m-exact")], "m-exact")
+    assert response.status_code == 200, response.text
+    assert counted(response)["d1"] <= queries
+    answer = response.json()
+    assert answer["accepted"] == 1
+    if deferred:
+        assert answer["dead_lettered"] == [{"table": "prompt_batches", "id": "pb-exact", "error": DEFERRED}]
+        assert read_rows(state, "SELECT reason FROM team_dlq WHERE lease_id = 'prompt_batches:pb-exact:m-exact'") == [(DEFERRED,)]
+        assert read_rows(state, "SELECT count(*) FROM prompt_batches") == [(0,)]
+    else:
+        assert answer["dead_lettered"] == []
+        assert read_rows(state, "SELECT id FROM prompt_batches") == [("pb-exact",)]
+
+
+def test_parking_a_record_near_a_whole_json_parameter_is_planned_as_two_lists(start_worker, tmp_path):
+    """Guards against a wrong count of the statements parking may take (parkCost: each row plus
+    four keys and its reason, in lists of JSON_PARAMETER_BYTES, two per list and one more): a row
+    whose parked entry just overflows one list needs 2 * 2 + 1, and the push is refused naming it."""
+    state = tmp_path / "park-cost"
+    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(4))
+    # the row's JSON is about 1,895,800 bytes: with 4 * 1,024 key bytes and 1,100 for the reason,
+    # just over JSON_PARAMETER_BYTES (1,900,000), and just under it without the reason's share
+    large = prompt_batch("pb-large", "m-large", user_prompt="x" * 1_895_600)
+    response = push(worker, [large], "m-large")
+    assert response.status_code == 503
+    # no lookup (no content hash) + parking (5) + the dead-letter clean-up (1) + the counters (3),
+    # against the 3 queries left after the gate
+    assert response.json()["error"] == ("this request needs more D1 queries than one invocation may make (9 > 3, "
+                                        "hyphae:worker.plan); it was not completed, send it again or in smaller batches")
+    assert read_rows(state, "SELECT count(*) FROM prompt_batches") == [(0,)]
+
+
+def test_large_rows_are_packed_into_batches_of_at_most_eight_megabytes_of_parameters(start_worker, tmp_path):
+    """Guards against packing that ignores or underrates the rows' sizes: three rows of 1.5 MB
+    (counted twice, as a batch carries each row's JSON and the statement's list) are two batches,
+    never one."""
+    state = tmp_path / "packing"
+    worker = start_worker(upto=schema_version(), state=state)
+    records = [prompt_batch(f"pb-big-{index}", "m-big", user_prompt=str(index) * 1_500_000) for index in range(3)]
+    response = push(worker, records, "m-big")
+    assert response.status_code == 200, response.text
+    assert (response.json()["accepted"], response.json()["dead_lettered"]) == (3, [])
+    # the gate; two rows (one statement each: a row fills most of a JSON list); the third; the last batch
+    assert (response.headers["x-hyphae-d1-calls"], response.headers["x-hyphae-d1-statements"]) == ("4", str(1 + 2 + 1 + 1 + 2))
+    assert read_rows(state, "SELECT count(*) FROM prompt_batches WHERE length(user_prompt) = 1500000") == [(3,)]

@@ -395,3 +395,101 @@ def test_a_dead_letter_counts_as_neither_written_nor_unchanged_and_its_error_is_
     stats = get(worker, "/queue-stats")
     assert (stats["accepted"], stats["unchanged"], stats["dead_lettered"]) == (1, 0, 1)
     assert stats["last_error"] == parked["error"][:500]
+
+
+# --- How the rows are written (worker/src/writes.js): one statement per table and column set, the
+# stored hashes read per table, deletes per table, dead letters keyed by the row's whole key.
+
+def usage(response: httpx.Response) -> tuple[int, int]:
+    """(D1 round trips, D1 statements) the Worker reports having spent on one request."""
+    return int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
+
+
+def push(worker, records: list[dict], machine_id: str) -> httpx.Response:
+    body = {"machine_id": machine_id, "sync_protocol_version": 3, "records": records}
+    response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def prompt_batch(record_id: str, machine_id: str, **data) -> dict:
+    """A prompt batch: a table without embeddings, so a push's D1 spending is only its writes."""
+    return record("prompt_batches", record_id, machine_id, session_id="s1", kind="user", origin="cli", created_at=1, **data)
+
+
+def test_upserts_of_one_table_with_different_fields_are_each_written_with_their_own(running_worker, worker_state):
+    """Guards against a table's upserts grouped by table alone: the whole group written with the
+    first record's columns, so a later record's other fields are lost or set to NULL."""
+    enqueue(running_worker, [session("s-cols-b", "m-cols", summary="kept")], "m-cols")
+    answer = enqueue(running_worker, [session("s-cols-a", "m-cols"), session("s-cols-b", "m-cols", title="renamed"),
+                                      session("s-cols-c", "m-cols", summary="written", branch="main")], "m-cols")
+    assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (3, [], [])
+    rows = read_rows(worker_state, "SELECT id, title, summary, branch FROM sessions WHERE machine_id = 'm-cols' ORDER BY id")
+    assert rows == [("s-cols-a", "t-s-cols-a", None, None), ("s-cols-b", "renamed", "kept", None), ("s-cols-c", "t-s-cols-c", "written", "main")]
+
+
+def test_deletes_of_several_tables_in_one_push_each_remove_their_own_table_rows(running_worker, worker_state):
+    """Guards against deletes grouped across tables: every key deleted from the first table's rows,
+    the other tables' rows left in place."""
+    machine = "m-del-tables"
+    enqueue(running_worker, [session("d-s", machine), spore("d-sp", machine), prompt_batch("d-pb", machine)], machine)
+    answer = enqueue(running_worker, [record("sessions", "d-s", machine, "delete"), record("spores", "d-sp", machine, "delete"),
+                                      record("prompt_batches", "d-pb", machine, "delete")], machine)
+    assert (answer["accepted"], answer["rejected"], answer["dead_lettered"]) == (3, [], [])
+    for table in ("sessions", "spores", "prompt_batches"):
+        assert read_rows(worker_state, f"SELECT count(*) FROM {table} WHERE machine_id = ?", machine) == [(0,)], table
+
+
+def test_stored_hashes_are_read_per_table_and_only_for_records_that_carry_one(running_worker):
+    """Guards against the stored hashes of several tables all looked up in the first table (a
+    spore resent unchanged rewritten), and against a lookup for records without a content hash
+    (a query spent for nothing)."""
+    machine = "m-hash-tables"
+    records = [session("h-s", machine, content_hash="hs"), spore("h-sp", machine, content_hash="hsp")]
+    enqueue(running_worker, records, machine)
+    again = enqueue(running_worker, records, machine)
+    assert (again["accepted"], again["unchanged"]) == (2, 2)
+    # the gate, the rows (one statement), the last batch (the dead-letter clean-up, the push's
+    # counters, the node's last_seen): no lookup
+    unhashed = push(running_worker, [prompt_batch("h-pb-1", machine), prompt_batch("h-pb-2", machine)], machine)
+    assert usage(unhashed) == (3, 1 + 1 + 3)
+
+
+def test_a_failed_batch_is_narrowed_into_its_write_groups_before_any_bisection(running_worker, worker_state):
+    """Guards against narrowing that halves a failed batch instead of trying each write group on its
+    own, that merges the deletes of several tables (or a table's deletes with its upserts) into one
+    group, and against upserts of one column set split in two by the order of their fields: each
+    costs this push more D1 round trips (a refused record among many more)."""
+    machine = "m-narrow"
+    bad = record("team_members", "tm-bad", machine, project_id=None)  # team_members.user is NOT NULL in D1
+    reordered = [record("prompt_batches", f"n-pb-r{index}", machine, created_at=1, origin="cli", kind="user", session_id="s1")
+                 for index in range(10)]
+    records = [bad, *[prompt_batch(f"n-pb-{index}", machine) for index in range(10)], *reordered,
+               record("prompt_batches", "n-pb-gone", machine, "delete"), record("graph_edges", "n-ge-gone", machine, "delete"),
+               record("team_members", "tm-gone", machine, "delete", project_id=None)]
+    response = push(running_worker, records, machine)
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (24, [])
+    assert [(entry["table"], entry["id"]) for entry in answer["dead_lettered"]] == [("team_members", "tm-bad")]
+    assert read_rows(worker_state, "SELECT count(*) FROM prompt_batches WHERE machine_id = ?", machine) == [(20,)]
+    # the gate; the whole batch (five write groups) fails; each group on its own: the refused one,
+    # its dead letter, the four others; the last batch
+    assert usage(response) == (1 + 1 + 1 + 1 + 4 + 1, 1 + 5 + 1 + 1 + 4 + 3)
+
+
+def test_a_dead_letter_without_an_id_is_keyed_by_its_whole_key_and_keeps_a_cut_reason(start_worker, tmp_path):
+    """Guards against the key fields of a row without an id (entity_mentions) joined without their
+    commas in the dead letter's lease_id and row_id (two different rows would share one), and
+    against a long D1 error stored whole as the dead letter's reason (cut to 1,000 characters)."""
+    state = tmp_path / "dlq-key"
+    worker = start_worker(upto=schema_version(), state=state)
+    cause = "refused " + "x" * 1200
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute(f"CREATE TRIGGER refuse_mention BEFORE INSERT ON entity_mentions BEGIN SELECT RAISE(ABORT, '{cause}'); END")
+    mention = {"entity_id": "e1", "note_id": "n1", "note_type": "spore", "agent_id": "a1", "project_id": PROJECT}
+    answer = enqueue(worker, [{"table": "entity_mentions", "operation": "upsert", "machine_id": "m-key", "data": mention}], "m-key")
+    [parked] = answer["dead_lettered"]
+    assert cause in parked["error"] and len(parked["error"]) > 1000
+    [listed] = get(worker, "/dlq")["messages"]
+    assert (listed["lease_id"], listed["row_id"]) == ("entity_mentions:e1,n1,spore,a1,m-key:m-key", "e1,n1,spore,a1,m-key")
+    assert listed["reason"] == parked["error"][:1000]

@@ -197,7 +197,6 @@ export async function applyRecords(db, records, { queuedAt, now, reserve }) {
 }
 
 async function park(db, records, reason, now, deadLettered) {
-  if (records.length === 0) return;
   await db.batch(parkStatements(records.map((record) => ({ record, reason })), now));
   deadLettered.push(...records.map((record) => ({ record, error: reason })));
 }
