@@ -6,13 +6,16 @@ runtime and, like the platform, fails a call past the limit (tests/worker/confte
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
 
 import httpx
 import pytest
 
 from infra.bench.worker_load import make_push
 from infra.environments import schema_version
+from infra.paths import REPO_ROOT
 from tests.worker.conftest import (
     AUTH,
     counted,
@@ -232,3 +235,81 @@ def test_large_rows_are_packed_into_batches_of_at_most_eight_megabytes_of_parame
     # the gate; two rows (one statement each: a row fills most of a JSON list); the third; the last batch
     assert (response.headers["x-hyphae-d1-calls"], response.headers["x-hyphae-d1-statements"]) == ("4", str(1 + 2 + 1 + 1 + 2))
     assert read_rows(state, "SELECT count(*) FROM prompt_batches WHERE length(user_prompt) = 1500000") == [(3,)]
+
+
+# worker-budget's survivors: budget.js run by node, as the Worker imports it
+
+
+def budget_in_node(body: str):
+    """Runs `body` (module code that sets `answer`) by node with budget.js's exports in scope;
+    returns `answer` read back from JSON."""
+    script = f"import {{ Budget, BudgetExceeded, meteredEnv }} from './worker/src/budget.js'; let answer; {body}\nconsole.log(JSON.stringify(answer));"
+    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("value, limit", [
+    ("unset", FREE), (None, FREE), ("", FREE), ("0", FREE), ("-5", FREE), ("many", FREE), ("1000", PAID), ("7", 7),
+])
+def test_a_budget_var_unset_or_not_a_positive_integer_is_the_free_plan(value, limit):
+    """Guards against an unset, zero, negative or unreadable D1_QUERY_BUDGET / SUBREQUEST_BUDGET
+    taken as the limit (no limit at all, or none allowed) rather than the Free plan's 50."""
+    env = "{}" if value == "unset" else json.dumps({"D1_QUERY_BUDGET": value, "SUBREQUEST_BUDGET": value})
+    assert budget_in_node(f"answer = Budget.fromEnv({env}).limits;") == {"queries": limit, "subrequests": limit}
+
+
+def test_a_budget_spends_up_to_its_limit_and_refuses_past_it_naming_what_and_how_much():
+    """Guards against spend refusing the call that reaches the limit exactly, letting one pass it
+    (the check dropped, or the count subtracted), a refused spend counting, and the 503's message
+    naming the wrong kind, the wrong sum or losing its advice."""
+    answer = budget_in_node("""
+        const refused = (budget, kind, count) => {
+          try { budget.spend(kind, count); return null; } catch (error) { return [error instanceof BudgetExceeded, error.kind, error.message]; }
+        };
+        const budget = new Budget({ queries: 3, subrequests: 2 });
+        const steps = [refused(budget, "queries", 3), refused(budget, "queries", 1), budget.remaining("queries"),
+                       refused(budget, "subrequests"), refused(budget, "subrequests"), refused(budget, "subrequests"),
+                       budget.remaining("subrequests"), refused(new Budget({ queries: 3, subrequests: 2 }), "queries", 4)];
+        answer = steps;""")
+    def message(kind: str, wanted: int, limit: int) -> str:
+        return (f"this request needs more {kind} than one invocation may make ({wanted} > {limit}, hyphae:worker.plan); "
+                "it was not completed, send it again or in smaller batches")
+    assert answer == [
+        None, [True, "queries", message("D1 queries", 4, 3)], 0,
+        None, None, [True, "subrequests", message("subrequests", 3, 2)],
+        0, [True, "queries", message("D1 queries", 4, 3)],
+    ]
+
+
+METERED = {
+    "AI": ["run"],
+    "MYCO_TEAM_VECTORS": ["upsert", "insert", "deleteByIds", "getByIds", "query", "describe"],
+    "MYCO_SECRETS": ["get", "getWithMetadata", "put", "delete", "list"],
+}
+
+
+def test_the_metered_env_spends_a_subrequest_on_every_counted_call_and_exposes_no_other():
+    """Guards against a Workers AI, Vectorize or KV method the platform counts left unwrapped (not
+    reachable, or a call the budget never sees) and against a binding the Worker lacks appearing in
+    the metered env (as a wrapper of nothing, so `env.AI` reads as bound)."""
+    answer = budget_in_node(f"""
+        const methods = {json.dumps(METERED)};
+        const calls = [];
+        const binding = (name) => Object.fromEntries([...methods[name], "unmetered"].map((method) => [method, (...args) => {{
+          calls.push([name, method, ...args]); return `${{name}}.${{method}}`; }}]));
+        const env = {{ AI: binding("AI"), MYCO_TEAM_VECTORS: binding("MYCO_TEAM_VECTORS"), MYCO_SECRETS: binding("MYCO_SECRETS"), PLAN: "paid" }};
+        const budget = new Budget({{ queries: 1, subrequests: 100 }});
+        const child = meteredEnv(env, budget);
+        const exposed = Object.fromEntries(Object.keys(methods).map((name) => [name, Object.keys(child[name]).sort()]));
+        const answers = Object.keys(methods).flatMap((name) => methods[name].map((method) => child[name][method]("x", 1)));
+        const bare = meteredEnv({{ PLAN: "free" }}, budget);
+        answer = [exposed, answers, calls, budget.remaining("subrequests"), child.PLAN,
+                  [bare.AI ?? null, bare.MYCO_TEAM_VECTORS ?? null, bare.MYCO_SECRETS ?? null, bare.PLAN]];""")
+    exposed, answers, calls, remaining, plan, bare = answer
+    assert exposed == {name: sorted(methods) for name, methods in METERED.items()}
+    assert answers == [f"{name}.{method}" for name, methods in METERED.items() for method in methods]
+    assert calls == [[name, method, "x", 1] for name, methods in METERED.items() for method in methods]
+    assert (remaining, plan) == (100 - 12, "paid")
+    assert bare == [None, None, None, "free"]

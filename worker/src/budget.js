@@ -21,7 +21,7 @@ export class BudgetExceeded extends Error {
 }
 
 const readLimit = (value) => {
-  const parsed = Number.parseInt(String(value ?? ""), 10);
+  const parsed = Number.parseInt(value, 10); // NaN for a var unset (undefined) or null
   return Number.isInteger(parsed) && parsed > 0 ? parsed : FREE_PLAN;
 };
 
