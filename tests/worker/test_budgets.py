@@ -7,6 +7,7 @@ runtime and, like the platform, fails a call past the limit (tests/worker/confte
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 
@@ -313,3 +314,28 @@ def test_the_metered_env_spends_a_subrequest_on_every_counted_call_and_exposes_n
     assert calls == [[name, method, "x", 1] for name, methods in METERED.items() for method in methods]
     assert (remaining, plan) == (100 - 12, "paid")
     assert bare == [None, None, None, "free"]
+
+
+# worker-index's survivors: a refusal over the budget, and a cron run that fails.
+
+def test_a_push_over_the_query_budget_is_a_503_naming_the_budget(start_worker, tmp_path):
+    """Guards against the 503 of a push over the invocation's budget losing its `budget` field
+    (which budget ran out: the client's cue to send smaller batches)."""
+    worker = start_worker(upto=schema_version(), state=tmp_path / "named", extra=budget_vars(4))
+    response = push(worker, [session(f"s-{index}", "m-named") for index in range(10)], "m-named")
+    body = response.json()
+    assert (response.status_code, sorted(body), body["budget"]) == (503, ["budget", "error"], "queries")
+    assert re.fullmatch(r"this request needs more D1 queries than one invocation may make \(\d+ > 3, hyphae:worker\.plan\); "
+                        r"it was not completed, send it again or in smaller batches", body["error"]), body
+
+
+def test_a_failing_cron_run_fails_the_scheduled_event_and_logs_why(start_worker, tmp_path):
+    """Guards against a cron run's failure swallowed (the platform would count a failed run as a
+    success) or logged without the `scheduled run failed` line and its stack."""
+    worker = start_worker(upto=0, state=tmp_path / "cron-fails")
+    run_cron(worker)
+    reason = "Error: database schema is at version 0, this Worker needs version 10; run the migrations"
+    assert [run["failed"] for run in invocations(worker) if run["kind"] == "scheduled"] == [[reason]]
+    worker.stop()
+    log = worker.log_path.read_text()
+    assert f"scheduled run failed {reason}\n    at requireSchema" in log

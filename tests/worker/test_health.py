@@ -231,3 +231,44 @@ def test_unknown_route_is_404_wrong_method_is_405_and_the_mcp_server_is_a_clear_
         response = httpx.post(f"{running_worker.url}{path}", headers=AUTH)
         assert response.status_code == 404
         assert "MCP server" in response.json()["error"]
+
+
+# worker-index's survivors: the router (worker/src/index.js), its paths, methods and refusals.
+
+@pytest.mark.parametrize("method, path, shown", [
+    ("GET", "/x/records/spores/sp1", "/x/records/spores/sp1"),
+    ("GET", "/records/spores/sp1/more", "/records/spores/sp1/more"),
+    ("DELETE", "/x/members/m1", "/x/members/m1"),
+    ("DELETE", "/members/m1/more", "/members/m1/more"),
+    ("GET", "/", "/"),
+    ("GET", "//", "/"),
+    ("GET", "/" + "n" * 300, "/" + "n" * 199),
+])
+def test_a_path_that_only_contains_a_route_is_404_naming_the_first_200_characters(running_worker, method, path, shown):
+    """Guards against a parameter route matched anywhere in a path rather than as the whole path
+    (its `^` or `$` dropped: /x/members/m1 would remove m1), the root read as an empty path, and the
+    404's message lost, uncut, or sent with a 401's WWW-Authenticate challenge."""
+    response = httpx.request(method, f"{running_worker.url}{path}", headers=AUTH, timeout=30)
+    assert (response.status_code, response.json()) == (404, {"error": f"Not found: no route {shown}"})
+    assert "www-authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("method, path, shown", [
+    ("POST", "/records/spores/sp1", "/records/spores/sp1"),
+    ("GET", "/members/m1", "/members/m1"),
+    ("PUT", "/records/spores/" + "r" * 300, "/records/spores/" + "r" * 184),
+])
+def test_a_parameter_route_asked_with_another_method_is_405_naming_it(running_worker, method, path, shown):
+    """Guards against a parameter route answering any method (GET /members/m1 removing m1), a path
+    that matches one reported as unknown (404), and the 405's message lost, uncut, or sent with a
+    401's WWW-Authenticate challenge."""
+    response = httpx.request(method, f"{running_worker.url}{path}", headers=AUTH, timeout=30)
+    assert (response.status_code, response.json()) == (405, {"error": f"method {method} not allowed on {shown}"})
+    assert "www-authenticate" not in response.headers
+
+
+def test_every_trailing_slash_is_ignored(running_worker):
+    """Guards against only the last of several trailing slashes dropped (`/health//` a 404)."""
+    reference = httpx.get(f"{running_worker.url}/health")
+    response = httpx.get(f"{running_worker.url}/health//")
+    assert (response.status_code, response.json()) == (200, reference.json())

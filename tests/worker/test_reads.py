@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 
@@ -14,6 +16,7 @@ from tests.worker.conftest import (
     counted,
     enqueue,
     get,
+    local_database,
     read_rows,
     record,
     session,
@@ -150,3 +153,24 @@ def test_a_summary_of_all_machines_spends_no_per_machine_count(running_worker):
                       for params in ({"machine_id": "m-any"}, {}))
     assert "machine_tables" in mine.json() and "machine_tables" not in everyone.json()
     assert counted(everyone)["d1"] == counted(mine)["d1"] - 1
+
+
+# worker-index's survivors: the error envelope of a failure the Worker did not foresee.
+
+def test_a_failing_d1_call_is_a_500_with_the_first_300_characters_of_its_reason_and_logged(start_worker, tmp_path):
+    """Guards against a D1 failure answered as anything but 500 `internal error: <reason>` (a 503
+    naming no budget, an empty or uncut message), and against the operator's log losing the line
+    `unhandled error` with the stack."""
+    state = tmp_path / "failing-delete"
+    worker = start_worker(upto=schema_version(), state=state)
+    reason = "refused " + "x" * 600
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute(f"CREATE TRIGGER refuse_delete BEFORE DELETE ON team_members BEGIN SELECT RAISE(ABORT, '{reason}'); END")
+        connection.execute("INSERT INTO team_members (id, machine_id, user, role) VALUES ('m-fail', 'm-fail', 'u', 'member')")
+    response = httpx.delete(f"{worker.url}/members/m-fail", headers=AUTH, timeout=30)
+    assert (response.status_code, response.json()) == (500, {"error": "internal error: " + f"D1_ERROR: {reason}"[:300]})
+    assert read_rows(state, "SELECT machine_id FROM team_members") == [("m-fail",)]
+    worker.stop()
+    log = worker.log_path.read_text()
+    assert f"unhandled error Error: D1_ERROR: {reason}" in log
+    assert "at async handleRemoveMember (" in log

@@ -60,7 +60,7 @@ function decodeParameter(text) {
 // The route for a path without its trailing slashes (`/health/` is `/health`); HEAD is GET
 // without the body (uptime checkers send it).
 function findRoute(method, rawPathname) {
-  const pathname = rawPathname.length > 1 ? rawPathname.replace(/\/+$/, "") || "/" : rawPathname;
+  const pathname = rawPathname.replace(/\/+$/, "") || "/";
   const lookup = method === "HEAD" ? "GET" : method;
   const exact = ROUTES[`${lookup} ${pathname}`];
   if (exact) return { handle: exact, parameters: [], auth: !PUBLIC.has(`${lookup} ${pathname}`) };
