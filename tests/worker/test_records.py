@@ -414,3 +414,107 @@ def test_an_upsert_without_any_hash_clears_the_stored_one(running_worker, worker
     again = enqueue(running_worker, [first], "m-hash-two")
     assert (again["accepted"], again["unchanged"]) == (1, 0)
     assert read_rows(worker_state, stored) == [("first text", "h-first")]
+
+
+# worker-http's survivors (lines 100-147): http.js's helpers, run by node as the Worker imports them
+
+import json
+import subprocess
+
+from infra.paths import REPO_ROOT
+
+
+def http_in_node(body: str):
+    """Runs `body` (module code that sets `answer`) by node with http.js as `http`; returns
+    `answer` read back from JSON."""
+    script = f"import * as http from './worker/src/http.js'; let answer; {body}\nconsole.log(JSON.stringify(answer));"
+    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# A request whose body is `chunks` pieces of `size` bytes: counts the pieces read and the cancels.
+FAKE_BODY = """
+    const seen = { pulled: 0, cancelled: 0 };
+    const fake = (chunks, size, length) => {
+      const body = new ReadableStream({
+        pull(controller) {
+          if (seen.pulled === chunks) { controller.close(); return; }
+          seen.pulled += 1;
+          controller.enqueue(new Uint8Array(size));
+        },
+        cancel() { seen.cancelled += 1; },
+      }, { highWaterMark: 0 });
+      return { body, bodyUsed: false, headers: new Headers(length === undefined ? {} : { "content-length": String(length) }) };
+    };"""
+
+
+def test_a_refusal_drains_a_small_unread_body_and_cancels_a_large_one():
+    """Guards against settleUnreadBody cancelling a small rest it should read to the end (workerd then
+    resets the kept-alive connection and the client's next request on it fails), and against its
+    byte count going down so a large body sent without a length is read to the end, not cancelled
+    after the first MiB."""
+    small = http_in_node(FAKE_BODY + "await http.settleUnreadBody(fake(3, 100, 300)); answer = seen;")
+    assert small == {"pulled": 3, "cancelled": 0}
+    # 64 KiB pieces, no content-length: 16 make the MiB drained, the 17th passes it and the rest is cancelled
+    large = http_in_node(FAKE_BODY + "await http.settleUnreadBody(fake(64, 65536)); answer = seen;")
+    assert large == {"pulled": 17, "cancelled": 1}
+
+
+def test_now_seconds_counts_seconds_since_the_epoch():
+    """Guards against nowSeconds multiplying milliseconds instead of dividing them: every stored
+    time and `generated_at` would be a million times too large."""
+    before, now, after = http_in_node(
+        "const before = Math.floor(Date.now() / 1000); const now = http.nowSeconds(); answer = [before, now, Math.floor(Date.now() / 1000)];")
+    assert before <= now <= after
+
+
+def test_read_limit_takes_a_positive_integer_clamped_else_the_fallback():
+    """Guards against readLimit ignoring the parameter sent, answering no number when it is absent,
+    taking 0 or a negative number (a page of nothing, or SQL's LIMIT -1: everything), or raising
+    the limit to its maximum instead of clamping to it."""
+    answer = http_in_node("""
+        const limit = (query) => http.readLimit(new URL(`https://w.invalid/x${query}`), "limit", 50, 500);
+        answer = ["", "?limit=5", "?limit=1", "?limit=0", "?limit=-3", "?limit=many", "?limit=500", "?limit=9999", "?other=7"].map(limit);""")
+    assert answer == [50, 5, 1, 50, 50, 50, 500, 500, 50]
+
+
+def test_describe_type_names_null_as_null():
+    """Guards against describeType calling null "an object" (typeof null) or naming it with an
+    empty word in the messages that quote it."""
+    answer = http_in_node("answer = [null, [1], {}, 'x', 3, 1.5, true, undefined].map(http.describeType);")
+    assert answer == ["null", "an array", "an object", "a string", "an integer", "a number", "a boolean", "a undefined"]
+
+
+REFUSED = """
+    const refused = (call) => { try { return ["ok", call()]; } catch (error) { return [error.status, error.message]; } };"""
+
+
+def test_require_string_refuses_absent_null_and_blank_values_with_the_whole_message():
+    """Guards against requireString letting undefined, null, an empty or a blank string through
+    (or refusing them as "not a string" rather than as required), an empty message, and the value
+    returned untrimmed."""
+    answer = http_in_node(REFUSED + """
+        answer = [undefined, null, "", "   ", " m1 ", 7].map((value) => refused(() => http.requireString(value, "machine_id")));""")
+    required = [400, "machine_id is required (a non-empty string)"]
+    assert answer == [required, required, required, required, ["ok", "m1"], [400, "machine_id must be a string, not an integer"]]
+
+
+def test_optional_string_takes_null_as_absent():
+    """Guards against optionalString refusing a JSON null (a client that sends "agent": null for no
+    agent) as "must be a string, not null"."""
+    answer = http_in_node(REFUSED + """
+        answer = [undefined, null, "x", 7].map((value) => refused(() => http.optionalString(value, "agent")));""")
+    assert answer == [["ok", None], ["ok", None], ["ok", "x"], [400, "agent must be a string, not an integer"]]
+
+
+def test_a_text_field_is_measured_in_utf8_bytes_against_d1s_limit():
+    """Guards against checkText measuring a string by its UTF-16 length when that is within
+    the limit (a string of 2-byte characters over D1's 2,000,000 bytes would pass and fail in D1),
+    and refusing a string of exactly 2,000,000 bytes."""
+    answer = http_in_node(REFUSED + """
+        const measured = (text) => { const [status, value] = refused(() => http.requireString(text, "content")); return [status, status === "ok" ? value.length : value]; };
+        answer = ["a".repeat(2_000_000), "a".repeat(2_000_001), "é".repeat(1_000_000), "é".repeat(1_000_001), "é".repeat(2_000_000)].map(measured);""")
+    over = [413, "content is over 2000000 bytes (D1's largest string)"]
+    assert answer == [["ok", 2_000_000], over, ["ok", 1_000_000], over, over]

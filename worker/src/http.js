@@ -112,7 +112,7 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 // A positive integer query parameter, clamped to `max`; `fallback` when absent or not a number.
 export function readLimit(url, name, fallback, max) {
-  const parsed = Number.parseInt(url.searchParams.get(name) ?? "", 10);
+  const parsed = Number.parseInt(url.searchParams.get(name), 10); // absent: parseInt(null) is NaN
   return Number.isFinite(parsed) && parsed > 0 ? Math.min(parsed, max) : fallback;
 }
 
