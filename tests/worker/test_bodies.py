@@ -1,7 +1,8 @@
 """Request bodies have a budget (hyphae:worker.maxBodyBytes): 413 from Content-Length before a byte
 is read, a streamed cap while reading, and refusals that cancel a large body instead of reading it
 (the platform gives a Worker 128 MB; a body read whole takes several times its size). Over HTTP on
-workerd, with the client counting what it managed to send.
+workerd, with the client counting what it managed to send; http.js's helpers also by node, with a
+body stream that counts what they read.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def http_in_node(body: str):
     return json.loads(result.stdout)
 
 
-# A request as http.js reads it (body, bodyUsed, headers), its body a stream of `sizes` byte chunks
-# that counts what was read from it and whether it was cancelled; nothing is pulled before a read.
+# A request as http.js reads it (body, bodyUsed, headers), its body a stream of the given chunks
+# that counts the bytes read from it and whether it was cancelled; nothing is pulled before a read.
 FAKE_REQUEST = """
 function fakeRequest(chunks, headers = {}) {
   const seen = { read: 0, cancelled: false };
@@ -136,7 +137,8 @@ def test_max_body_bytes_falls_back_to_16_mib_for_a_missing_or_unusable_setting()
 
 def test_a_body_is_decoded_across_chunks_that_split_a_character():
     """Guards against each chunk decoded on its own (`stream` not set): a character whose UTF-8 bytes
-    arrive in two chunks would refuse a valid body as "not UTF-8 text"."""
+    arrive in two chunks would refuse a valid body as "not UTF-8 text"; and against a request without
+    a body (null) failing or read as other text than the empty one."""
     answer = http_in_node(FAKE_REQUEST + """
         const bytes = new TextEncoder().encode('{"name": "\u00e9t\u00e9 \u20ac"}');
         const cut = bytes.indexOf(0xc3) + 1;
