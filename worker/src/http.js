@@ -28,7 +28,7 @@ export class HttpError extends Error {
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export function maxBodyBytes(env) {
-  const parsed = Number.parseInt(String(env.MAX_BODY_BYTES ?? ""), 10);
+  const parsed = Number.parseInt(env.MAX_BODY_BYTES, 10); // unset: parseInt(undefined) is NaN
   return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_MAX_BODY_BYTES;
 }
 
@@ -38,7 +38,7 @@ const tooLarge = (limit) =>
 // 413 when the declared Content-Length is over the limit: nothing has been read yet.
 export function requireDeclaredLength(request, env) {
   const limit = maxBodyBytes(env);
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const declared = Number(request.headers.get("content-length")); // none: Number(null) is 0
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
 }
 
@@ -94,7 +94,7 @@ export async function settleUnreadBody(request) {
   let reader;
   try {
     reader = request.body.getReader();
-    const declared = Number(request.headers.get("content-length") ?? "0");
+    const declared = Number(request.headers.get("content-length")); // none: Number(null) is 0
     if (!(declared > DRAINED_ON_REFUSAL)) {
       for (let seen = 0; seen <= DRAINED_ON_REFUSAL;) {
         const { done, value } = await reader.read();
