@@ -14,7 +14,9 @@ plan's limit fails. So every test here also shows the Worker stays within the Pa
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,7 @@ from infra.artifact import build_artifact
 from infra.environments import BINDING_KV, load_environment, schema_version
 from infra.local.runtime import STAND_INS_HOST, plan_counting_entry, plan_stand_ins, start_local_worker
 from infra.local.smoke import vector_id  # noqa: F401 - the tests' vector ids, from the reference
-from infra.paths import DEFAULT_MIGRATIONS_DIR, STATE_DIR_VARIABLE, local_d1_file
+from infra.paths import DEFAULT_MIGRATIONS_DIR, REPO_ROOT, STATE_DIR_VARIABLE, local_d1_file
 from infra.render.local_config import plan_local_config
 from infra.runner.apply import MigrateOptions, run_migrate
 
@@ -66,6 +68,22 @@ def read_rows(state: Path, sql: str, *params) -> list[tuple]:
         return connection.execute(sql, params).fetchall()
     finally:
         connection.close()
+
+
+def run_in_node(imports: str, body: str):
+    """Runs `body` (module code that sets `answer`) by node after `imports` (ES imports of
+    ./worker/src files); returns `answer` read back from JSON. The files are imported from the
+    working tree, so under Stryker a mutant of them reaches these tests too."""
+    script = f"{imports} let answer; {body}\nconsole.log(JSON.stringify(answer));"
+    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def http_in_node(body: str):
+    """`body` run by node with worker/src/http.js as `http` (see run_in_node)."""
+    return run_in_node("import * as http from './worker/src/http.js';", body)
 
 
 def stand_ins(**extra_vars: str) -> dict:

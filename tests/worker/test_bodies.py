@@ -8,7 +8,6 @@ body stream that counts what they read.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,8 +15,7 @@ import pytest
 
 from infra.bench.worker_load import CountingBody, workerd_peak_kib
 from infra.environments import load_environment, schema_version
-from infra.paths import REPO_ROOT
-from tests.worker.conftest import AUTH, plan_vars, read_rows, session
+from tests.worker.conftest import AUTH, http_in_node, plan_vars, read_rows, session
 
 pytestmark = pytest.mark.workerd
 
@@ -93,16 +91,6 @@ def test_the_default_limit_is_the_environment_models(running_worker):
 
 
 # worker-http's survivors (lines 1-99)
-
-def http_in_node(body: str):
-    """Runs `body` (module code that sets `answer`) by node with worker/src/http.js as `http`;
-    returns `answer` read back from JSON."""
-    script = f"import * as http from './worker/src/http.js'; let answer; {body}\nconsole.log(JSON.stringify(answer));"
-    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
 
 # A request as http.js reads it (body, bodyUsed, headers), its body a stream of the given chunks
 # that counts the bytes read from it and whether it was cancelled; nothing is pulled before a read.

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
 
 import httpx
 import pytest
 
 from infra.bench.worker_load import make_push
 from infra.environments import schema_version
-from infra.paths import REPO_ROOT
 from tests.worker.conftest import (
     AUTH,
     counted,
@@ -26,6 +24,7 @@ from tests.worker.conftest import (
     read_rows,
     record,
     run_cron,
+    run_in_node,
     session,
     stored_vectors,
 )
@@ -242,13 +241,8 @@ def test_large_rows_are_packed_into_batches_of_at_most_eight_megabytes_of_parame
 
 
 def budget_in_node(body: str):
-    """Runs `body` (module code that sets `answer`) by node with budget.js's exports in scope;
-    returns `answer` read back from JSON."""
-    script = f"import {{ Budget, BudgetExceeded, meteredEnv }} from './worker/src/budget.js'; let answer; {body}\nconsole.log(JSON.stringify(answer));"
-    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """`body` run by node with budget.js's exports in scope (see run_in_node)."""
+    return run_in_node("import { Budget, BudgetExceeded, meteredEnv } from './worker/src/budget.js';", body)
 
 
 @pytest.mark.parametrize("value, limit", [

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.paths import REPO_ROOT
+from tests.worker.conftest import run_in_node
 
 pytestmark = pytest.mark.workerd
 
@@ -33,14 +34,8 @@ def test_local_d1_accepts_100_bound_parameters_and_refuses_101():
 
 
 def d1_in_node(body: str):
-    """Runs `body` (module code that sets `answer`) by node with d1.js as `d1` and budget.js as
-    `budget`; returns `answer` read back from JSON."""
-    script = ("import * as d1 from './worker/src/d1.js'; import * as budget from './worker/src/budget.js';"
-              f"let answer; {body}\nconsole.log(JSON.stringify(answer));")
-    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """`body` run by node with d1.js as `d1` and budget.js as `budget` (see run_in_node)."""
+    return run_in_node("import * as d1 from './worker/src/d1.js'; import * as budget from './worker/src/budget.js';", body)
 
 
 def test_a_quoted_name_doubles_the_double_quotes_it_holds():

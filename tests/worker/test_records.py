@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.worker.conftest import AUTH, PROJECT, enqueue, read_rows, record, session, spore
+from tests.worker.conftest import AUTH, PROJECT, enqueue, http_in_node, read_rows, record, session, spore
 
 pytestmark = pytest.mark.workerd
 
@@ -417,22 +417,6 @@ def test_an_upsert_without_any_hash_clears_the_stored_one(running_worker, worker
 
 
 # worker-http's survivors (lines 100-147): http.js's helpers, run by node as the Worker imports them
-
-import json
-import subprocess
-
-from infra.paths import REPO_ROOT
-
-
-def http_in_node(body: str):
-    """Runs `body` (module code that sets `answer`) by node with http.js as `http`; returns
-    `answer` read back from JSON."""
-    script = f"import * as http from './worker/src/http.js'; let answer; {body}\nconsole.log(JSON.stringify(answer));"
-    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
 
 # A request whose body is `chunks` pieces of `size` bytes: counts the pieces read and the cancels.
 FAKE_BODY = """
