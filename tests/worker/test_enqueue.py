@@ -394,7 +394,20 @@ def test_a_dead_letter_counts_as_neither_written_nor_unchanged_and_its_error_is_
     assert (answer["accepted"], answer["unchanged"]) == (1, 0)
     stats = get(worker, "/queue-stats")
     assert (stats["accepted"], stats["unchanged"], stats["dead_lettered"]) == (1, 0, 1)
+    assert (stats["processed"], stats["failed"]) == (0, 1)  # a dead letter is failed, not processed
     assert stats["last_error"] == parked["error"][:500]
+
+
+def test_a_push_registers_its_machine_and_a_push_without_one_registers_none(start_worker, tmp_path):
+    """Guards against a push not registering (or not touching) the machine that sent it when it never
+    called /connect, and against a push without a machine_id (null or "") registering a node."""
+    state = tmp_path / "touch-node"
+    worker = start_worker(upto=schema_version(), state=state)
+    enqueue(worker, [], None)
+    enqueue(worker, [], "")
+    assert read_rows(state, "SELECT count(*) FROM nodes") == [(0,)]
+    enqueue(worker, [session("s-touch", "m-touch")], "m-touch")
+    assert read_rows(state, "SELECT machine_id, last_seen = registered_at, last_seen > 0 FROM nodes") == [("m-touch", 1, 1)]
 
 
 # --- How the rows are written (worker/src/writes.js): one statement per table and column set, the

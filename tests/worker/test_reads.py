@@ -49,6 +49,20 @@ def test_queue_stats_count_what_the_answers_said(start_worker, tmp_path):
     assert (stats["backlog"], stats["dead_lettered"], stats["dropped_fields"]) == (0, 0, {})
 
 
+def test_queue_stats_of_a_new_team_show_every_field_empty(start_worker, tmp_path):
+    """Guards against /queue-stats leaving out a field (or the embedding backlog's counts) while the
+    stats row is still empty, or before a push's last_run_at is written."""
+    worker = start_worker(upto=schema_version(), state=tmp_path / "stats-empty")
+    assert get(worker, "/queue-stats") == {
+        "enqueued": 0, "processed": 0, "failed": 0, "backlog": 0, "last_run_at": None, "last_error": None,
+        "embed_ok": 0, "embed_failed": 0, "last_embed_error": None, "last_embed_at": None,
+        "accepted": 0, "rejected": 0, "unchanged": 0, "dead_lettered": 0,
+        "embed_backlog": {"jobs": 0, "retrying": 0, "oldest_queued_at_ms": None}, "dropped_fields": {},
+    }
+    enqueue(worker, [session("s-run", "m-run")], "m-run")
+    assert isinstance(get(worker, "/queue-stats")["last_run_at"], int)
+
+
 def test_a_record_is_read_back_by_table_and_id(running_worker):
     enqueue(running_worker, [spore("sp-read", "m-read", content="read me")], "m-read")
     body = get(running_worker, "/records/spores/sp-read")

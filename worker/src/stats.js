@@ -26,6 +26,7 @@ ON CONFLICT (machine_id) DO UPDATE SET last_seen = excluded.last_seen,
 export const COUNTER_STATEMENTS = 3;
 
 // counts: {received, accepted, rejected, unchanged, deadLettered, lastError}; dropped: Map("table.field" -> n);
+// machineId: the push's machine_id, a string or null (readPush answers 400 to anything else);
 // keyGeneration: the team key generation the request authenticated with (null: unknown).
 export function ingestStatements(counts, dropped, machineId, now, keyGeneration = null) {
   const statements = [
@@ -36,7 +37,7 @@ export function ingestStatements(counts, dropped, machineId, now, keyGeneration 
     const entries = [...dropped].map(([name, count]) => [...splitName(name), count]);
     statements.push(statement(COUNT_DROPPED, now, now, JSON.stringify(entries)));
   }
-  if (typeof machineId === "string" && machineId) statements.push(statement(TOUCH_NODE, machineId, now, now, keyGeneration));
+  if (machineId) statements.push(statement(TOUCH_NODE, machineId, now, now, keyGeneration));
   return statements;
 }
 
