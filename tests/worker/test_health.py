@@ -29,6 +29,7 @@ def test_health_advertises_the_protocol_window_of_the_environment_model_without_
     assert (worker.sync_protocol_version, worker.min_compat_client_version) == (3, 1)
     assert (body["schema_version"], body["schema_version_applied"]) == (schema_version(), schema_version())
     assert body["bindings"] == {"d1": True, "kv": True, "vectorize": True, "ai": True, "api_key": True}
+    assert "error" not in body and "schema_reason" not in body  # a healthy answer names no error, not even null
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/health/"), ("HEAD", "/health"), ("HEAD", "/health/")])
