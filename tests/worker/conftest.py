@@ -129,11 +129,26 @@ def spore(record_id: str, machine_id: str = "m1", content: str = "use D1 batch w
     return record("spores", record_id, machine_id, **fields)
 
 
-def enqueue(worker, records: list[dict], machine_id: str = "m1", version: int | None = 3, expect: int = 200) -> dict:
+def prompt_batch(record_id: str, machine_id: str, **data) -> dict:
+    """A prompt batch: a table without embeddings, so a push's D1 spending is only its writes."""
+    return record("prompt_batches", record_id, machine_id, session_id="s1", kind="user", origin="cli", created_at=1, **data)
+
+
+# What writes.js answers for a record parked because the request's query budget ran out.
+DEFERRED = ("deferred: the request's D1 query budget ran out before this record could be written on its own; "
+            "it is kept here and applied by the cron or POST /dlq/retry")
+
+
+def push(worker, records: list[dict], machine_id: str = "m1", version: int | None = 3, timeout: float = 120) -> httpx.Response:
+    """POST /enqueue as the client sends it; the answer whatever its status."""
     body = {"machine_id": machine_id, "records": records}
     if version is not None:
         body["sync_protocol_version"] = version
-    response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
+    return httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=timeout)
+
+
+def enqueue(worker, records: list[dict], machine_id: str = "m1", version: int | None = 3, expect: int = 200) -> dict:
+    response = push(worker, records, machine_id, version, timeout=60)
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -161,6 +176,11 @@ def counted(response: httpx.Response) -> dict:
     """What counting.mjs saw one request spend: {"d1": queries, "subrequests": n, "ai": Workers AI calls}."""
     return {kind: int(response.headers[f"x-counted-{header}"]) for kind, header in
             (("d1", "d1-queries"), ("subrequests", "subrequests"), ("ai", "ai-calls"))}
+
+
+def usage(response: httpx.Response) -> tuple[int, int]:
+    """(D1 round trips, D1 statements) the Worker reports having spent on one request."""
+    return int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
 
 
 def invocations(worker) -> list[dict]:

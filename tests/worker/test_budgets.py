@@ -17,26 +17,24 @@ from infra.bench.worker_load import make_push
 from infra.environments import schema_version
 from tests.worker.conftest import (
     AUTH,
+    DEFERRED,
     counted,
     invocations,
     local_database,
     plan_vars,
+    prompt_batch,
+    push,
     read_rows,
-    record,
     run_cron,
     run_in_node,
     session,
     stored_vectors,
+    usage,
 )
 
 pytestmark = pytest.mark.workerd
 
 FREE, PAID = 50, 1000
-
-
-def push(worker, records: list[dict], machine_id: str) -> httpx.Response:
-    body = {"machine_id": machine_id, "sync_protocol_version": 3, "records": records}
-    return httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=120)
 
 
 def stored_ids(state, machine_id: str, tables=("sessions", "spores", "plans", "prompt_batches", "entities", "graph_edges")) -> set:
@@ -168,15 +166,6 @@ def test_a_push_naming_many_machines_costs_what_one_machines_does(start_worker, 
 # --- What writes.js plans to spend: parking a push's records, packing them into batches, and
 # deferring what the budget can no longer cover.
 
-DEFERRED = ("deferred: the request's D1 query budget ran out before this record could be written on its own; "
-            "it is kept here and applied by the cron or POST /dlq/retry")
-
-
-def prompt_batch(record_id: str, machine_id: str, **data) -> dict:
-    """A prompt batch: a table without embeddings, so a push's D1 spending is only its writes."""
-    return record("prompt_batches", record_id, machine_id, session_id="s1", kind="user", origin="cli", created_at=1, **data)
-
-
 def budget_vars(queries: int) -> dict:
     return {"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(queries)}}
 
@@ -233,7 +222,7 @@ def test_large_rows_are_packed_into_batches_of_at_most_eight_megabytes_of_parame
     assert response.status_code == 200, response.text
     assert (response.json()["accepted"], response.json()["dead_lettered"]) == (3, [])
     # the gate; two rows (one statement each: a row fills most of a JSON list); the third; the last batch
-    assert (response.headers["x-hyphae-d1-calls"], response.headers["x-hyphae-d1-statements"]) == ("4", str(1 + 2 + 1 + 1 + 2))
+    assert usage(response) == (4, 1 + 2 + 1 + 1 + 2)
     assert read_rows(state, "SELECT count(*) FROM prompt_batches WHERE length(user_prompt) = 1500000") == [(3,)]
 
 

@@ -14,16 +14,20 @@ import pytest
 from infra.environments import schema_version
 from tests.worker.conftest import (
     AUTH,
+    DEFERRED,
     OTHER_PROJECT,
     PROJECT,
     enqueue,
     get,
     local_database,
     plan_vars,
+    prompt_batch,
+    push,
     read_rows,
     record,
     session,
     spore,
+    usage,
 )
 
 pytestmark = pytest.mark.workerd
@@ -252,9 +256,8 @@ def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
     # whole rows, as the client sends them: the embedding is made from the row just written
     records = [session(f"s-usage-{index}", "m-usage", content_hash=f"h{index}", summary=f"summary {index}", status="active",
                        project_root="/repo") for index in range(30)]
-    response = httpx.post(f"{running_worker.url}/enqueue", json={"machine_id": "m-usage", "sync_protocol_version": 3, "records": records},
-                          headers=AUTH, timeout=60)
-    calls, statements = int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
+    response = push(running_worker, records, "m-usage", timeout=60)
+    calls, statements = usage(response)
     # four round trips: the gate; the stored hashes; the rows with their embedding jobs; a last batch
     # with the dead-letter clean-up, the jobs' end, the embedding counters, the push's counters and
     # the node's last_seen. Each list is one statement (one JSON parameter) whatever its length.
@@ -263,7 +266,7 @@ def test_every_answer_reports_what_its_invocation_spent_on_d1(running_worker):
                          headers=AUTH, timeout=60)
     assert partial.headers["x-hyphae-d1-calls"] == "5"  # a row without its embedded fields is read back from D1
     health = httpx.get(f"{running_worker.url}/health")
-    assert (health.headers["x-hyphae-d1-calls"], health.headers["x-hyphae-d1-statements"]) == ("2", "2")
+    assert usage(health) == (2, 2)
     refused = httpx.post(f"{running_worker.url}/enqueue", json={}, headers={"authorization": "Bearer wrong"})
     assert refused.headers["x-hyphae-d1-calls"] == "0"
 
@@ -342,10 +345,6 @@ def test_a_delete_carrying_the_stored_content_hash_is_applied_without_a_hash_loo
     assert response.headers["x-hyphae-d1-calls"] == "4"
 
 
-DEFERRED = ("deferred: the request's D1 query budget ran out before this record could be written on its own; "
-            "it is kept here and applied by the cron or POST /dlq/retry")
-
-
 @pytest.mark.parametrize("budget, status, stored, parked", [(7, 503, 0, 0), (8, 200, 0, 1), (10, 200, 1, 0)])
 def test_a_push_at_the_edges_of_the_query_budget(start_worker, tmp_path, budget, status, stored, parked):
     """Guards against a wrong sum of what a push must fit before it writes (the hash lookups,
@@ -413,23 +412,6 @@ def test_a_push_registers_its_machine_and_a_push_without_one_registers_none(star
 # --- How the rows are written (worker/src/writes.js): one statement per table and column set, the
 # stored hashes read per table, deletes per table, dead letters keyed by the row's whole key.
 
-def usage(response: httpx.Response) -> tuple[int, int]:
-    """(D1 round trips, D1 statements) the Worker reports having spent on one request."""
-    return int(response.headers["x-hyphae-d1-calls"]), int(response.headers["x-hyphae-d1-statements"])
-
-
-def push(worker, records: list[dict], machine_id: str) -> httpx.Response:
-    body = {"machine_id": machine_id, "sync_protocol_version": 3, "records": records}
-    response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
-    assert response.status_code == 200, response.text
-    return response
-
-
-def prompt_batch(record_id: str, machine_id: str, **data) -> dict:
-    """A prompt batch: a table without embeddings, so a push's D1 spending is only its writes."""
-    return record("prompt_batches", record_id, machine_id, session_id="s1", kind="user", origin="cli", created_at=1, **data)
-
-
 def test_upserts_of_one_table_with_different_fields_are_each_written_with_their_own(running_worker, worker_state):
     """Guards against a table's upserts grouped by table alone: the whole group written with the
     first record's columns, so a later record's other fields are lost or set to NULL."""
@@ -464,7 +446,8 @@ def test_stored_hashes_are_read_per_table_and_only_for_records_that_carry_one(ru
     assert (again["accepted"], again["unchanged"]) == (2, 2)
     # the gate, the rows (one statement), the last batch (the dead-letter clean-up, the push's
     # counters, the node's last_seen): no lookup
-    unhashed = push(running_worker, [prompt_batch("h-pb-1", machine), prompt_batch("h-pb-2", machine)], machine)
+    unhashed = push(running_worker, [prompt_batch("h-pb-1", machine), prompt_batch("h-pb-2", machine)], machine, timeout=60)
+    assert unhashed.status_code == 200, unhashed.text
     assert usage(unhashed) == (3, 1 + 1 + 3)
 
 
@@ -480,7 +463,8 @@ def test_a_failed_batch_is_narrowed_into_its_write_groups_before_any_bisection(r
     records = [bad, *[prompt_batch(f"n-pb-{index}", machine) for index in range(10)], *reordered,
                record("prompt_batches", "n-pb-gone", machine, "delete"), record("graph_edges", "n-ge-gone", machine, "delete"),
                record("team_members", "tm-gone", machine, "delete", project_id=None)]
-    response = push(running_worker, records, machine)
+    response = push(running_worker, records, machine, timeout=60)
+    assert response.status_code == 200, response.text
     answer = response.json()
     assert (answer["accepted"], answer["rejected"]) == (24, [])
     assert [(entry["table"], entry["id"]) for entry in answer["dead_lettered"]] == [("team_members", "tm-bad")]
