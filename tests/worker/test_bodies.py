@@ -139,16 +139,20 @@ def test_a_body_is_decoded_across_chunks_that_split_a_character():
 
 @pytest.mark.parametrize(("chunks", "headers", "read", "cancelled"), [
     pytest.param("sized(100)", {"content-length": "100"}, 100, False, id="small-declared-drained"),
+    pytest.param("sized(100, 100, 100)", {"content-length": "300"}, 300, False, id="small-in-pieces-drained"),
     pytest.param("sized(512 * 1024, 512 * 1024)", {"content-length": str(MIB)}, MIB, False, id="1-MiB-declared-drained"),
     pytest.param("sized(512 * 1024, 512 * 1024)", {}, MIB, False, id="1-MiB-chunked-drained"),
     pytest.param("sized(512 * 1024, 512 * 1024)", {"content-length": str(MIB + 1)}, 0, True, id="over-1-MiB-declared-cancelled-unread"),
     pytest.param("sized(512 * 1024, 512 * 1024, 1, 512 * 1024)", {}, MIB + 1, True, id="over-1-MiB-chunked-cancelled"),
+    # 64 KiB pieces, no length: 16 make the MiB drained, the 17th passes it and the rest is cancelled
+    pytest.param("sized(...Array(64).fill(64 * 1024))", {}, 17 * 64 * 1024, True, id="64-KiB-pieces-cancelled-after-the-17th"),
 ])
 def test_a_refused_body_is_drained_up_to_1_mib_and_cancelled_past_it(chunks, headers, read, cancelled):
     """Guards against settleUnreadBody reading a body declared over 1 MiB before cancelling it
-    (the declared length ignored or compared with >=), cancelling one of exactly 1 MiB, declared or
-    streamed, instead of reading it to its end (workerd resets a kept-alive connection closed with
-    unread data), and reading past 1 MiB of an undeclared one."""
+    (the declared length ignored or compared with >=), cancelling a small rest or one of exactly
+    1 MiB, declared or streamed, instead of reading it to its end (workerd resets a kept-alive
+    connection closed with unread data), and reading past 1 MiB of an undeclared one (its byte
+    count going down)."""
     answer = http_in_node(FAKE_REQUEST + f"""
         const {{ request, seen }} = fakeRequest({chunks}, {json.dumps(headers)});
         await http.settleUnreadBody(request);

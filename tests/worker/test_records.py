@@ -418,34 +418,6 @@ def test_an_upsert_without_any_hash_clears_the_stored_one(running_worker, worker
 
 # worker-http's survivors (lines 100-147): http.js's helpers, run by node as the Worker imports them
 
-# A request whose body is `chunks` pieces of `size` bytes: counts the pieces read and the cancels.
-FAKE_BODY = """
-    const seen = { pulled: 0, cancelled: 0 };
-    const fake = (chunks, size, length) => {
-      const body = new ReadableStream({
-        pull(controller) {
-          if (seen.pulled === chunks) { controller.close(); return; }
-          seen.pulled += 1;
-          controller.enqueue(new Uint8Array(size));
-        },
-        cancel() { seen.cancelled += 1; },
-      }, { highWaterMark: 0 });
-      return { body, bodyUsed: false, headers: new Headers(length === undefined ? {} : { "content-length": String(length) }) };
-    };"""
-
-
-def test_a_refusal_drains_a_small_unread_body_and_cancels_a_large_one():
-    """Guards against settleUnreadBody cancelling a small rest it should read to the end (workerd then
-    resets the kept-alive connection and the client's next request on it fails), and against its
-    byte count going down so a large body sent without a length is read to the end, not cancelled
-    after the first MiB."""
-    small = http_in_node(FAKE_BODY + "await http.settleUnreadBody(fake(3, 100, 300)); answer = seen;")
-    assert small == {"pulled": 3, "cancelled": 0}
-    # 64 KiB pieces, no content-length: 16 make the MiB drained, the 17th passes it and the rest is cancelled
-    large = http_in_node(FAKE_BODY + "await http.settleUnreadBody(fake(64, 65536)); answer = seen;")
-    assert large == {"pulled": 17, "cancelled": 1}
-
-
 def test_now_seconds_counts_seconds_since_the_epoch():
     """Guards against nowSeconds multiplying milliseconds instead of dividing them: every stored
     time and `generated_at` would be a million times too large."""
