@@ -11,7 +11,7 @@
 // request, so neither the comparison time nor an early length check tells an attacker how much
 // of a key was right, or which key was tried.
 
-import { HttpError } from "./http.js";
+import { HttpError, positiveInteger } from "./http.js";
 
 const encoder = new TextEncoder();
 // The generation each authenticated request used: read by the routes that record it per machine.
@@ -30,10 +30,7 @@ export function constantTimeEqual(left, right) {
   return difference === 0;
 }
 
-const readGeneration = (env) => {
-  const parsed = Number.parseInt(String(env.MYCO_TEAM_AUTH_GENERATION ?? ""), 10);
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : null;
-};
+const readGeneration = (env) => positiveInteger(env.MYCO_TEAM_AUTH_GENERATION);
 
 // Whether the previous key still works now: a key, and an expiry in the future.
 function previousKeyOpen(env, now) {

@@ -10,6 +10,8 @@
 // backlog, records that cannot be isolated in time are parked in team_dlq); `spend` throwing
 // BudgetExceeded is the last line: the request answers 503 and the client resends it.
 
+import { positiveInteger } from "./http.js";
+
 const FREE_PLAN = 50; // the strictest plan, when the Worker was deployed without its vars
 
 export class BudgetExceeded extends Error {
@@ -20,10 +22,7 @@ export class BudgetExceeded extends Error {
   }
 }
 
-const readLimit = (value) => {
-  const parsed = Number.parseInt(value, 10); // NaN for a var unset (undefined) or null
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : FREE_PLAN;
-};
+const readLimit = (value) => positiveInteger(value) ?? FREE_PLAN;
 
 export class Budget {
   constructor({ queries, subrequests }) {

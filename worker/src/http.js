@@ -25,12 +25,17 @@ export class HttpError extends Error {
   }
 }
 
+// The positive integer a variable or query parameter holds, else null: unset, empty, zero,
+// negative or no number (parseInt reads undefined and null as NaN). Limits and generations read
+// their text through it, each with its own fallback.
+export function positiveInteger(value) {
+  const parsed = Number.parseInt(value, 10);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : null;
+}
+
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export function maxBodyBytes(env) {
-  const parsed = Number.parseInt(env.MAX_BODY_BYTES, 10); // unset: parseInt(undefined) is NaN
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_MAX_BODY_BYTES;
-}
+export const maxBodyBytes = (env) => positiveInteger(env.MAX_BODY_BYTES) ?? DEFAULT_MAX_BODY_BYTES;
 
 const tooLarge = (limit) =>
   new HttpError(413, `the request body is over ${limit} bytes (hyphae:worker.maxBodyBytes); send fewer or smaller records`);
@@ -112,8 +117,8 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 // A positive integer query parameter, clamped to `max`; `fallback` when absent or not a number.
 export function readLimit(url, name, fallback, max) {
-  const parsed = Number.parseInt(url.searchParams.get(name), 10); // absent: parseInt(null) is NaN
-  return Number.isFinite(parsed) && parsed > 0 ? Math.min(parsed, max) : fallback;
+  const parsed = positiveInteger(url.searchParams.get(name));
+  return parsed === null ? fallback : Math.min(parsed, max);
 }
 
 // The JSON type of a value as a message says it ("a string", "an object", ...).
