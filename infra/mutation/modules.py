@@ -65,7 +65,7 @@ WORKER_TESTS: dict[str, tuple[str, ...]] = {
     "manifest.js": ("test_manifest",),
     "reads.js": ("test_reads",),
     "stats.js": ("test_reads", "test_enqueue", "test_embeddings"),
-    "search.js": ("test_reads", "test_embeddings"),
+    "search.js": ("test_search", "test_reads", "test_embeddings"),
     "embeddings.js": ("test_embeddings", "test_budgets"),
     "operations.js": ("test_reads", "test_enqueue", "test_embeddings", "test_budgets"),
 }

@@ -4,7 +4,9 @@
 // The query is embedded with the same model as the records, Vectorize returns the nearest vectors
 // with their metadata (filtered on the indexed `project_id`/`table` when asked, the other filters
 // applied after the query), and each match is hydrated from D1. Vectorize returns at most 20
-// matches with metadata, so a filtered search sees at most 20 candidates.
+// matches with metadata, so a filtered search sees at most 20 candidates. Vectorize applies a
+// query's filter before it takes the nearest and answers only vectors that match it, so the tables
+// asked for are not checked again here.
 
 import { EMBEDDED_FIELDS, storedColumns } from "./contract.js";
 import { chunkJson, jsonColumns, openDatabase, quote, statement } from "./d1.js";
@@ -35,7 +37,6 @@ function readFilters(url) {
 
 function matches(metadata, filters) {
   if (!metadata || typeof metadata.table !== "string" || typeof metadata.id !== "string") return false;
-  if (filters.tables.length && !filters.tables.includes(metadata.table)) return false;
   for (const [name, value] of Object.entries(filters.equal)) if (metadata[name] !== value) return false;
   const created = typeof metadata.created_at === "number" ? metadata.created_at : null;
   if (filters.since !== null && (created === null || created < filters.since)) return false;
@@ -71,10 +72,10 @@ async function hydrate(db, found) {
 
 async function releaseStates(db, results) {
   if (results.length === 0) return new Map();
-  const pairs = results.slice(0, 30);
+  // At most MAX_LIMIT (20) results: 60 bound parameters, under D1's 100 per query.
   const sql = `SELECT namespace, record_id, machine_id, state, confidence, basis_kind, checked_at, reason FROM knowledge_release_state
-    WHERE (namespace, record_id, machine_id) IN (VALUES ${pairs.map(() => "(?, ?, ?)").join(", ")})`;
-  const rows = await db.all(sql, ...pairs.flatMap((result) => [result.table, result.id, result.machine_id]));
+    WHERE (namespace, record_id, machine_id) IN (VALUES ${results.map(() => "(?, ?, ?)").join(", ")})`;
+  const rows = await db.all(sql, ...results.flatMap((result) => [result.table, result.id, result.machine_id]));
   return new Map(rows.map((row) => [`${row.namespace}\u0000${row.record_id}\u0000${row.machine_id}`, row]));
 }
 
