@@ -596,3 +596,25 @@ def test_a_reindex_or_a_rebuild_may_be_sent_without_a_body(start_worker, tmp_pat
     rebuild = httpx.post(f"{worker.url}/rebuild", headers=AUTH, timeout=60)
     assert (rebuild.status_code, rebuild.json()) == (400, {"error": "machine_id is required (a non-empty string)"})
     assert read_rows(state, "SELECT count(*) FROM spores") == [(1,)]
+
+
+@pytest.mark.parametrize("budget", [6, 7])
+def test_a_retry_the_query_budget_cannot_cover_is_refused_whole_before_it_writes(start_worker, tmp_path, budget):
+    """Guards against /dlq/retry planning its writes without the query that clears team_dlq (the
+    retry then starts writing with one query too few and fails half-way): one entry needs the gate,
+    the read of the entry and 5 more (parking it again if need be, the clean-ups); with a query less
+    it is refused whole, naming both numbers, the entry left as it was."""
+    state = tmp_path / f"retry-budget-{budget}"
+    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(budget)}})
+    park(state, "sessions:s-budget:m-budget", parked_session("s-budget", "m-budget"))
+    response = httpx.post(f"{worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-budget:m-budget"]}, headers=AUTH, timeout=60)
+    lease = "sessions:s-budget:m-budget"
+    if budget == 6:
+        assert (response.status_code, response.json()) == (503, {
+            "error": "this request needs more D1 queries than one invocation may make (5 > 4, hyphae:worker.plan); "
+                     "it was not completed, send it again or in smaller batches", "budget": "queries"})
+        assert read_rows(state, "SELECT lease_id, reason, replay_count FROM team_dlq") == [(lease, "D1_ERROR: refused", 0)]
+    else:  # enough to start; too few to write it on its own: parked again, for the cron
+        assert (response.status_code, response.json()) == (200, {"retried": 0, "failed": [{"lease_id": lease}], "refused": []})
+        assert read_rows(state, "SELECT lease_id, reason, replay_count FROM team_dlq") == [(lease, DEFERRED, 1)]
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]
