@@ -567,15 +567,27 @@ def test_a_retry_reports_the_entries_it_cannot_read_keeps_them_and_stores_the_re
     assert read_rows(state, "SELECT id, title FROM sessions") == [("s-good", "t-s-good")]
 
 
+def test_a_retried_entry_whose_payload_is_not_an_object_is_refused_and_kept(running_worker, worker_state):
+    """Guards against /dlq/retry failing whole with a 500 on a parked payload that is JSON but not
+    an object (a hand-edited row): it is refused like any record that is not an object."""
+    park(worker_state, "sessions:s-null:m-null", "null")
+    response = httpx.post(f"{running_worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-null:m-null"]}, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (200, {"retried": 0, "failed": [], "refused": [
+        {"lease_id": "sessions:s-null:m-null", "error": "a record must be a JSON object"}]})
+    assert read_rows(worker_state, "SELECT payload FROM team_dlq WHERE lease_id = 'sessions:s-null:m-null'") == [("null",)]
+
+
 @pytest.mark.parametrize("body, error", [
     ({"table": "prompt_batches"}, "Unknown table: prompt_batches"),
     ({"table": ["spores"]}, "Unknown table: spores"),
     ({"table": "t" * 100}, "Unknown table: " + "t" * 64),
+    ({"table": "constructor"}, "Unknown table: constructor"),
 ])
 def test_a_reindex_of_a_table_without_embeddings_is_refused_naming_it(running_worker, body, error):
     """Guards against /vectors/reindex taking a table that is not a string (an array naming an
-    embedded table) or has no embeddings, and against its message emptied or echoing a long name
-    whole (cut to 64 characters)."""
+    embedded table) or has no embeddings (a name every object inherits, like "constructor", once
+    passed the check and failed as a 500 "no such table"), and against its message emptied or
+    echoing a long name whole (cut to 64 characters)."""
     response = httpx.post(f"{running_worker.url}/vectors/reindex", json=body, headers=AUTH, timeout=60)
     assert (response.status_code, response.json()) == (400, {"error": error})
 
