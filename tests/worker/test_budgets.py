@@ -432,3 +432,17 @@ def test_a_cron_run_reads_no_more_of_the_backlog_once_a_budget_cannot_cover_a_ro
     [run] = [run for run in invocations(worker) if run["kind"] == "scheduled"]
     assert (run["d1"], run["refused"], run["failed"]) == (queries, None, [])
     assert get(worker, "/config")["config"]["vector_reindex_status"] == status
+
+
+def test_a_cron_run_whose_failures_are_all_made_good_in_later_rounds_records_them(start_worker, tmp_path):
+    """Guards against the cron's "nothing happened" check summing its counts wrongly (failed
+    subtracted): a run as many of whose embeddings failed as it finished, all made good by later
+    rounds, left no record of itself. The stand-in fails each marked text twice: b fails with the
+    first call and on its own; c and d on their own, then c with the second round's call, then d on
+    its own: 4 failures, 4 vectors written, over three rounds."""
+    state = tmp_path / "cron-made-good"
+    worker = start_worker(upto=schema_version(), state=state, extra=stand_ins(FAIL_MARKER=FAIL_ONCE))
+    add_rows_and_jobs(state, {"sp-a": "plain a", **{f"sp-{name}": f"{name} {FAIL_ONCE}" for name in "bcd"}}, [])
+    run_cron(worker)
+    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
+    assert reindex_keys(worker) == {"status": "idle", "last_processed": "8", "last_reindexed": "4", "last_deleted": "0", "last_error": ""}
