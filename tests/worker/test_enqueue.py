@@ -504,10 +504,10 @@ def park(state, lease_id: str, payload: str, created_at: int = 1, reason: str = 
                            "VALUES (?, ?, ?, ?, 'upsert', ?, ?, ?)", (lease_id, table, row_id, machine_id, payload, reason, created_at))
 
 
-def parked_session(record_id: str, machine_id: str, **data) -> str:
+def parked_session(record_id: str, machine_id: str, content_hash: str | None = None, **data) -> str:
     """A session's payload as writes.js parks it (parkedPayload): the envelope and the row's data."""
-    entry = session(record_id, machine_id, **data)
-    return json.dumps({"table": "sessions", "id": record_id, "machine_id": machine_id, "operation": "upsert", "content_hash": None,
+    entry = session(record_id, machine_id, content_hash=content_hash, **data)
+    return json.dumps({"table": "sessions", "id": record_id, "machine_id": machine_id, "operation": "upsert", "content_hash": content_hash,
                        "data": {key: value for key, value in entry["data"].items() if key not in ("id", "machine_id")}})
 
 
@@ -565,6 +565,17 @@ def test_a_retry_reports_the_entries_it_cannot_read_keeps_them_and_stores_the_re
         assert {**response.json(), "refused": sorted(response.json()["refused"], key=lambda entry: entry["lease_id"])} == answer
     assert read_rows(state, "SELECT lease_id FROM team_dlq ORDER BY lease_id") == [("sessions:s-colour:m-ret",), ("sessions:s-garbled:m-ret",)]
     assert read_rows(state, "SELECT id, title FROM sessions") == [("s-good", "t-s-good")]
+
+
+def test_a_retried_entry_whose_row_already_holds_its_content_leaves_the_dead_letters(running_worker, worker_state):
+    """Guards against /dlq/retry leaving parked an entry that needs no write (the stored row already
+    has its content hash): only written rows are cleared with the writes, so the retry's own
+    clean-up must take it out, else it is retried for ever."""
+    enqueue(running_worker, [session("s-same", "m-same", content_hash="h-same")], "m-same")
+    park(worker_state, "sessions:s-same:m-same", parked_session("s-same", "m-same", content_hash="h-same"))
+    response = httpx.post(f"{running_worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-same:m-same"]}, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (200, {"retried": 1, "failed": [], "refused": []})
+    assert read_rows(worker_state, "SELECT count(*) FROM team_dlq WHERE lease_id = 'sessions:s-same:m-same'") == [(0,)]
 
 
 def test_a_retried_entry_whose_payload_is_not_an_object_is_refused_and_kept(running_worker, worker_state):
