@@ -6,6 +6,7 @@ after the answer); `rejected` only what can never succeed, echoing table and id 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import httpx
@@ -490,3 +491,153 @@ def test_a_dead_letter_without_an_id_is_keyed_by_its_whole_key_and_keeps_a_cut_r
     [listed] = get(worker, "/dlq")["messages"]
     assert (listed["lease_id"], listed["row_id"]) == ("entity_mentions:e1,n1,spore,a1,m-key:m-key", "e1,n1,spore,a1,m-key")
     assert listed["reason"] == parked["error"][:1000]
+
+
+# --- worker-operations' survivors: the operator routes (worker/src/operations.js): /dlq, /dlq/retry,
+# /dlq/discard, /vectors/reindex, /rebuild.
+
+def park(state, lease_id: str, payload: str, created_at: int = 1, reason: str = "D1_ERROR: refused") -> None:
+    """A team_dlq entry written straight to D1, as writes.js parks one (its payload as given)."""
+    table, row_id, machine_id = lease_id.split(":")
+    with sqlite3.connect(local_database(state)) as connection:
+        connection.execute("INSERT INTO team_dlq (lease_id, table_name, row_id, machine_id, operation, payload, reason, created_at) "
+                           "VALUES (?, ?, ?, ?, 'upsert', ?, ?, ?)", (lease_id, table, row_id, machine_id, payload, reason, created_at))
+
+
+def parked_session(record_id: str, machine_id: str, content_hash: str | None = None, **data) -> str:
+    """A session's payload as writes.js parks it (parkedPayload): the envelope and the row's data."""
+    entry = session(record_id, machine_id, content_hash=content_hash, **data)
+    return json.dumps({"table": "sessions", "id": record_id, "machine_id": machine_id, "operation": "upsert", "content_hash": content_hash,
+                       "data": {key: value for key, value in entry["data"].items() if key not in ("id", "machine_id")}})
+
+
+@pytest.mark.parametrize("route", ["retry", "discard"])
+@pytest.mark.parametrize("body, status, error", [
+    ({}, 400, "lease_ids array is required"),
+    ({"lease_ids": "sessions:s1:m1"}, 400, "lease_ids array is required"),
+    ({"lease_ids": []}, 400, "lease_ids array is required"),
+    ({"lease_ids": [42, None, ["sessions:s1:m1"]]}, 400, "lease_ids array is required"),
+    ({"lease_ids": [f"sessions:s{index}:m1" for index in range(1001)]}, 413, "at most 1000 lease_ids per request"),
+], ids=["left-out", "a-string", "empty", "no-strings", "1001"])
+def test_a_dlq_request_without_lease_ids_or_with_too_many_is_refused_whole(running_worker, route, body, status, error):
+    """Guards against /dlq/retry and /dlq/discard reading a missing, empty or non-string lease_ids
+    list as one to act on (answering 200 for nothing), against the 1,000-id limit dropped, and
+    against their error messages emptied."""
+    response = httpx.post(f"{running_worker.url}/dlq/{route}", json=body, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (status, {"error": error})
+
+
+def test_a_dlq_request_of_exactly_1000_lease_ids_is_served(running_worker):
+    """Guards against the lease_ids limit off by one: 1,000 ids (MAX_LEASE_IDS) are one request."""
+    body = {"lease_ids": [f"sessions:s{index}:m-none" for index in range(1000)]}
+    response = httpx.post(f"{running_worker.url}/dlq/discard", json=body, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (200, {"discarded": 0})
+
+
+def test_dlq_lists_the_newest_entries_first_up_to_the_limit_asked(start_worker, tmp_path):
+    """Guards against GET /dlq ignoring ?limit= (always its default of 50)."""
+    state = tmp_path / "dlq-limit"
+    worker = start_worker(upto=schema_version(), state=state)
+    for index in range(3):
+        park(state, f"sessions:s-list-{index}:m-list", parked_session(f"s-list-{index}", "m-list"), created_at=10 + index)
+    assert [entry["lease_id"] for entry in get(worker, "/dlq", limit=2)["messages"]] == ["sessions:s-list-2:m-list", "sessions:s-list-1:m-list"]
+    assert len(get(worker, "/dlq")["messages"]) == 3
+
+
+def test_a_retry_reports_the_entries_it_cannot_read_keeps_them_and_stores_the_rest(start_worker, tmp_path):
+    """Guards against /dlq/retry failing whole (500) or passing over in silence a parked entry whose
+    payload is not JSON or that the contract now rejects: each is reported in `refused` with its
+    reason and stays parked, while the readable entries are stored and leave team_dlq; and against
+    a retry of entries that are all unreadable, or not there, answering anything but zeros."""
+    state = tmp_path / "dlq-refused"
+    worker = start_worker(upto=schema_version(), state=state)
+    park(state, "sessions:s-garbled:m-ret", "{not json")
+    park(state, "sessions:s-colour:m-ret", json.dumps({"table": "colours", "id": "s-colour", "machine_id": "m-ret", "operation": "upsert", "data": {}}))
+    park(state, "sessions:s-good:m-ret", parked_session("s-good", "m-ret"))
+    refused = [{"lease_id": "sessions:s-colour:m-ret", "error": "Unknown table: colours"},
+               {"lease_id": "sessions:s-garbled:m-ret", "error": "Expected property name or '}' in JSON at position 1 (line 1 column 2)"}]
+    for lease_ids, answer in [(["sessions:s-missing:m-ret"], {"retried": 0, "failed": [], "refused": []}),
+                              (["sessions:s-garbled:m-ret", "sessions:s-colour:m-ret"], {"retried": 0, "failed": [], "refused": refused}),
+                              (["sessions:s-garbled:m-ret", "sessions:s-colour:m-ret", "sessions:s-good:m-ret"],
+                               {"retried": 1, "failed": [], "refused": refused})]:
+        response = httpx.post(f"{worker.url}/dlq/retry", json={"lease_ids": lease_ids}, headers=AUTH, timeout=60)
+        assert response.status_code == 200, response.text
+        assert {**response.json(), "refused": sorted(response.json()["refused"], key=lambda entry: entry["lease_id"])} == answer
+    assert read_rows(state, "SELECT lease_id FROM team_dlq ORDER BY lease_id") == [("sessions:s-colour:m-ret",), ("sessions:s-garbled:m-ret",)]
+    assert read_rows(state, "SELECT id, title FROM sessions") == [("s-good", "t-s-good")]
+
+
+def test_a_retried_entry_whose_row_already_holds_its_content_leaves_the_dead_letters(running_worker, worker_state):
+    """Guards against /dlq/retry leaving parked an entry that needs no write (the stored row already
+    has its content hash): only written rows are cleared with the writes, so the retry's own
+    clean-up must take it out, else it is retried for ever."""
+    enqueue(running_worker, [session("s-same", "m-same", content_hash="h-same")], "m-same")
+    park(worker_state, "sessions:s-same:m-same", parked_session("s-same", "m-same", content_hash="h-same"))
+    response = httpx.post(f"{running_worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-same:m-same"]}, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (200, {"retried": 1, "failed": [], "refused": []})
+    assert read_rows(worker_state, "SELECT count(*) FROM team_dlq WHERE lease_id = 'sessions:s-same:m-same'") == [(0,)]
+
+
+def test_a_retried_entry_whose_payload_is_not_an_object_is_refused_and_kept(running_worker, worker_state):
+    """Guards against /dlq/retry failing whole with a 500 on a parked payload that is JSON but not
+    an object (a hand-edited row): it is refused like any record that is not an object."""
+    park(worker_state, "sessions:s-null:m-null", "null")
+    response = httpx.post(f"{running_worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-null:m-null"]}, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (200, {"retried": 0, "failed": [], "refused": [
+        {"lease_id": "sessions:s-null:m-null", "error": "a record must be a JSON object"}]})
+    assert read_rows(worker_state, "SELECT payload FROM team_dlq WHERE lease_id = 'sessions:s-null:m-null'") == [("null",)]
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"table": "prompt_batches"}, "Unknown table: prompt_batches"),
+    ({"table": ["spores"]}, "Unknown table: spores"),
+    ({"table": "t" * 100}, "Unknown table: " + "t" * 64),
+    ({"table": "constructor"}, "Unknown table: constructor"),
+])
+def test_a_reindex_of_a_table_without_embeddings_is_refused_naming_it(running_worker, body, error):
+    """Guards against /vectors/reindex taking a table that is not a string (an array naming an
+    embedded table) or has no embeddings (a name every object inherits, like "constructor", once
+    passed the check and failed as a 500 "no such table"), and against its message emptied or
+    echoing a long name whole (cut to 64 characters)."""
+    response = httpx.post(f"{running_worker.url}/vectors/reindex", json=body, headers=AUTH, timeout=60)
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+def test_a_reindex_or_a_rebuild_may_be_sent_without_a_body(start_worker, tmp_path):
+    """Guards against POST /vectors/reindex refusing a request without a body (its body is
+    optional: every embedded table), against the reindex leaving an older error in
+    vector_reindex_last_error, and against POST /rebuild without a body answered with anything
+    but the 400 naming machine_id."""
+    state = tmp_path / "no-body"
+    worker = start_worker(upto=schema_version(), state=state)
+    enqueue(worker, [spore("sp-nobody", "m-nobody")], "m-nobody")
+    reindex = httpx.post(f"{worker.url}/vectors/reindex", headers=AUTH, timeout=60)
+    assert reindex.status_code == 200, reindex.text
+    assert (reindex.json()["enqueued"], reindex.json()["by_table"]["spores"]) == (1, 1)
+    config = get(worker, "/config")["config"]
+    assert (config["vector_reindex_status"], config["vector_reindex_last_error"]) == ("queued", "")
+    rebuild = httpx.post(f"{worker.url}/rebuild", headers=AUTH, timeout=60)
+    assert (rebuild.status_code, rebuild.json()) == (400, {"error": "machine_id is required (a non-empty string)"})
+    assert read_rows(state, "SELECT count(*) FROM spores") == [(1,)]
+
+
+@pytest.mark.parametrize("budget", [6, 7])
+def test_a_retry_the_query_budget_cannot_cover_is_refused_whole_before_it_writes(start_worker, tmp_path, budget):
+    """Guards against /dlq/retry planning its writes without the query that clears team_dlq (the
+    retry then starts writing with one query too few and fails half-way): one entry needs the gate,
+    the read of the entry and 5 more (parking it again if need be, the clean-ups); with a query less
+    it is refused whole, naming both numbers, the entry left as it was."""
+    state = tmp_path / f"retry-budget-{budget}"
+    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(budget)}})
+    park(state, "sessions:s-budget:m-budget", parked_session("s-budget", "m-budget"))
+    response = httpx.post(f"{worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-budget:m-budget"]}, headers=AUTH, timeout=60)
+    lease = "sessions:s-budget:m-budget"
+    if budget == 6:
+        assert (response.status_code, response.json()) == (503, {
+            "error": "this request needs more D1 queries than one invocation may make (5 > 4, hyphae:worker.plan); "
+                     "it was not completed, send it again or in smaller batches", "budget": "queries"})
+        assert read_rows(state, "SELECT lease_id, reason, replay_count FROM team_dlq") == [(lease, "D1_ERROR: refused", 0)]
+    else:  # enough to start; too few to write it on its own: parked again, for the cron
+        assert (response.status_code, response.json()) == (200, {"retried": 0, "failed": [{"lease_id": lease}], "refused": []})
+        assert read_rows(state, "SELECT lease_id, reason, replay_count FROM team_dlq") == [(lease, DEFERRED, 1)]
+    assert read_rows(state, "SELECT count(*) FROM sessions") == [(0,)]

@@ -53,7 +53,7 @@ async function applyParked(env, db, parked, reserve) {
   for (const entry of parked) {
     try {
       const raw = JSON.parse(entry.payload);
-      checked.push(readRecord(raw, raw.machine_id, now));
+      checked.push(readRecord(raw, raw?.machine_id, now)); // a payload that is not an object is refused by readRecord
     } catch (error) {
       if (!(error instanceof RecordRejected) && !(error instanceof SyntaxError)) throw error;
       refused.push({ lease_id: entry.lease_id, error: messageOf(error) });
@@ -95,7 +95,7 @@ function queueTableStatement(table, machineId, queuedAt) {
 export async function handleVectorReindex(request, env) {
   const body = await readJsonBody(request, env, { optional: true });
   const tables = body.table ? [body.table] : Object.keys(EMBEDDED_FIELDS);
-  for (const table of tables) if (typeof table !== "string" || !EMBEDDED_FIELDS[table]) throw new HttpError(400, `Unknown table: ${String(table).slice(0, 64)}`);
+  for (const table of tables) if (typeof table !== "string" || !Object.hasOwn(EMBEDDED_FIELDS, table)) throw new HttpError(400, `Unknown table: ${String(table).slice(0, 64)}`);
   const db = await openReady(env);
   const queuedAt = Date.now();
   const results = await db.batch([
@@ -135,23 +135,22 @@ const CRON_JOBS_PER_ROUND = 100;
 const CRON_AI_CALLS = 30;
 const CRON_CLOSING_QUERIES = 2; // the backlog count and the config keys
 
+// With none parked, applyParked reads and sends nothing.
 async function applyDeferred(env, db) {
   const parked = await db.all("SELECT lease_id, payload FROM team_dlq WHERE reason LIKE 'deferred:%' ORDER BY created_at, lease_id LIMIT ?",
     CRON_DEFERRED_RECORDS);
-  if (parked.length === 0) return { retried: 0 };
   try {
-    return await applyParked(env, db, parked, CRON_CLOSING_QUERIES + 1);
+    await applyParked(env, db, parked, CRON_CLOSING_QUERIES + 1);
   } catch (error) {
     if (!(error instanceof BudgetExceeded)) throw error;
     console.warn("cron: deferred records wait for the next run:", error.message);
-    return { retried: 0 };
   }
 }
 
 export async function runScheduled(env) {
   const db = openDatabase(env);
   await requireSchema(env, db);
-  const deferred = await applyDeferred(env, db);
+  await applyDeferred(env, db);
   const allowance = { aiCalls: CRON_AI_CALLS };
   const totals = { written: 0, removed: 0, failed: 0 };
   // Each round reads its jobs (1 query) and drains them (drainJobs checks what that costs).
@@ -165,7 +164,7 @@ export async function runScheduled(env) {
     if (result.written + result.removed === 0) break; // everything failed or was skipped: try next tick
   }
   const left = await db.first("SELECT count(*) AS jobs, MAX(last_error) AS error FROM team_embed_backlog");
-  if (totals.written + totals.removed + totals.failed === 0 && left.jobs === 0) return { ...totals, backlog: 0, deferred };
+  if (totals.written + totals.removed + totals.failed === 0 && left.jobs === 0) return;
   await db.batch(teamConfigStatements({
     vector_reindex_status: left.jobs ? "running" : "idle",
     vector_reindex_last_run_at: String(nowSeconds()),
@@ -174,5 +173,4 @@ export async function runScheduled(env) {
     vector_reindex_last_deleted: String(totals.removed),
     vector_reindex_last_error: left.error ?? "",
   }));
-  return { ...totals, backlog: left.jobs, deferred };
 }
