@@ -91,11 +91,16 @@ def stand_ins(**extra_vars: str) -> dict:
     return plan_stand_ins(plan_local_config(), extra_vars)
 
 
+def stand_in(worker, method: str, path: str, **kwargs) -> dict:
+    """A call to the stand-ins' inspection routes (worker/dev/stand_ins.mjs)."""
+    response = httpx.request(method, f"{worker.url}{path}", headers={"host": STAND_INS_HOST}, timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json()
+
+
 def stored_vectors(worker) -> dict[str, dict]:
     """{vector id: metadata} of the stand-in Vectorize index, read through its inspection route."""
-    response = httpx.get(f"{worker.url}/vectors", headers={"host": STAND_INS_HOST}, timeout=30)
-    response.raise_for_status()
-    return {vector["id"]: vector["metadata"] for vector in response.json()["vectors"]}
+    return {vector["id"]: vector["metadata"] for vector in stand_in(worker, "GET", "/vectors")["vectors"]}
 
 
 def run_cron(worker) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from infra.contract import read_contract
 from infra.environments import load_environment, schema_version
-from infra.local.runtime import STAND_INS_HOST
 from tests.worker.conftest import (
     AUTH,
     FAIL_ONCE,
@@ -20,6 +19,7 @@ from tests.worker.conftest import (
     run_cron,
     session,
     spore,
+    stand_in,
     stand_ins,
     stored_vectors,
     vector_id,
@@ -132,13 +132,6 @@ def test_without_ai_and_vectorize_bindings_records_are_accepted_and_jobs_wait(st
     assert read_rows(state, "SELECT last_error FROM team_embed_backlog") == [("the Workers AI binding AI is missing",)]
     health = httpx.get(f"{worker.url}/health").json()
     assert (health["bindings"]["ai"], health["bindings"]["vectorize"]) == (False, False)
-
-
-def stand_in(worker, method: str, path: str, **kwargs) -> dict:
-    """A call to the stand-ins' inspection routes (worker/dev/stand_ins.mjs)."""
-    response = httpx.request(method, f"{worker.url}{path}", headers={"host": STAND_INS_HOST}, timeout=30, **kwargs)
-    response.raise_for_status()
-    return response.json()
 
 
 def test_vectors_are_read_back_with_ids_values_and_metadata_and_deletes_reach_the_index(start_worker, tmp_path):

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 
 from infra.environments import BINDING_AI, BINDING_VECTORIZE, schema_version
-from infra.local.runtime import STAND_INS_HOST
 from tests.worker.conftest import (
     OTHER_PROJECT,
     PROJECT,
@@ -23,6 +21,7 @@ from tests.worker.conftest import (
     prompt_batch,
     session,
     spore,
+    stand_in,
     stand_ins,
     vector_id,
 )
@@ -32,15 +31,12 @@ pytestmark = pytest.mark.workerd
 
 def put_vectors(worker, vectors: list[dict]) -> None:
     """Store vectors in the stand-in index as they are (no values: the stand-in embeds the id)."""
-    response = httpx.put(f"{worker.url}/vectors", json={"vectors": vectors}, headers={"host": STAND_INS_HOST}, timeout=30)
-    response.raise_for_status()
+    stand_in(worker, "PUT", "/vectors", json={"vectors": vectors})
 
 
 def embedding(worker, text: str) -> list[float]:
     """The stand-in model's vector of `text`: a vector stored with it scores 1.0 for that query."""
-    response = httpx.post(f"{worker.url}/embed", json={"text": text}, headers={"host": STAND_INS_HOST}, timeout=30)
-    response.raise_for_status()
-    return response.json()["values"]
+    return stand_in(worker, "POST", "/embed", json={"text": text})["values"]
 
 
 def found(worker, **params) -> list[str]:
