@@ -177,6 +177,11 @@ def plan_vars(plan: str) -> dict:
     return plan_local_config(env.model_copy(update={"worker": env.worker.model_copy(update={"plan": plan})}))["vars"]
 
 
+def budget_vars(queries: int, plan: str = "paid") -> dict:
+    """A Worker's extra variables: `plan`'s, with a D1 query budget of `queries` per invocation."""
+    return {"vars": {**plan_vars(plan), "D1_QUERY_BUDGET": str(queries)}}
+
+
 def counted(response: httpx.Response) -> dict:
     """What counting.mjs saw one request spend: {"d1": queries, "subrequests": n, "ai": Workers AI calls}."""
     return {kind: int(response.headers[f"x-counted-{header}"]) for kind, header in
@@ -193,6 +198,11 @@ def invocations(worker) -> list[dict]:
     response = httpx.get(f"{worker.url}/__hyphae_counts", timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+def scheduled_runs(worker) -> list[dict]:
+    """The cron runs among `invocations`, oldest first."""
+    return [run for run in invocations(worker) if run["kind"] == "scheduled"]
 
 
 def _start(artifact: Path, state: Path, *, upto: int, extra: dict | None = None, plan: str = "paid", api_key: str = TEAM_KEY):

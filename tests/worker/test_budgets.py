@@ -20,9 +20,9 @@ from tests.worker.conftest import (
     DEFERRED,
     FAIL_ONCE,
     PROJECT,
+    budget_vars,
     counted,
     get,
-    invocations,
     local_database,
     plan_vars,
     prompt_batch,
@@ -30,6 +30,7 @@ from tests.worker.conftest import (
     read_rows,
     run_cron,
     run_in_node,
+    scheduled_runs,
     session,
     stand_ins,
     stored_vectors,
@@ -70,7 +71,7 @@ def test_a_thousand_records_with_one_percent_bad_fit_the_plan(start_worker, tmp_
 
 def test_a_push_that_cannot_fit_is_refused_whole_so_the_client_resends_it(start_worker, tmp_path):
     state = tmp_path / "tiny"
-    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("free"), "D1_QUERY_BUDGET": "4"}})
+    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(4, plan="free"))
     response = push(worker, [session(f"s-{index}", "m-tiny") for index in range(10)], "m-tiny")
     assert response.status_code == 503
     assert response.json()["error"].startswith("this request needs more D1 queries than one invocation may make")
@@ -123,7 +124,7 @@ def test_on_the_free_plan_records_that_cannot_be_isolated_in_time_are_deferred_t
     assert read_rows(state, "SELECT count(*) FROM team_dlq WHERE reason LIKE 'deferred:%'") == [(0,)]
     assert {row_id for (row_id,) in read_rows(state, "SELECT row_id FROM team_dlq")} == poisoned
     assert read_rows(state, "SELECT count(*) FROM sessions") == [(990,)]
-    runs = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    runs = scheduled_runs(worker)
     assert runs and all(run["d1"] <= FREE and run["subrequests"] <= FREE and not run["refused"] and not run["failed"] for run in runs)
 
 
@@ -142,7 +143,7 @@ def test_the_cron_drains_a_large_backlog_within_the_free_plan_run_after_run(star
             break
     assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
     assert len(stored_vectors(worker)) == queued
-    runs = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    runs = scheduled_runs(worker)
     assert all(run["d1"] <= FREE and run["subrequests"] <= FREE and not run["refused"] for run in runs)
     assert sum(run["ai"] for run in runs) >= queued / 16  # texts are embedded 16 to a call
 
@@ -169,10 +170,6 @@ def test_a_push_naming_many_machines_costs_what_one_machines_does(start_worker, 
 
 # --- What writes.js plans to spend: parking a push's records, packing them into batches, and
 # deferring what the budget can no longer cover.
-
-def budget_vars(queries: int) -> dict:
-    return {"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(queries)}}
-
 
 @pytest.mark.parametrize("queries, deferred", [(9, False), (8, True)])
 def test_a_record_is_written_when_the_budget_covers_it_exactly_and_deferred_with_its_reason_when_not(start_worker, tmp_path,
@@ -322,7 +319,7 @@ def test_a_failing_cron_run_fails_the_scheduled_event_and_logs_why(start_worker,
     worker = start_worker(upto=0, state=tmp_path / "cron-fails")
     run_cron(worker)
     reason = "Error: database schema is at version 0, this Worker needs version 10; run the migrations"
-    assert [run["failed"] for run in invocations(worker) if run["kind"] == "scheduled"] == [[reason]]
+    assert [run["failed"] for run in scheduled_runs(worker)] == [[reason]]
     worker.stop()
     log = worker.log_path.read_text()
     assert f"scheduled run failed {reason}\n    at requireSchema" in log
@@ -391,7 +388,7 @@ def test_a_cron_run_short_of_queries_for_the_deferred_records_leaves_them_for_th
     worker.stop()
     worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(9))
     run_cron(worker)
-    [run] = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    [run] = scheduled_runs(worker)
     assert (run["refused"], run["failed"]) == (None, [])
     assert read_rows(state, "SELECT count(*) FROM team_dlq") == [(1,)]
     worker.stop()
@@ -399,7 +396,7 @@ def test_a_cron_run_short_of_queries_for_the_deferred_records_leaves_them_for_th
             "(8 > 7, hyphae:worker.plan); it was not completed, send it again or in smaller batches\n") in worker.log_path.read_text()
     worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(11))
     run_cron(worker)
-    [run] = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    [run] = scheduled_runs(worker)
     assert (run["refused"], run["failed"]) == (None, [])
     assert (read_rows(state, "SELECT count(*) FROM team_dlq"), read_rows(state, "SELECT id FROM prompt_batches")) == ([(0,)], [("pb-wait",)])
 
@@ -415,7 +412,7 @@ def test_a_d1_failure_while_applying_the_deferred_records_fails_the_cron_run(sta
         connection.execute("CREATE TRIGGER keep_dlq BEFORE DELETE ON team_dlq BEGIN SELECT RAISE(ABORT, 'team_dlq is read-only'); END")
     worker = start_worker(upto=schema_version(), state=state)
     run_cron(worker)
-    assert [run["failed"] for run in invocations(worker) if run["kind"] == "scheduled"] == [["Error: D1_ERROR: team_dlq is read-only: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_TRIGGER)"]]
+    assert [run["failed"] for run in scheduled_runs(worker)] == [["Error: D1_ERROR: team_dlq is read-only: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_TRIGGER)"]]
     assert read_rows(state, "SELECT lease_id FROM team_dlq") == [("prompt_batches:pb-stuck:m-stuck",)]
 
 
@@ -429,7 +426,7 @@ def test_a_cron_run_reads_no_more_of_the_backlog_once_a_budget_cannot_cover_a_ro
     worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), **budget}})
     add_rows_and_jobs(state, {f"sp-{index:02d}": f"spore {index}" for index in range(40)}, [])
     run_cron(worker)
-    [run] = [run for run in invocations(worker) if run["kind"] == "scheduled"]
+    [run] = scheduled_runs(worker)
     assert (run["d1"], run["refused"], run["failed"]) == (queries, None, [])
     assert get(worker, "/config")["config"]["vector_reindex_status"] == status
 

@@ -18,10 +18,10 @@ from tests.worker.conftest import (
     DEFERRED,
     OTHER_PROJECT,
     PROJECT,
+    budget_vars,
     enqueue,
     get,
     local_database,
-    plan_vars,
     prompt_batch,
     push,
     read_rows,
@@ -354,7 +354,7 @@ def test_a_push_at_the_edges_of_the_query_budget(start_worker, tmp_path, budget,
     (accepted, durable); with 10 it is written and its embedding, which needs its row read back, waits.
     Short of that it is refused whole, naming both numbers, before anything is written."""
     state = tmp_path / f"budget-{budget}"
-    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(budget)}})
+    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(budget))
     body = {"machine_id": "m-edge", "sync_protocol_version": 3, "records": [session("s-edge", "m-edge")]}
     response = httpx.post(f"{worker.url}/enqueue", json=body, headers=AUTH, timeout=60)
     assert response.status_code == status, response.text
@@ -628,7 +628,7 @@ def test_a_retry_the_query_budget_cannot_cover_is_refused_whole_before_it_writes
     the read of the entry and 5 more (parking it again if need be, the clean-ups); with a query less
     it is refused whole, naming both numbers, the entry left as it was."""
     state = tmp_path / f"retry-budget-{budget}"
-    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), "D1_QUERY_BUDGET": str(budget)}})
+    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(budget))
     park(state, "sessions:s-budget:m-budget", parked_session("s-budget", "m-budget"))
     response = httpx.post(f"{worker.url}/dlq/retry", json={"lease_ids": ["sessions:s-budget:m-budget"]}, headers=AUTH, timeout=60)
     lease = "sessions:s-budget:m-budget"
