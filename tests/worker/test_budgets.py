@@ -18,13 +18,9 @@ from infra.environments import schema_version
 from tests.worker.conftest import (
     AUTH,
     DEFERRED,
-    FAIL_ONCE,
-    PROJECT,
     budget_vars,
     counted,
-    get,
     local_database,
-    plan_vars,
     prompt_batch,
     push,
     read_rows,
@@ -32,7 +28,6 @@ from tests.worker.conftest import (
     run_in_node,
     scheduled_runs,
     session,
-    stand_ins,
     stored_vectors,
     usage,
 )
@@ -323,123 +318,3 @@ def test_a_failing_cron_run_fails_the_scheduled_event_and_logs_why(start_worker,
     worker.stop()
     log = worker.log_path.read_text()
     assert f"scheduled run failed {reason}\n    at requireSchema" in log
-
-
-# worker-operations' survivors: the cron run (runScheduled): what it applies, how far it drains
-# within its budgets, and the vector_reindex_* keys it leaves.
-
-def add_rows_and_jobs(state, spores: dict[str, str], gone: list[str], machine_id: str = "m-cron") -> None:
-    """Spores written straight to D1 (never embedded inline) and an embedding job for each, and
-    jobs for rows that are not there (the cron removes their vectors)."""
-    with sqlite3.connect(local_database(state)) as connection:
-        connection.executemany("INSERT INTO spores (id, machine_id, agent_id, observation_type, content, created_at, project_id) "
-                               "VALUES (?, ?, 'a', 'decision', ?, 1, ?)", [(row_id, machine_id, text, PROJECT) for row_id, text in spores.items()])
-        connection.executemany("INSERT INTO team_embed_backlog (table_name, row_id, machine_id, queued_at) VALUES ('spores', ?, ?, 1)",
-                               [(row_id, machine_id) for row_id in [*spores, *gone]])
-
-
-def reindex_keys(worker) -> dict:
-    config = get(worker, "/config")["config"]
-    return {key.removeprefix("vector_reindex_"): value for key, value in config.items()
-            if key.startswith("vector_reindex_") and key != "vector_reindex_last_run_at"}
-
-
-def test_a_cron_run_drains_in_rounds_until_done_or_stuck_and_records_what_it_did(start_worker, tmp_path):
-    """Guards against the cron stopping after its first round of 100 jobs, or going on after a
-    round that finished nothing (a failing job retried within the run); against the counts it
-    leaves in vector_reindex_* (processed, reindexed, deleted) summed wrongly or subtracted; against
-    the status "running" emptied, the last error dropped or set when there is none; against a run
-    that only deleted as many vectors as it wrote leaving no record; and against an idle run
-    rewriting the keys."""
-    state = tmp_path / "cron-rounds"
-    worker = start_worker(upto=schema_version(), state=state, extra=stand_ins(FAIL_MARKER=FAIL_ONCE, FAIL_ATTEMPTS="3"))
-    add_rows_and_jobs(state, {}, [f"sp-gone-{index:03d}" for index in range(150)])
-    run_cron(worker)  # two rounds: 100 jobs, then 50
-    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
-    assert reindex_keys(worker) == {"status": "idle", "last_processed": "150", "last_reindexed": "0", "last_deleted": "150", "last_error": ""}
-
-    # a job written, one removed, one failing in two rounds (the second finishes nothing, so the
-    # run stops; the stand-in fails its text three times: a batched call and its one-by-one retry,
-    # then the second round's call): it stays queued with its error
-    add_rows_and_jobs(state, {"sp-ok": "a spore that embeds", "sp-flaky": f"flaky {FAIL_ONCE}"}, ["sp-gone-a"])
-    run_cron(worker)
-    [(attempts, error)] = read_rows(state, "SELECT attempts, last_error FROM team_embed_backlog WHERE row_id = 'sp-flaky'")
-    assert (attempts, error) == (2, "embedding failed: InferenceUpstreamError: 3030: the stand-in model failed for this text (FAIL_MARKER)")
-    assert reindex_keys(worker) == {"status": "running", "last_processed": "4", "last_reindexed": "1", "last_deleted": "1", "last_error": error}
-
-    add_rows_and_jobs(state, {}, ["sp-gone-b"])
-    run_cron(worker)  # the flaky one written, one more removed
-    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
-    done = reindex_keys(worker)
-    assert done == {"status": "idle", "last_processed": "2", "last_reindexed": "1", "last_deleted": "1", "last_error": ""}
-    last_run = get(worker, "/config")["config"]["vector_reindex_last_run_at"]
-    run_cron(worker)  # nothing to do: the keys stay as they were
-    assert (reindex_keys(worker), get(worker, "/config")["config"]["vector_reindex_last_run_at"]) == (done, last_run)
-
-
-def test_a_cron_run_short_of_queries_for_the_deferred_records_leaves_them_for_the_next_run_and_says_so(start_worker, tmp_path):
-    """Guards against the cron applying deferred records without keeping its own closing queries
-    (the run then fails over the budget, or the keys are never written), against a BudgetExceeded
-    there failing the whole run or passing without the log line saying the records wait. With 11
-    queries a run applies them (with 10 it can afford only to park them again: writes.js)."""
-    state = tmp_path / "cron-deferred"
-    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(8))
-    assert push(worker, [prompt_batch("pb-wait", "m-wait")], "m-wait").json()["dead_lettered"][0]["error"] == DEFERRED
-    worker.stop()
-    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(9))
-    run_cron(worker)
-    [run] = scheduled_runs(worker)
-    assert (run["refused"], run["failed"]) == (None, [])
-    assert read_rows(state, "SELECT count(*) FROM team_dlq") == [(1,)]
-    worker.stop()
-    assert ("cron: deferred records wait for the next run: this request needs more D1 queries than one invocation may make "
-            "(8 > 7, hyphae:worker.plan); it was not completed, send it again or in smaller batches\n") in worker.log_path.read_text()
-    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(11))
-    run_cron(worker)
-    [run] = scheduled_runs(worker)
-    assert (run["refused"], run["failed"]) == (None, [])
-    assert (read_rows(state, "SELECT count(*) FROM team_dlq"), read_rows(state, "SELECT id FROM prompt_batches")) == ([(0,)], [("pb-wait",)])
-
-
-def test_a_d1_failure_while_applying_the_deferred_records_fails_the_cron_run(start_worker, tmp_path):
-    """Guards against the cron swallowing an error other than its budget running out while it
-    applies the deferred records (the platform would count a run that did not happen as a success)."""
-    state = tmp_path / "cron-deferred-fails"
-    worker = start_worker(upto=schema_version(), state=state, extra=budget_vars(8))
-    assert push(worker, [prompt_batch("pb-stuck", "m-stuck")], "m-stuck").json()["dead_lettered"][0]["error"] == DEFERRED
-    worker.stop()
-    with sqlite3.connect(local_database(state)) as connection:
-        connection.execute("CREATE TRIGGER keep_dlq BEFORE DELETE ON team_dlq BEGIN SELECT RAISE(ABORT, 'team_dlq is read-only'); END")
-    worker = start_worker(upto=schema_version(), state=state)
-    run_cron(worker)
-    assert [run["failed"] for run in scheduled_runs(worker)] == [["Error: D1_ERROR: team_dlq is read-only: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_TRIGGER)"]]
-    assert read_rows(state, "SELECT lease_id FROM team_dlq") == [("prompt_batches:pb-stuck:m-stuck",)]
-
-
-@pytest.mark.parametrize("budget, queries, status", [({"D1_QUERY_BUDGET": "5"}, 4, "running"), ({"SUBREQUEST_BUDGET": "4"}, 8, "running")],
-                         ids=["queries", "ai-calls"])
-def test_a_cron_run_reads_no_more_of_the_backlog_once_a_budget_cannot_cover_a_round(start_worker, tmp_path, budget, queries, status):
-    """Guards against the cron reading the backlog again (a D1 query for nothing, or past the
-    budget) when fewer queries are left than a round and its closing need, or when its Workers AI
-    calls are spent; and against a run that did nothing while jobs wait leaving no status."""
-    state = tmp_path / "cron-budget"
-    worker = start_worker(upto=schema_version(), state=state, extra={"vars": {**plan_vars("paid"), **budget}})
-    add_rows_and_jobs(state, {f"sp-{index:02d}": f"spore {index}" for index in range(40)}, [])
-    run_cron(worker)
-    [run] = scheduled_runs(worker)
-    assert (run["d1"], run["refused"], run["failed"]) == (queries, None, [])
-    assert get(worker, "/config")["config"]["vector_reindex_status"] == status
-
-
-def test_a_cron_run_whose_failures_are_all_made_good_in_later_rounds_records_them(start_worker, tmp_path):
-    """Guards against the cron's "nothing happened" check summing its counts wrongly (failed
-    subtracted): a run as many of whose embeddings failed as it finished, all made good by later
-    rounds, left no record of itself. The stand-in fails each marked text twice: b fails with the
-    first call and on its own; c and d on their own, then c with the second round's call, then d on
-    its own: 4 failures, 4 vectors written, over three rounds."""
-    state = tmp_path / "cron-made-good"
-    worker = start_worker(upto=schema_version(), state=state, extra=stand_ins(FAIL_MARKER=FAIL_ONCE))
-    add_rows_and_jobs(state, {"sp-a": "plain a", **{f"sp-{name}": f"{name} {FAIL_ONCE}" for name in "bcd"}}, [])
-    run_cron(worker)
-    assert read_rows(state, "SELECT count(*) FROM team_embed_backlog") == [(0,)]
-    assert reindex_keys(worker) == {"status": "idle", "last_processed": "8", "last_reindexed": "4", "last_deleted": "0", "last_error": ""}

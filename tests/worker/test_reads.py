@@ -1,5 +1,5 @@
 """The daemon UI's endpoints (reference §3.7): /sync-summary, /queue-stats, /records, /members,
-/search, /rebuild, against the Worker on workerd."""
+/search, against the Worker on workerd (/rebuild, an operator endpoint, is tested in test_operations.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from tests.worker.conftest import (
     session,
     spore,
     stand_ins,
-    stored_vectors,
-    vector_id,
 )
 
 pytestmark = pytest.mark.workerd
@@ -98,20 +96,6 @@ def test_search_ranks_by_meaning_hydrates_from_d1_and_applies_the_filters(start_
     assert [result["id"] for result in get(worker, "/search", q="cat", observation_type="gotcha")["results"]] == ["sp-cat"]
     assert get(worker, "/search", q="cat", limit=1, tables="sessions")["results"][0]["id"] == "s-d1"
     assert get(worker, "/search", expect=400)["error"] == 'Missing query parameter "q"'
-
-
-def test_rebuild_deletes_only_that_machines_rows_and_then_its_vectors(start_worker, tmp_path):
-    state = tmp_path / "rebuild"
-    worker = start_worker(upto=schema_version(), state=state)
-    enqueue(worker, [spore("sp-1", "m-rb"), session("s-1", "m-rb")], "m-rb")
-    enqueue(worker, [spore("sp-1", "m-keep")], "m-keep")
-    answer = httpx.post(f"{worker.url}/rebuild", json={"machine_id": "m-rb"}, headers=AUTH).json()
-    assert (answer["ok"], answer["deleted"]["spores"], answer["deleted"]["sessions"], answer["truncated_tables"]) == (True, 1, 1, 19)
-    assert read_rows(state, "SELECT machine_id FROM spores") == [("m-keep",)]
-    assert get(worker, "/queue-stats")["backlog"] == 2  # one job per deleted row of an embedded table
-    httpx.get(f"{worker.url}/cdn-cgi/handler/scheduled", timeout=60)
-    assert set(stored_vectors(worker)) == {vector_id("spores", "sp-1", "m-keep")}
-    assert httpx.post(f"{worker.url}/rebuild", json={}, headers=AUTH).status_code == 400
 
 
 def test_a_record_path_that_is_not_valid_percent_encoding_is_400(running_worker):
