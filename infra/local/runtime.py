@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -155,12 +154,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
 def plan_stand_ins(config: dict, extra_vars: dict | None = None) -> dict:
     """miniflare options binding the config's services to the stand-ins of worker/dev/stand_ins.mjs.
 
@@ -250,7 +243,10 @@ def start_local_worker(
     run_dir = state / "workerd"
     run_dir.mkdir(parents=True, exist_ok=True)
     ready_file, log_path = run_dir / f"ready-{os.getpid()}-{time.monotonic_ns()}.json", run_dir / "workerd.log"
-    options = plan_runtime_options(artifact, state, config or plan_local_config(), free_loopback_port(), ready_file)
+    # Port 0: workerd (or, reloadable, the front) binds a free port itself and the ready file names
+    # it. A port picked here and handed over could be taken by another process in between
+    # (ERR_ADDRESS_IN_USE: seen with Worker tests running side by side).
+    options = plan_runtime_options(artifact, state, config or plan_local_config(), 0, ready_file)
     plain, secret = split_key_bindings(key_bindings or {BINDING_API_KEY: api_key, VAR_TEAM_KEY_GENERATION: "1"})
     options["vars"] = {**options["vars"], **plain}
     options["secretNames"] = SECRET_NAMES

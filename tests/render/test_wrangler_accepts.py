@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -26,7 +27,7 @@ import pytest
 
 from infra.bindings import WORKER_BINDINGS
 from infra.environments import BINDING_API_KEY, load_environment, schema_version
-from infra.local.runtime import LOOPBACK, free_loopback_port
+from infra.local.runtime import LOOPBACK
 from infra.paths import (
     DEFAULT_MIGRATIONS_DIR,
     REPO_ROOT,
@@ -119,6 +120,14 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: flo
         except httpx.TransportError:
             time.sleep(0.2)
     pytest.fail(f"wrangler dev did not answer within {timeout:.0f}s: {log.read_text()}")
+
+
+def free_loopback_port() -> int:
+    """A port free now. wrangler dev must be told its port (our runtime binds port 0 instead), so
+    another process could take it before wrangler does; this one test accepts that."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
 
 
 def test_wrangler_dev_serves_the_database_invoke_migrate_wrote(project, tmp_path):
