@@ -167,6 +167,19 @@ def test_vectors_are_read_back_with_ids_values_and_metadata_and_deletes_reach_th
     assert set(stored_vectors(worker)) == {vector_id("spores", "sp-read", "m-read")}
 
 
+def test_a_row_whose_metadata_would_pass_vectorizes_10_kib_is_written_without_that_field_and_its_neighbours_too(running_worker):
+    """Guards against one row's metadata over Vectorize's 10 KiB per vector failing the whole upsert
+    call: every job pushed with it failed, and failed again at each drain (they are drained together)."""
+    plan = record("plans", "plan-long-path", "m-meta", content="a plan with a long path", status="active", created_at=1,
+                  source_path="docs/" + "a" * 11_000)
+    answer = enqueue(running_worker, [plan, spore("sp-beside", "m-meta")], "m-meta")
+    assert answer["embeddings"] == {"written": 2, "removed": 0, "failed": 0, "skipped": 0}
+    vectors = stored_vectors(running_worker)
+    assert vectors[vector_id("plans", "plan-long-path", "m-meta")] == {
+        "table": "plans", "id": "plan-long-path", "machine_id": "m-meta", "project_id": PROJECT, "status": "active", "created_at": 1}
+    assert vector_id("spores", "sp-beside", "m-meta") in vectors
+
+
 # worker-embeddings' survivors: embeddings.js run by node, bundled as `invoke build` stages it
 # (beside its contract.json), with the Budget and Database of the Worker. drainJobs runs against
 # platform bindings written here for what the stand-ins cannot be made to do (a model answering
@@ -507,3 +520,13 @@ def test_only_written_records_of_embedded_tables_keyed_by_id_get_jobs(embeddings
     row = {"content": "c", "project_id": "p", "status": "active", "observation_type": "o", "session_id": "s", "created_at": 1}
     assert answer == [{"table": "spores", "id": "sp-1", "machineId": "m1", "queuedAt": 42, "row": row},
                       {"table": "sessions", "id": "s-1", "machineId": "m2", "queuedAt": 42, "row": None}]
+
+
+def test_a_metadata_string_is_kept_while_its_json_takes_at_most_1024_bytes(embeddings_bundle):
+    """Guards against the cap that keeps a vector's metadata within Vectorize's 10 KiB off by one,
+    counted in characters (é takes two bytes) or on the raw text (a control character takes six
+    bytes of JSON)."""
+    paths = ["a" * 1022, "a" * 1023, "é" * 511, "é" * 512, "\u0000" * 170, "\u0000" * 171]
+    answer = drain_in_node(embeddings_bundle, f"""
+        answer = {json.dumps(paths)}.map((path) => vectorMetadata("artifacts", {{ id: "a", machine_id: "m", source_path: path }}).source_path ?? null);""")
+    assert answer == [paths[0], None, paths[2], None, paths[4], None]

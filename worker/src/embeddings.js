@@ -26,6 +26,10 @@ const DEFAULT_MODEL = "@cf/baai/bge-m3";
 const CHARS_PER_CALL = 12000;
 const TEXTS_PER_CALL = 16;
 const VECTORS_PER_CALL = 1000; // Vectorize's upsert limit per call from a Worker
+// Vectorize takes at most 10 KiB of metadata per vector and refuses the whole upsert call past it:
+// a string field whose JSON is longer than this is left out (with the id and machine_id, keys of at
+// most 1,024 bytes, the metadata stays within the limit).
+const MAX_METADATA_STRING_BYTES = 1024;
 const encoder = new TextEncoder();
 
 const METADATA_FIELDS = {
@@ -48,12 +52,14 @@ export async function vectorId(table, id, machineId) {
 
 export const legacyVectorId = (table, id, machineId) => `${table}:${id}:${machineId}`;
 
+const fitsMetadata = (value) => encoder.encode(JSON.stringify(value)).length <= MAX_METADATA_STRING_BYTES;
+
 export function vectorMetadata(table, row) {
   const metadata = { table, id: String(row.id), machine_id: row.machine_id };
   if (typeof row.project_id === "string" && row.project_id) metadata.project_id = row.project_id;
   for (const [field, kind] of Object.entries(METADATA_FIELDS[table] || {})) {
     const value = row[field];
-    if (kind === "string" && typeof value === "string" && value) metadata[field] = value;
+    if (kind === "string" && typeof value === "string" && value && fitsMetadata(value)) metadata[field] = value;
     if (kind === "number" && typeof value === "number" && Number.isFinite(value)) metadata[field] = value;
   }
   return metadata;
