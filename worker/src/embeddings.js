@@ -26,6 +26,10 @@ const DEFAULT_MODEL = "@cf/baai/bge-m3";
 const CHARS_PER_CALL = 12000;
 const TEXTS_PER_CALL = 16;
 const VECTORS_PER_CALL = 1000; // Vectorize's upsert limit per call from a Worker
+// Vectorize takes at most 10 KiB of metadata per vector and refuses the whole upsert call past it:
+// a string field whose JSON is longer than this is left out (with the id and machine_id, keys of at
+// most 1,024 bytes, the metadata stays within the limit).
+const MAX_METADATA_STRING_BYTES = 1024;
 const encoder = new TextEncoder();
 
 const METADATA_FIELDS = {
@@ -48,13 +52,15 @@ export async function vectorId(table, id, machineId) {
 
 export const legacyVectorId = (table, id, machineId) => `${table}:${id}:${machineId}`;
 
+const fitsMetadata = (value) => encoder.encode(JSON.stringify(value)).length <= MAX_METADATA_STRING_BYTES;
+
 export function vectorMetadata(table, row) {
   const metadata = { table, id: String(row.id), machine_id: row.machine_id };
   if (typeof row.project_id === "string" && row.project_id) metadata.project_id = row.project_id;
   for (const [field, kind] of Object.entries(METADATA_FIELDS[table] || {})) {
     const value = row[field];
-    if (kind === "string" && typeof value === "string" && value) metadata[field] = value;
-    if (kind === "number" && typeof value === "number" && Number.isFinite(value)) metadata[field] = value;
+    if (kind === "string" && typeof value === "string" && value && fitsMetadata(value)) metadata[field] = value;
+    if (kind === "number" && Number.isFinite(value)) metadata[field] = value;
   }
   return metadata;
 }
@@ -186,7 +192,7 @@ export async function drainJobs(env, db, jobs, { allowance, reserve = 0, send = 
     skipped = embedded.skipped;
     for (const [job, error] of embedded.failed) failures.set(job, `embedding failed: ${error}`);
     await writeVectors(env, plans.filter((plan) => vectors.has(plan.job)), vectors, failures);
-    await removeVectors(env, plans, vectors, failures, skipped);
+    await removeVectors(env, plans, failures, skipped);
   }
   const done = jobs.filter((job) => !failures.has(job) && !skipped.includes(job));
   const written = done.filter((job) => vectors.has(job)).length;
@@ -209,13 +215,14 @@ async function writeVectors(env, plans, vectors, failures) {
   }
 }
 
-// Removes the vectors of "remove" jobs, and the legacy ids of every job that reached Vectorize.
-async function removeVectors(env, plans, vectors, failures, skipped) {
+// Removes the vectors of "remove" jobs, and the legacy ids of every job that reached Vectorize: all
+// but the failed and the skipped (embedTexts leaves each text embedded, failed or skipped).
+async function removeVectors(env, plans, failures, skipped) {
   const removals = plans.filter((plan) => plan.kind === "remove");
   const ids = [];
   for (const plan of removals) ids.push(await vectorId(plan.job.table, plan.job.id, plan.job.machineId));
   for (const plan of plans) {
-    if (failures.has(plan.job) || skipped.includes(plan.job) || (plan.kind === "embed" && !vectors.has(plan.job))) continue;
+    if (failures.has(plan.job) || skipped.includes(plan.job)) continue;
     const legacy = legacyVectorId(plan.job.table, plan.job.id, plan.job.machineId);
     if (fitsVectorizeId(legacy)) ids.push(legacy);
   }
