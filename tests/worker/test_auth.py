@@ -106,6 +106,14 @@ def test_a_key_pasted_with_a_non_breaking_space_is_accepted(running_worker):
     assert response.status_code == 200, response.text
 
 
+def test_any_run_of_whitespace_between_the_scheme_and_the_key_is_skipped(running_worker):
+    """Guards against exactly one whitespace character taken after `Bearer` (RFC 6750: one or more):
+    a key after a space and a line separator, which `.` does not match, must still be read."""
+    header = f"Bearer \u2028{TEAM_KEY}".encode()
+    response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": header})
+    assert response.status_code == 200, response.text
+
+
 def test_the_scheme_is_case_insensitive(running_worker):
     """Guards against `bearer <key>` refused: the scheme's case does not matter (RFC 9110 §11.1)."""
     response = httpx.post(f"{running_worker.url}/enqueue", json=BODY, headers={"authorization": f"bearer {TEAM_KEY}"})
