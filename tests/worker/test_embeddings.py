@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.artifact.build import stage_sources
+from infra.artifact.build import ESBUILD_FLAGS, stage_sources
 from infra.contract import read_contract
 from infra.environments import load_environment, schema_version
 from infra.paths import REPO_ROOT
@@ -47,14 +47,13 @@ pytestmark = pytest.mark.workerd
 
 @pytest.fixture(scope="session")
 def embeddings_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """embeddings.js of the working tree (under Stryker: the mutant) bundled for node."""
+    """embeddings.js of the working tree (under Stryker: the mutant) bundled for node with the build's esbuild flags."""
     staging = tmp_path_factory.mktemp("embeddings-node")
     stage_sources(REPO_ROOT, staging)
     (staging / "src" / "node_entry.js").write_text('export * from "./embeddings.js";\nexport { Database } from "./d1.js";\n'
                                                    'export { Budget, meteredEnv } from "./budget.js";\n')
     bundle = staging / "embeddings.mjs"
-    result = subprocess.run([str(REPO_ROOT / "node_modules" / ".bin" / "esbuild"), "src/node_entry.js", f"--outfile={bundle}",
-                             "--bundle", "--format=esm", "--platform=neutral", "--log-level=warning"],
+    result = subprocess.run([str(REPO_ROOT / "node_modules" / ".bin" / "esbuild"), "src/node_entry.js", f"--outfile={bundle}", *ESBUILD_FLAGS],
                             cwd=staging, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     return bundle
