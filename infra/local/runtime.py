@@ -182,7 +182,7 @@ def plan_counting_entry(artifact: Path, directory: Path, module: Path | None = N
     return {"scriptPath": str((directory / "counting.mjs").resolve()), "modulesRoot": str(directory.resolve())}
 
 
-def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, ready_file: Path) -> dict:
+def plan_runtime_options(artifact: Path, state: Path, config: dict, ready_file: Path) -> dict:
     """miniflare's options, from the same plan as worker/wrangler.local.jsonc."""
     manifest = verify_artifact(artifact, "local")
     return {
@@ -198,7 +198,10 @@ def plan_runtime_options(artifact: Path, state: Path, config: dict, port: int, r
         "vars": config["vars"],
         "persistRoot": str(wrangler_persist_dir(state)),
         "host": LOOPBACK,
-        "port": port,
+        # Port 0: workerd (or, reloadable, the front) binds a free port itself and the ready file
+        # names it. A port picked beforehand and handed over could be taken by another process in
+        # between (ERR_ADDRESS_IN_USE: seen with Worker tests running side by side).
+        "port": 0,
         "readyFile": str(ready_file),
     }
 
@@ -243,10 +246,7 @@ def start_local_worker(
     run_dir = state / "workerd"
     run_dir.mkdir(parents=True, exist_ok=True)
     ready_file, log_path = run_dir / f"ready-{os.getpid()}-{time.monotonic_ns()}.json", run_dir / "workerd.log"
-    # Port 0: workerd (or, reloadable, the front) binds a free port itself and the ready file names
-    # it. A port picked here and handed over could be taken by another process in between
-    # (ERR_ADDRESS_IN_USE: seen with Worker tests running side by side).
-    options = plan_runtime_options(artifact, state, config or plan_local_config(), 0, ready_file)
+    options = plan_runtime_options(artifact, state, config or plan_local_config(), ready_file)
     plain, secret = split_key_bindings(key_bindings or {BINDING_API_KEY: api_key, VAR_TEAM_KEY_GENERATION: "1"})
     options["vars"] = {**options["vars"], **plain}
     options["secretNames"] = SECRET_NAMES
